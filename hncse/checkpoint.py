@@ -1,0 +1,127 @@
+"""What a run leaves on disk: the exported model and the resumable training state.
+
+Both are written into a temporary sibling folder and renamed into place, so a crash never
+leaves a half-written model or state behind.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import shutil
+import warnings
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from safetensors.torch import save_file
+
+from hncse.model import MLP_FILE, SentenceEncoder
+
+STATE_FILE = "training_state.pt"
+# Evaluation pooler -> sentence-transformers Pooling mode. SentenceTransformers has no
+# mode for the multi-layer averages, so those models load with transformers only.
+ST_POOLING_MODES = {"cls": "cls", "cls_before_pooler": "cls", "avg": "mean"}
+
+
+def write_atomically(target: Path, write: Callable[[Path], None]) -> None:
+    """Run ``write(tmp_dir)`` then swap ``tmp_dir`` in for ``target``."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staging = target.with_name(f".{target.name}.tmp")
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir()
+    try:
+        write(staging)
+        old = target.with_name(f".{target.name}.old")
+        shutil.rmtree(old, ignore_errors=True)
+        if target.exists():
+            target.rename(old)
+        staging.rename(target)
+        shutil.rmtree(old, ignore_errors=True)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def export_model(encoder: SentenceEncoder, target: Path, max_seq_length: int) -> None:
+    """Save ``encoder`` so that ``AutoModel.from_pretrained(target)`` gives its backbone and
+    ``SentenceTransformer(target)`` gives its evaluation embeddings (same pooler)."""
+
+    def write(folder: Path) -> None:
+        encoder.backbone.save_pretrained(folder, safe_serialization=True)
+        encoder.tokenizer.save_pretrained(folder)
+        if encoder.mlp is not None:
+            save_file(
+                {k: v.detach().cpu().contiguous() for k, v in encoder.mlp.state_dict().items()},
+                folder / MLP_FILE,
+            )
+        _write_sentence_transformers_config(encoder, folder, max_seq_length)
+
+    write_atomically(target, write)
+
+
+def _write_sentence_transformers_config(
+    encoder: SentenceEncoder, folder: Path, max_seq_length: int
+) -> None:
+    from sentence_transformers import SentenceTransformer, models
+
+    mode = ST_POOLING_MODES.get(encoder.eval_pooler)
+    if mode is None:
+        warnings.warn(
+            f"pooler {encoder.eval_pooler!r} has no sentence-transformers equivalent; "
+            f"{folder.name} loads with transformers only",
+            stacklevel=2,
+        )
+        return
+    transformer = models.Transformer(str(folder), max_seq_length=max_seq_length)
+    modules: list[torch.nn.Module] = [
+        transformer,
+        models.Pooling(transformer.get_word_embedding_dimension(), pooling_mode=mode),
+    ]
+    if encoder.eval_pooler == "cls":
+        assert encoder.mlp is not None  # a 'cls' pooler always has its MLP
+        size = encoder.mlp.dense.in_features
+        dense = models.Dense(size, size, activation_function=torch.nn.Tanh())
+        dense.linear.load_state_dict(encoder.mlp.dense.state_dict())
+        modules.append(dense)
+    SentenceTransformer(modules=modules, device="cpu").save(str(folder))
+
+
+def rng_state() -> dict[str, Any]:
+    state = {
+        "python": random.getstate(),
+        "numpy": np.random.get_state(),
+        "torch": torch.get_rng_state(),
+    }
+    if torch.cuda.is_available():
+        state["cuda"] = torch.cuda.get_rng_state_all()
+    return state
+
+
+def set_rng_state(state: dict[str, Any]) -> None:
+    random.setstate(state["python"])
+    np.random.set_state(state["numpy"])
+    torch.set_rng_state(state["torch"])
+    if "cuda" in state and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(state["cuda"])
+
+
+def save_training_state(target: Path, state: dict[str, Any]) -> None:
+    """Write ``state`` (model, optimiser, scheduler, bank, RNGs, step, ...) atomically."""
+    write_atomically(target, lambda folder: torch.save(state, folder / STATE_FILE))
+
+
+def load_training_state(target: Path) -> dict[str, Any] | None:
+    """The saved state, or ``None``. A kill between the two renames of
+    :func:`write_atomically` leaves only the previous state, under its ``.old`` name."""
+    for folder in (target, target.with_name(f".{target.name}.old")):
+        if (folder / STATE_FILE).is_file():
+            return torch.load(folder / STATE_FILE, map_location="cpu", weights_only=False)
+    return None
+
+
+def write_json_atomically(path: Path, payload: dict[str, Any]) -> None:
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(json.dumps(payload, indent=2, default=str) + "\n")
+    tmp.replace(path)

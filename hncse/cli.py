@@ -1,0 +1,41 @@
+"""``hncse <command>``: one sub-command per stage; each command's arguments and entry live in
+the module of its concept (``add_arguments(parser)`` and ``run(args) -> int``)."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+from hncse import HncseError
+
+# command -> (module, one-line help); each module adds its own arguments.
+COMMANDS: dict[str, tuple[str, str]] = {
+    "train": ("hncse.trainer", "train one model from a YAML config"),
+    "encode": ("hncse.encode", "embed sentences with a trained model"),
+    "evaluate": ("hncse.evaluation.cli", "SentEval-protocol evaluation of a model"),
+    "download": ("hncse.download", "fetch SentEval data or wiki1m (online users)"),
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="hncse", description=__doc__)
+    subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for name, (module_name, help_text) in COMMANDS.items():
+        sub = subparsers.add_parser(name, help=help_text, description=help_text)
+        sub.set_defaults(_module=module_name)
+        importlib.import_module(module_name).add_arguments(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return importlib.import_module(args._module).run(args)
+    except HncseError as error:
+        print(f"hncse {args.command}: error: {error}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

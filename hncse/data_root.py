@@ -1,0 +1,113 @@
+"""Where the suite finds its data: one root laid out like ``../shared/data``.
+
+    <root>/senteval/downstream/   SentEval's prepared evaluation data (STS, SICK, MR, ...)
+    <root>/corpora/               training corpora, one sentence a line
+
+The root is, in order: an explicit argument (config key ``data_dir``), the
+``HNCSE_DATA_DIR`` environment variable, or ``~/.cache/hncse/data``. Online users fill the
+default root with ``hncse download``; offline machines point ``HNCSE_DATA_DIR`` at a copy.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tarfile
+import tempfile
+from pathlib import Path
+
+from hncse import HncseError
+
+ENV_VAR = "HNCSE_DATA_DIR"
+DEFAULT_ROOT = Path.home() / ".cache" / "hncse" / "data"
+HUB_DATASET_REPO = "princeton-nlp/datasets-for-simcse"
+WIKI1M_FILE = "wiki1m_for_simcse.txt"
+SENTEVAL_ARCHIVE = "senteval.tar"
+
+
+class DataNotFoundError(HncseError, FileNotFoundError):
+    """A data file or folder is missing; the message says how to get it."""
+
+
+def resolve_data_root(explicit: str | os.PathLike[str] | None = None) -> Path:
+    """The data root: ``explicit`` if given, else ``$HNCSE_DATA_DIR``, else the default cache."""
+    if explicit:
+        return Path(explicit).expanduser().resolve()
+    if os.environ.get(ENV_VAR):
+        return Path(os.environ[ENV_VAR]).expanduser().resolve()
+    return DEFAULT_ROOT
+
+
+def senteval_dir(root: Path) -> Path:
+    """SentEval's ``data/downstream`` folder under ``root``; a clear error if it is absent."""
+    path = root / "senteval" / "downstream"
+    if not path.is_dir():
+        raise DataNotFoundError(
+            f"SentEval data not found at {path}. Set {ENV_VAR} to a data root that has "
+            f"senteval/downstream/ (e.g. ../shared/data), or run `hncse download senteval` "
+            f"(online) to fetch it into {root}."
+        )
+    return path
+
+
+def corpus_path(corpus: str, root: Path) -> Path:
+    """Resolve a corpus name or path to an existing file.
+
+    ``corpus`` is a path to a text file, a file name under ``<root>/corpora/`` (for example
+    ``wiki1m_head.txt`` or ``brown/news.txt``), or ``wiki1m`` for SimCSE's full
+    ``wiki1m_for_simcse.txt``, which is looked up under ``corpora/`` and otherwise downloaded
+    (online users only).
+    """
+    candidates = [Path(corpus).expanduser(), root / "corpora" / corpus]
+    if corpus == "wiki1m":
+        candidates.insert(0, root / "corpora" / WIKI1M_FILE)
+    for candidate in candidates:
+        if candidate.is_file():
+            return candidate.resolve()
+    if corpus == "wiki1m":
+        return download_wiki1m(root)
+    tried = ", ".join(str(c) for c in candidates)
+    raise DataNotFoundError(f"training corpus {corpus!r} not found (looked at: {tried})")
+
+
+def _hub_download(filename: str) -> Path:
+    """Download one file of SimCSE's dataset repository into the Hugging Face cache."""
+    from huggingface_hub import hf_hub_download
+
+    try:
+        return Path(hf_hub_download(HUB_DATASET_REPO, filename, repo_type="dataset"))
+    except Exception as error:  # the hub raises many types; all mean "could not fetch"
+        raise DataNotFoundError(
+            f"could not download {filename} from the dataset repo {HUB_DATASET_REPO} "
+            f"({type(error).__name__}: {error}). Offline? Point {ENV_VAR} at a data root "
+            "that already holds it."
+        ) from error
+
+
+def download_wiki1m(root: Path) -> Path:
+    """Fetch SimCSE's 1M Wikipedia sentences into ``<root>/corpora/`` and return the path."""
+    target = root / "corpora" / WIKI1M_FILE
+    if not target.is_file():
+        target.parent.mkdir(parents=True, exist_ok=True)
+        cached = _hub_download(WIKI1M_FILE)
+        tmp = target.with_suffix(".part")
+        shutil.copyfile(cached, tmp)
+        tmp.replace(target)
+    return target
+
+
+def download_senteval(root: Path) -> Path:
+    """Fetch and unpack SimCSE's ``senteval.tar`` into ``<root>/senteval/downstream``."""
+    target = root / "senteval" / "downstream"
+    if target.is_dir():
+        return target
+    archive = _hub_download(SENTEVAL_ARCHIVE)
+    root.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=root) as staging, tarfile.open(archive) as tar:
+        tar.extractall(staging, filter="data")
+        unpacked = next(Path(staging).rglob("downstream"), None)
+        if unpacked is None:
+            raise DataNotFoundError(f"{archive} has no downstream/ folder; not SentEval data")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        unpacked.replace(target)
+    return target

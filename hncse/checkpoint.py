@@ -44,9 +44,10 @@ def write_atomically(target: Path, write: Callable[[Path], None]) -> None:
         shutil.rmtree(staging, ignore_errors=True)
 
 
-def export_model(encoder: SentenceEncoder, target: Path, max_seq_length: int) -> None:
+def export_model(encoder: SentenceEncoder, target: Path) -> None:
     """Save ``encoder`` so that ``AutoModel.from_pretrained(target)`` gives its backbone and
-    ``SentenceTransformer(target)`` gives its evaluation embeddings (same pooler)."""
+    ``SentenceTransformer(target)`` gives its evaluation embeddings (same pooler, and no
+    truncation below the model's own limit, as in evaluation)."""
 
     def write(folder: Path) -> None:
         encoder.backbone.save_pretrained(folder, safe_serialization=True)
@@ -56,15 +57,14 @@ def export_model(encoder: SentenceEncoder, target: Path, max_seq_length: int) ->
                 {k: v.detach().cpu().contiguous() for k, v in encoder.mlp.state_dict().items()},
                 folder / MLP_FILE,
             )
-        _write_sentence_transformers_config(encoder, folder, max_seq_length)
+        _write_sentence_transformers_config(encoder, folder)
 
     write_atomically(target, write)
 
 
-def _write_sentence_transformers_config(
-    encoder: SentenceEncoder, folder: Path, max_seq_length: int
-) -> None:
-    from sentence_transformers import SentenceTransformer, models
+def _write_sentence_transformers_config(encoder: SentenceEncoder, folder: Path) -> None:
+    from sentence_transformers import SentenceTransformer
+    from sentence_transformers.sentence_transformer import modules as models
 
     mode = ST_POOLING_MODES.get(encoder.eval_pooler)
     if mode is None:
@@ -74,10 +74,10 @@ def _write_sentence_transformers_config(
             stacklevel=2,
         )
         return
-    transformer = models.Transformer(str(folder), max_seq_length=max_seq_length)
+    transformer = models.Transformer(str(folder))
     modules: list[torch.nn.Module] = [
         transformer,
-        models.Pooling(transformer.get_word_embedding_dimension(), pooling_mode=mode),
+        models.Pooling(transformer.get_embedding_dimension(), pooling_mode=mode),
     ]
     if encoder.eval_pooler == "cls":
         assert encoder.mlp is not None  # a 'cls' pooler always has its MLP

@@ -16,13 +16,6 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from hncse import HncseError
 from hncse.model import Pooler
 
-PRESETS: dict[str, dict[str, bool]] = {
-    "simcse": {"positive_mixing": False, "hard_negative_mixing": False},
-    "hncse-pm": {"positive_mixing": True, "hard_negative_mixing": False},
-    "hncse-hnm": {"positive_mixing": False, "hard_negative_mixing": True},
-    "hncse": {"positive_mixing": True, "hard_negative_mixing": True},
-}
-
 
 class ConfigError(HncseError, ValueError):
     """A configuration that cannot be used; the message names the key and what is allowed."""
@@ -94,14 +87,6 @@ class TrainConfig(BaseModel):
             raise ValueError(f"unknown method {value!r}; choose one of {', '.join(names)}")
         return value
 
-    @property
-    def positive_mixing(self) -> bool:
-        return PRESETS.get(self.method, {}).get("positive_mixing", False)
-
-    @property
-    def hard_negative_mixing(self) -> bool:
-        return PRESETS.get(self.method, {}).get("hard_negative_mixing", False)
-
     def to_yaml(self) -> str:
         return yaml.safe_dump(self.model_dump(mode="json"), sort_keys=False)
 
@@ -153,6 +138,8 @@ def load_config(
             raise ConfigError(f"{path}: expected a mapping of keys to values at the top level")
         values.update(loaded)
         source = str(path)
-    values.update(overrides or {})
+    if overrides:
+        values.update(overrides)
+        source += f" + overrides {', '.join(overrides)}"
     return build_config(values, source)
 

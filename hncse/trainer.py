@@ -199,12 +199,10 @@ class Trainer:
             is_best = score > self.state.best_score
             if is_best:
                 self.state.best_score, self.state.best_step = score, self.state.step
-                checkpoint.export_model(
-                    self.encoder, self.output_dir / MODEL_DIR, self.config.max_seq_length
-                )
+                checkpoint.export_model(self.encoder, self.output_dir / MODEL_DIR)
             record = {"kind": "eval", "step": self.state.step,
                       "stsb_dev_spearman": score, "best": is_best}
-            log.write(json.dumps(record) + "\n")
+            log.write(_json_line(record))
             log.flush()
         barrier(self.context)
 
@@ -247,7 +245,7 @@ class Trainer:
         self.optimizer.load_state_dict(saved["optimizer"])
         self.scheduler.load_state_dict(saved["scheduler"])
         self.scaler.load_state_dict(saved["scaler"])
-        self.bank.load_state_dict(saved["bank"])
+        self.bank.load_state_dict(saved["bank"], device=self.device)
         self.generator.set_state(saved["generator"])
         checkpoint.set_rng_state(saved["rng"][self.context.rank])
         self.state = saved["run"]
@@ -293,7 +291,7 @@ class Trainer:
                               "lr": self.scheduler.get_last_lr()[0],
                               "sentences_per_s": interval_sentences / (now - interval_start),
                               **stats}
-                    log.write(json.dumps(record) + "\n")
+                    log.write(_json_line(record))
                     bar.set_postfix(loss=f"{stats['loss']:.4f}")
                     interval_start, interval_sentences = now, 0
                 at_end = self.state.step == self.total_steps
@@ -328,6 +326,13 @@ class Trainer:
             checkpoint.write_json_atomically(self.output_dir / SUMMARY_FILE, summary)
         barrier(self.context)
         return summary
+
+
+def _json_line(record: dict[str, Any]) -> str:
+    """One strict-JSON log line; a statistic with nothing to average (NaN) becomes null."""
+    clean = {k: None if isinstance(v, float) and not math.isfinite(v) else v
+             for k, v in record.items()}
+    return json.dumps(clean) + "\n"
 
 
 def _logged_step(line: str) -> float:

@@ -17,16 +17,6 @@ def test_defaults_are_the_papers_recipe() -> None:
         0.1, 10, 40, 0.5, 1)
 
 
-@pytest.mark.parametrize(
-    ("method", "pm", "hnm"),
-    [("simcse", False, False), ("hncse-pm", True, False), ("hncse-hnm", False, True),
-     ("hncse", True, True)],
-)
-def test_presets_switch_the_mechanisms(method: str, pm: bool, hnm: bool) -> None:
-    config = load_config(overrides={"method": method})
-    assert (config.positive_mixing, config.hard_negative_mixing) == (pm, hnm)
-
-
 def test_yaml_and_overrides(tmp_path: Path) -> None:
     path = tmp_path / "c.yaml"
     path.write_text("method: simcse\nk: 4\nalpha: uniform\n")

@@ -1,0 +1,132 @@
+"""``hncse aggregate``: collect a results folder and write the tidy table, the summary
+tables (Markdown, LaTeX, CSV), the statistics, the figures (PNG, SVG) and the verdicts.
+
+Output layout (``--out``, default ``<results>/analysis``)::
+
+    results.csv, results.parquet     tidy table: run × task × split × metric (+ metadata)
+    runs.csv                         one row per run: method, backbone, seed, settings
+    train_steps.parquet              every train_log.jsonl line, with its run
+    verdicts.csv, verdicts.md        one row per claim (and context)
+    <study>/<table>.{md,tex,csv}     tables and test results of each study
+    <study>/<figure>.{png,svg}       figures of each study
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from hncse.analysis.analyses import Options, run_studies, verdicts
+from hncse.analysis.collect import Collection, collect
+from hncse.analysis.figures import write_figure
+from hncse.analysis.output import write_frame, write_text
+from hncse.analysis.sections import CLAIMS, Section, VerdictRow
+from hncse.analysis.studies import Study, load_studies, select_studies
+from hncse.analysis.tables import frame_table, to_markdown, write_table
+
+
+@dataclass
+class Analysis:
+    collection: Collection
+    studies: list[Study]
+    sections: list[Section]
+
+
+def _replicates(text: str) -> int:
+    value = int(text)
+    if value < 100:
+        raise argparse.ArgumentTypeError("at least 100 replicates for a 95% interval")
+    return value
+
+
+def add_common_arguments(parser: argparse.ArgumentParser) -> None:
+    """Arguments shared by ``hncse aggregate`` and ``hncse report``."""
+    parser.add_argument("--results", type=Path, required=True,
+                        help="results folder holding the run folders")
+    parser.add_argument("--studies", type=Path, default=None,
+                        help="study spec YAML (default: every run as one ablation and one "
+                             "embedding-space study)")
+    parser.add_argument("--study", action="append", default=None, metavar="NAME",
+                        help="analyse only this study of the spec (repeatable)")
+    parser.add_argument("--bootstrap", type=_replicates, default=1000, metavar="N",
+                        help="bootstrap replicates per comparison (default 1000)")
+    parser.add_argument("--bootstrap-seed", type=int, default=0)
+    parser.add_argument("--data-dir", default=None,
+                        help="data root for CKA's STS-B sentences (default $HNCSE_DATA_DIR)")
+    parser.add_argument("--no-cka", action="store_true",
+                        help="skip CKA (no model is loaded)")
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    add_common_arguments(parser)
+    parser.add_argument("--out", type=Path, default=None,
+                        help="output folder (default <results>/analysis)")
+
+
+def _senteval(args: argparse.Namespace) -> Path | None:
+    if args.no_cka:
+        return None
+    from hncse.data_root import DataNotFoundError, resolve_data_root, senteval_dir
+
+    try:
+        return senteval_dir(resolve_data_root(args.data_dir))
+    except DataNotFoundError as error:
+        print(f"hncse: no CKA: {error}", file=sys.stderr)
+        return None
+
+
+def analyse(args: argparse.Namespace, svg: bool = True) -> Analysis:
+    """Collect ``--results`` and run every study of ``--studies``."""
+    collection = collect(args.results)
+    studies = select_studies(load_studies(args.studies), args.study)
+    options = Options(args.bootstrap, args.bootstrap_seed, _senteval(args), svg)
+    return Analysis(collection, studies, run_studies(collection, studies, options))
+
+
+def verdict_frame(rows: list[VerdictRow]) -> pd.DataFrame:
+    return pd.DataFrame([{
+        "claim": row.claim, "statement": CLAIMS.get(row.claim, ""), "study": row.study,
+        "context": row.context, "verdict": row.verdict,
+        "estimate": row.interval.estimate if row.interval else None,
+        "ci_low": row.interval.low if row.interval else None,
+        "ci_high": row.interval.high if row.interval else None,
+        "interval": row.interval.method if row.interval else "",
+        "detail": row.detail,
+    } for row in rows], columns=["claim", "statement", "study", "context", "verdict",
+                                 "estimate", "ci_low", "ci_high", "interval", "detail"])
+
+
+def write_outputs(analysis: Analysis, out: Path) -> list[Path]:
+    collection, written = analysis.collection, []
+    written += write_frame(collection.table, out / "results")
+    written += write_frame(collection.runs, out / "runs", ("csv",))
+    if not collection.steps.empty:
+        written += write_frame(collection.steps, out / "train_steps", ("parquet",))
+    frame = verdict_frame(verdicts(analysis.sections))
+    written += write_frame(frame, out / "verdicts", ("csv",))
+    written.append(write_text(out / "verdicts.md", to_markdown(frame_table(
+        frame.set_index("claim"), "verdicts", "Verdicts on the paper's claims"))))
+    for section in analysis.sections:
+        folder = out / section.study
+        for table in section.tables:
+            written += write_table(table, folder)
+        for figure in section.figures:
+            written += write_figure(figure, folder)
+    return written
+
+
+def run(args: argparse.Namespace) -> int:
+    analysis = analyse(args)
+    out = args.out or args.results / "analysis"
+    written = write_outputs(analysis, out)
+    failed = [s for s in analysis.sections if s.error]
+    for section in failed:
+        print(f"hncse aggregate: study {section.study!r} failed: {section.error}",
+              file=sys.stderr)
+    print(f"hncse aggregate: {len(analysis.collection.runs)} runs, "
+          f"{len(analysis.sections)} sections, {len(written)} files in {out}")
+    return 1 if failed else 0

@@ -1,0 +1,253 @@
+"""Collect a results folder into one tidy table (run × task × split × metric).
+
+A run folder is any folder under the results root holding ``eval.json``,
+``train_summary.json`` or ``run.json`` (docs/architecture.md). Its metadata come from
+``run.json`` when present (baselines without training: ``{"method", "backbone", "seed",
+"settings"}``), else from ``train_summary.json``'s ``config`` (the resolved TrainConfig);
+paths are never parsed. The run's id is its folder relative to the root.
+
+Rows of the tidy table (``value`` is a float):
+
+- ``eval.json``: one row per task × split × metric; ``split`` is an STS subset or
+  aggregation (``all``, ``mean``, ``wmean``), an STS-B/SICK-R split, or ``""`` for the
+  classification metrics (``acc``, ``devacc``, ``f1``, ``n``, ``ntest``);
+  ``alignment_uniformity`` becomes task ``embedding_space``; ``seconds`` and
+  ``sentences_encoded`` task ``evaluation``.
+- training: task ``training``, split ``""`` for the numbers of ``train_summary.json``
+  (``steps``, ``best_step``, ``best_stsb_dev_spearman``, ``seconds``, ``sentences_per_s``)
+  and ``final_loss``; split ``mean`` for the mean over logged steps of every ``pm/*`` and
+  ``hnm/*`` statistic of ``train_log.jsonl``.
+
+Every row also carries the run's ``method``, ``backbone``, ``seed`` and settings columns.
+The per-step training log is kept apart (:attr:`Collection.steps`): it is long.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from hncse import HncseError
+
+METADATA_FILES = ("run.json", "train_summary.json", "eval.json")
+RECORD_COLUMNS = ["task", "family", "split", "metric", "value"]
+RUN_COLUMNS = ["run", "path", "method", "backbone", "seed"]
+#: config keys that are not settings: identity columns, or paths that differ per run
+NOT_SETTINGS = frozenset({"method", "backbone", "seed", "output_dir", "data_dir"})
+SUMMARY_METRICS = ("steps", "best_step", "best_stsb_dev_spearman", "seconds", "sentences_per_s")
+MECHANISM_PREFIXES = ("pm/", "hnm/")
+
+
+class ResultsError(HncseError, ValueError):
+    """A run folder's file is unreadable or lacks a required key; the message names it."""
+
+
+@dataclass(frozen=True)
+class RunInfo:
+    run: str
+    path: Path
+    method: str
+    backbone: str
+    seed: int | None
+    settings: dict[str, Any]
+
+
+@dataclass
+class Collection:
+    """The collected results: ``table`` (tidy), ``runs`` (one row per run: metadata and
+    settings), ``steps`` (every ``train_log.jsonl`` line, with its ``run``), ``skipped``
+    (folders left out, with the reason)."""
+
+    root: Path
+    table: pd.DataFrame
+    runs: pd.DataFrame
+    steps: pd.DataFrame
+    skipped: list[str] = field(default_factory=list)
+    _pairs: dict[str, pd.DataFrame | None] = field(default_factory=dict, repr=False)
+
+    @property
+    def settings_columns(self) -> list[str]:
+        return [c for c in self.runs.columns if c not in RUN_COLUMNS]
+
+    def pairs(self, run: str) -> pd.DataFrame | None:
+        """The run's ``eval.pairs.parquet`` (None when absent), read once."""
+        if run not in self._pairs:
+            path = Path(self.runs.set_index("run").at[run, "path"]) / "eval.pairs.parquet"
+            self._pairs[run] = pd.read_parquet(path) if path.is_file() else None
+        return self._pairs[run]
+
+
+def read_json(path: Path) -> dict[str, Any]:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as error:
+        raise ResultsError(f"{path}: cannot read JSON ({error})") from None
+    if not isinstance(data, dict):
+        raise ResultsError(f"{path}: expected a JSON object at the top level")
+    return data
+
+
+def _require(data: dict[str, Any], key: str, source: Path) -> Any:
+    if key not in data:
+        raise ResultsError(f"{source}: missing key {key!r}")
+    return data[key]
+
+
+def read_run_info(run_dir: Path, root: Path) -> RunInfo:
+    """Metadata of one run: ``run.json`` wins over ``train_summary.json``'s ``config``."""
+    run_json, summary_json = run_dir / "run.json", run_dir / "train_summary.json"
+    if run_json.is_file():
+        meta = read_json(run_json)
+        source, settings = run_json, dict(meta.get("settings") or {})
+    elif summary_json.is_file():
+        summary = read_json(summary_json)
+        source, settings = summary_json, dict(_require(summary, "config", summary_json))
+        meta = {key: settings.get(key, summary.get(key)) for key in ("method", "backbone", "seed")}
+    else:
+        raise ResultsError(f"{run_dir}: neither run.json nor train_summary.json; "
+                           "cannot tell its method")
+    seed = _require(meta, "seed", source)
+    return RunInfo(
+        run=run_dir.relative_to(root).as_posix(),
+        path=run_dir,
+        method=str(_require(meta, "method", source)),
+        backbone=str(_require(meta, "backbone", source)),
+        seed=None if seed is None else int(seed),
+        settings={k: v for k, v in settings.items() if k not in NOT_SETTINGS},
+    )
+
+
+def _is_number(value: object) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def eval_records(evaluation: dict[str, Any], source: Path) -> list[dict[str, Any]]:
+    """Flatten ``eval.json`` into task/family/split/metric/value records."""
+    records: list[dict[str, Any]] = []
+
+    def add(task: str, family: str, split: str, metrics: dict[str, Any]) -> None:
+        records.extend(
+            {"task": task, "family": family, "split": split, "metric": name, "value": float(v)}
+            for name, v in metrics.items() if _is_number(v)
+        )
+
+    tasks = _require(evaluation, "tasks", source)
+    for task, result in tasks.items():
+        family = str(result.get("family", ""))
+        for key, value in result.items():
+            if key in ("subsets", "splits"):
+                for split, metrics in value.items():
+                    add(task, family, split, metrics)
+            elif isinstance(value, dict):
+                add(task, family, key, value)
+        add(task, family, "", result)
+    add("embedding_space", "", "", evaluation.get("alignment_uniformity") or {})
+    add("evaluation", "", "", {k: evaluation.get(k) for k in ("seconds", "sentences_encoded")})
+    return records
+
+
+def read_train_log(path: Path) -> pd.DataFrame:
+    """``train_log.jsonl`` as a frame (one row a line); an unparsable line is an error
+    naming the line, except a truncated last line of a run still writing."""
+    lines = path.read_text(encoding="utf-8").splitlines()
+    rows = []
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            rows.append(json.loads(line))
+        except json.JSONDecodeError as error:
+            if number == len(lines):
+                break  # the last line of a log being written
+            raise ResultsError(f"{path}:{number}: not JSON ({error})") from None
+    return pd.DataFrame(rows)
+
+
+def training_records(summary: dict[str, Any] | None, log: pd.DataFrame) -> list[dict[str, Any]]:
+    """Summary numbers of training and the mean of each mechanism statistic over steps."""
+    metrics: dict[str, Any] = {k: (summary or {}).get(k) for k in SUMMARY_METRICS}
+    train = log[log["kind"] == "train"] if "kind" in log else log.iloc[0:0]
+    if "loss" in train and train["loss"].notna().any():
+        metrics["final_loss"] = train["loss"].dropna().iloc[-1]
+    records = [{"task": "training", "family": "", "split": "", "metric": k, "value": float(v)}
+               for k, v in metrics.items() if _is_number(v) and not math.isnan(v)]
+    for column in train.columns:
+        if column.startswith(MECHANISM_PREFIXES) and train[column].notna().any():
+            records.append({"task": "training", "family": "", "split": "mean",
+                            "metric": column, "value": float(train[column].mean())})
+    return records
+
+
+def find_run_dirs(root: Path) -> list[Path]:
+    return sorted({path.parent for name in METADATA_FILES for path in root.rglob(name)})
+
+
+def _normalise_settings(runs: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
+    """Numeric settings stay numeric (for curves); any column mixing numbers and text
+    (``alpha`` = 0.5 or ``uniform``) becomes text so that Parquet can store it."""
+    for column in columns:
+        values = runs[column]
+        if values.map(lambda v: isinstance(v, dict | list)).any():
+            runs[column] = values.map(lambda v: json.dumps(v) if v is not None else None)
+            continue
+        numeric = pd.to_numeric(values, errors="coerce")
+        if (numeric.notna() | values.isna()).all() and not values.map(
+                lambda v: isinstance(v, bool)).any():
+            runs[column] = numeric
+        else:
+            runs[column] = values.map(lambda v: None if pd.isna(v) else str(v)).astype(object)
+    return runs
+
+
+def _read_run(run_dir: Path, root: Path) -> tuple[RunInfo, list[dict], pd.DataFrame]:
+    info = read_run_info(run_dir, root)
+    records: list[dict[str, Any]] = []
+    if (run_dir / "eval.json").is_file():
+        records += eval_records(read_json(run_dir / "eval.json"), run_dir / "eval.json")
+    log_path, summary_path = run_dir / "train_log.jsonl", run_dir / "train_summary.json"
+    log = read_train_log(log_path) if log_path.is_file() else pd.DataFrame()
+    summary = read_json(summary_path) if summary_path.is_file() else None
+    if summary is not None or not log.empty:
+        records += training_records(summary, log)
+    return info, records, log
+
+
+def collect(root: Path) -> Collection:
+    """Read every run folder under ``root``. A folder whose files cannot be read is left
+    out with its reason in ``skipped`` (and a warning on stderr), so that one bad run does
+    not stop the report."""
+    root = Path(root).resolve()
+    if not root.is_dir():
+        raise ResultsError(f"results folder not found: {root}")
+    infos, records, logs, skipped = [], [], [], []
+    for run_dir in find_run_dirs(root):
+        try:
+            info, run_records, log = _read_run(run_dir, root)
+        except ResultsError as error:
+            skipped.append(str(error))
+            print(f"hncse analysis: skipped {error}", file=sys.stderr)
+            continue
+        infos.append(info)
+        records += [{"run": info.run, **r} for r in run_records]
+        if not log.empty:
+            logs.append(log.assign(run=info.run))
+    runs = pd.DataFrame(
+        [{"run": i.run, "path": str(i.path), "method": i.method, "backbone": i.backbone,
+          "seed": i.seed, **i.settings} for i in infos],
+        columns=RUN_COLUMNS if not infos else None,
+    )
+    runs["seed"] = runs["seed"].astype("Int64")
+    settings = [c for c in runs.columns if c not in RUN_COLUMNS]
+    runs = _normalise_settings(runs, settings)
+    facts = pd.DataFrame(records, columns=["run", *RECORD_COLUMNS])
+    facts["value"] = facts["value"].astype(float)
+    table = runs.drop(columns="path").merge(facts, on="run", how="inner")
+    steps = pd.concat(logs, ignore_index=True) if logs else pd.DataFrame(
+        columns=["run", "kind", "step"])
+    return Collection(root=root, table=table, runs=runs, steps=steps, skipped=skipped)

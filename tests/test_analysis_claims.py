@@ -1,0 +1,216 @@
+"""Verdicts on synthetic results with known answers, the study spec, and every analysis
+degrading gracefully (no runs, one seed, no per-pair scores)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from test_analysis_synthetic import ABLATION_NOISE, Run, ablation_runs, write_results, write_study
+
+from hncse.analysis.analyses import Options, run_studies, verdicts
+from hncse.analysis.collect import collect
+from hncse.analysis.sections import Section
+from hncse.analysis.stats import CONTRADICTED, NOT_REPRODUCED, NOT_TESTED, REPRODUCED
+from hncse.analysis.studies import (
+    ANALYSES,
+    StudyError,
+    label_runs,
+    load_studies,
+    parse_studies,
+    select_runs,
+    select_studies,
+)
+
+FAST = Options(n_resamples=200, svg=False)
+
+
+def _analyse(root: Path, studies: dict) -> list[Section]:
+    return run_studies(collect(root), parse_studies(studies, "test"), FAST)
+
+
+def _verdict(sections: list[Section], claim: str) -> str:
+    rows = [r for r in verdicts(sections) if r.claim == claim]
+    assert len(rows) == 1, rows
+    return rows[0].verdict
+
+
+@pytest.mark.parametrize(("hncse_noise", "expected"), [
+    (0.6, REPRODUCED), (1.0, NOT_REPRODUCED), (2.2, CONTRADICTED)])
+def test_c1_verdict_follows_the_simulated_truth(tmp_path: Path, hncse_noise: float,
+                                                expected: str) -> None:
+    write_results(tmp_path, ablation_runs(noise={"simcse": 1.0, "hncse": hncse_noise}))
+    sections = _analyse(tmp_path, {"ablation": {"analysis": "ablation"}})
+    assert _verdict(sections, "C1") == expected
+    row = next(r for r in verdicts(sections) if r.claim == "C1")
+    assert row.interval is not None and row.interval.n_seeds == 3
+    assert row.interval.method == "paired bootstrap over test pairs and seeds"
+    assert (row.interval.low > 0) == (expected == REPRODUCED)
+
+
+def test_ablation_claims_and_mechanisms(tmp_path: Path) -> None:
+    """HNCSE-PM and -HNM beat SimCSE and HNCSE beats both (by construction); the synthetic
+    logs move the mixed positive towards the hardest negative (C4's second part fails) and
+    make synthetic negatives harder (C5 holds)."""
+    write_results(tmp_path, ablation_runs())
+    sections = _analyse(tmp_path, {"ablation": {"analysis": "ablation"}})
+    assert not [s.error for s in sections if s.error]
+    assert _verdict(sections, "C3") == REPRODUCED
+    assert _verdict(sections, "C4") == CONTRADICTED
+    assert _verdict(sections, "C5") == REPRODUCED
+    c4_row = next(r for r in verdicts(sections) if r.claim == "C4")
+    assert "deciding part: " in c4_row.detail and "pm/delta_sim_negative" in c4_row.detail
+    assert c4_row.interval is not None and c4_row.interval.low > 0  # expected < 0
+    c3_row = next(r for r in verdicts(sections) if r.claim == "C3")
+    assert c3_row.interval is not None and c3_row.interval.low > 0  # the weakest of four
+    c4 = next(s for s in sections if s.key == "C4")
+    mechanism = c4.tables[0].data.set_index(["variant", "statistic"])
+    assert mechanism.at[("hncse", "pm/delta_sim_query"), "verdict"] == REPRODUCED
+    assert mechanism.at[("hncse", "pm/delta_sim_negative"), "verdict"] == CONTRADICTED
+    assert {"simcse", "hncse-hnm"}.isdisjoint(mechanism.index.get_level_values("variant"))
+    c2 = next(s for s in sections if s.key == "C2")
+    tests = c2.tables[1].data.set_index("task")  # hncse − simcse per task
+    assert tests.at["MR", "interval"] == "paired t over seeds"  # no per-example scores
+    assert tests.at["STS12", "interval"].startswith("paired bootstrap")
+    assert tests["p_t_holm"].ge(tests["p_t_holm"].min()).all()
+    stability = next(s for s in sections if s.key == "stability")
+    assert [f.name for f in stability.figures] == ["dev_curves", "loss_curves"]
+
+
+def test_single_seed_and_missing_pairs_are_labelled(tmp_path: Path) -> None:
+    runs = ablation_runs(seeds=(1,))
+    for run in runs:
+        run.pairs = run.method != "hncse-pm"
+    write_results(tmp_path, runs)
+    sections = _analyse(tmp_path, {"ablation": {"analysis": "ablation"}})
+    c1 = next(s for s in sections if s.key == "C1")
+    assert any(p.startswith("Single-seed") for p in c1.paragraphs)
+    assert "†" in c1.tables[0].text.to_string()
+    row = next(r for r in verdicts(sections) if r.claim == "C1")
+    assert row.interval is not None and row.interval.method == "paired bootstrap over test pairs"
+    # transfer tasks: one seed and no per-example scores -> no interval, said so
+    c2 = next(s for s in sections if s.key == "C2")
+    assert c2.tables[1].data.set_index("task").at["MR", "verdict"] == NOT_TESTED
+    # HNCSE-PM has no per-pair file: its comparisons have no interval at all
+    c3 = next(s for s in sections if s.key == "C3").tables[1].data.set_index("comparison")
+    assert c3.at["hncse-pm − simcse", "verdict"] == NOT_TESTED
+    assert c3.at["hncse-hnm − simcse", "interval"] == "paired bootstrap over test pairs"
+
+
+def test_a_mechanism_that_never_acted_is_not_tested(tmp_path: Path) -> None:
+    """Real short runs: PM may never mix a query, so its deltas are NaN in every step."""
+    write_results(tmp_path, [Run("hncse-pm", seed, mixes=False) for seed in (1, 2)])
+    sections = _analyse(tmp_path, {"ablation": {"analysis": "ablation"}})
+    c4 = next(s for s in sections if s.key == "C4")
+    assert _verdict(sections, "C4") == NOT_TESTED
+    assert c4.tables[0].data["verdict"].eq(NOT_TESTED).all()
+    assert any("never mixed a query" in p for p in c4.paragraphs)
+    fractions = c4.tables[1].data.set_index("variant")
+    assert fractions.at["hncse-pm", "pm/frac_clear"] == 1.0
+
+
+def test_a_smoke_study_with_one_task(tmp_path: Path) -> None:
+    """The CI smoke study evaluates STS16 only: no STS avg, no transfer, no STS-B."""
+    runs = ablation_runs(seeds=(1,))
+    for run in runs:
+        run.tasks = ("STS16",)
+    write_results(tmp_path, runs)
+    sections = _analyse(tmp_path, {"smoke": {"analysis": "ablation"}})
+    assert not [s.error for s in sections if s.error]
+    assert _verdict(sections, "C1") == NOT_TESTED  # STS-B was not evaluated
+    c1 = next(s for s in sections if s.key == "C1")
+    assert [f.name for f in c1.figures] == ["sts_bars"]
+    c2 = next(s for s in sections if s.key == "C2")
+    assert not c2.figures and c2.tables[0].text["MR"].eq("–").all()
+    tests = c2.tables[1].data.set_index("task")
+    assert tests.at["STS16", "verdict"] == REPRODUCED  # noise 0.6 vs 1.0: bootstrap sees it
+
+
+def test_every_analysis_reports_a_study_without_runs(tmp_path: Path) -> None:
+    write_results(tmp_path, [Run("simcse", 1)])
+    studies = {f"empty-{a}": {"analysis": a, "runs": {"method": "nothing"}} for a in ANALYSES}
+    sections = _analyse(tmp_path, studies)
+    assert not [s.error for s in sections if s.error]
+    assert {s.study for s in sections} == set(studies)
+    assert all(any("No runs yet" in p for p in s.paragraphs) for s in sections)
+    assert {r.verdict for r in verdicts(sections)} == {NOT_TESTED}
+    assert sorted({r.claim for r in verdicts(sections)}) == ["C1", "C2", "C3", "C4", "C5"]
+
+
+def test_an_empty_results_folder_is_not_an_error(tmp_path: Path) -> None:
+    sections = run_studies(collect(tmp_path), load_studies(None), FAST)
+    assert sections and not [s.error for s in sections if s.error]
+
+
+def test_contexts_get_their_own_verdicts(tmp_path: Path) -> None:
+    runs = []
+    for size in (1000, 3000):
+        for run in ablation_runs(seeds=(1, 2), noise={"simcse": 1.0, "hncse": 0.6}):
+            run.settings = {"max_sentences": size}
+            runs.append(run)
+    write_results(tmp_path, runs)
+    sections = _analyse(tmp_path, {"ablation": {"analysis": "ablation"}})
+    rows = [r for r in verdicts(sections) if r.claim == "C1"]
+    assert sorted(r.context for r in rows) == ["max_sentences=1000", "max_sentences=3000"]
+
+
+def test_every_sweep_builds_tables_and_figures(tmp_path: Path) -> None:
+    spec = write_study(tmp_path)
+    sweeps = [s for s in load_studies(spec) if s.analysis != "ablation"]  # tested above
+    sections = run_studies(collect(tmp_path), sweeps, FAST)
+    assert not [s.error for s in sections if s.error]
+    by_key = {s.key: s for s in sections if s.study != "not-run-yet"}
+    for key in ("grid_km", "tau", "theta", "Q1", "Q2-scaling", "Q2-domain", "Q3"):
+        assert by_key[key].tables and by_key[key].figures, key
+    grid = by_key["grid_km"].tables[0].text
+    assert grid.at["k=10", "m=40"].endswith("(n=3)") and grid.at["k=5", "m=20"] != "–"
+    gains = by_key["Q2-scaling"].tables[-1].data
+    assert set(gains["max_sentences"]) == {1000, 3000} and (gains["seeds"] == 2).all()
+    correlations = by_key["Q3"].tables[1].data.set_index("metric")
+    assert correlations.at["alignment", "pearson_r"] < -0.5  # more noise: worse alignment
+
+
+def test_study_spec_is_validated_with_named_errors(tmp_path: Path) -> None:
+    with pytest.raises(StudyError, match=r"study 'x'.*analysis"):
+        parse_studies({"x": {"analysis": "nonsense"}}, "spec.yaml")
+    with pytest.raises(StudyError, match=r"study 'x'.*Extra inputs"):
+        parse_studies({"x": {"analysis": "tau", "filter": {}}}, "spec.yaml")
+    with pytest.raises(StudyError, match="grid_km sweeps 2 setting"):
+        parse_studies({"x": {"analysis": "grid_km", "x": ["k"]}}, "spec.yaml")
+    assert parse_studies({"x": {"analysis": "theta", "x": ["pm_w1"]}}, "s")[0].swept == (
+        "pm_w1",)
+    both = parse_studies({"a": {"analysis": "tau"}, "b": {"analysis": "beta"}}, "s")
+    assert [s.name for s in select_studies(both, ["b"])] == ["b"]
+    with pytest.raises(StudyError, match="unknown study c; the spec has a, b"):
+        select_studies(both, ["c"])
+    with pytest.raises(StudyError, match="not found"):
+        load_studies(tmp_path / "missing.yaml")
+    write_results(tmp_path, ablation_runs(seeds=(1,)))
+    runs = collect(tmp_path).runs
+    with pytest.raises(StudyError, match=r"unknown filter key 'kk'.*k, m"):
+        select_runs(runs, parse_studies({"x": {"analysis": "tau", "runs": {"kk": 1}}}, "s")[0])
+
+
+def test_study_filters(tmp_path: Path) -> None:
+    write_results(tmp_path, [Run("simcse", 1, settings={"temperature": 0.05}),
+                             Run("simcse", 1, settings={"temperature": 0.1}),
+                             Run("hncse", 2, settings={"max_sentences": 1000}),
+                             Run("hncse", 3)])
+    runs = collect(tmp_path).runs
+
+    def pick(spec: object) -> list[str]:
+        study = parse_studies({"s": {"analysis": "tau", "runs": spec}}, "t")[0]
+        return sorted(select_runs(runs, study)["run"])
+
+    assert len(pick({})) == 4
+    assert pick({"temperature": 0.1}) == ["runs/minilm/simcse-temperature0.1/seed1"]
+    assert len(pick({"method": ["simcse", "hncse"], "seed": [1, 3]})) == 3
+    assert pick({"method": "hncse", "max_sentences": None}) == ["runs/minilm/hncse/seed3"]
+    assert pick(["runs/minilm/hncse*/*"]) == ["runs/minilm/hncse-max_sentences1000/seed2",
+                                              "runs/minilm/hncse/seed3"]
+    labelled = label_runs(runs, swept=("temperature",)).set_index("run")
+    assert labelled.at["runs/minilm/simcse-temperature0.1/seed1", "variant"] == (
+        "simcse (temperature=0.1)")
+    assert labelled.at["runs/minilm/simcse-temperature0.1/seed1", "series"] == "simcse"
+    assert labelled.at["runs/minilm/hncse/seed3", "variant"] == "hncse (max_sentences=none)"
+    assert ABLATION_NOISE["hncse"] < ABLATION_NOISE["simcse"]

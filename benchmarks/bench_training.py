@@ -77,10 +77,12 @@ def time_steps(runners: dict[str, Callable[[int], None]], rounds: int,
 
 def peak_rss_mb(args: argparse.Namespace, method: str) -> float:
     """Peak resident memory of a fresh process training ``--memory-steps`` steps."""
-    command = [sys.executable, __file__, "--memory-probe", method, "--data-dir", args.data_dir,
+    command = [sys.executable, __file__, "--memory-probe", method,
                "--batch-size", str(args.batch_size), "--backbone", args.backbone,
                "--corpus", args.corpus, "--out", args.out,
                "--memory-steps", str(args.memory_steps)]
+    if args.data_dir:
+        command += ["--data-dir", args.data_dir]
     output = subprocess.run(command, check=True, capture_output=True, text=True).stdout
     return float(output.strip().splitlines()[-1])
 

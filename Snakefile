@@ -1,0 +1,73 @@
+"""HNCSE studies: train every run, evaluate it, collect each study's results, report.
+
+    snakemake --cores all                                  # config/config.yaml (CPU study)
+    snakemake --cores all --configfile config/smoke.yaml   # CI smoke study
+    snakemake -n --configfile config/paper.yaml            # plan the paper reproduction
+    snakemake --report reports/report.html                 # HTML report of what ran
+
+See docs/workflow.md.
+"""
+
+from pathlib import Path
+
+from snakemake.utils import min_version, validate
+
+min_version("8.0")
+
+
+# --configfile replaces the default study rather than merging into it.
+if not workflow.overwrite_configfiles:
+
+    configfile: "config/config.yaml"
+
+
+validate(config, "workflow/schemas/config.schema.yaml")
+
+
+report: "workflow/report/workflow.rst"
+
+
+# `snakemake --report reports/report.html` does not create the folder itself.
+Path("reports").mkdir(exist_ok=True)
+
+
+include: "workflow/rules/common.smk"
+
+
+wildcard_constraints:
+    study=r"[^/]+",
+    run=r"[^/]+/[^/]+(/seed\d+)?",
+
+
+# Tiny jobs, and downloads (compute nodes are often offline), run where Snakemake runs.
+localrules:
+    all,
+    download_senteval,
+    download_wiki1m,
+    describe_run,
+    aggregate,
+    report,
+
+
+include: "workflow/rules/data.smk"
+include: "workflow/rules/train.smk"
+include: "workflow/rules/evaluate.smk"
+
+
+# Every baselines/*.smk registers its runs with @baseline (workflow/rules/common.smk).
+for baseline_file in sorted(Path(workflow.basedir, "baselines").glob("*.smk")):
+
+    include: baseline_file
+
+
+build_studies()
+
+
+include: "workflow/rules/aggregate.smk"
+include: "workflow/rules/report.smk"
+
+
+rule all:
+    default_target: True
+    input:
+        all_targets,

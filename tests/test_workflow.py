@@ -1,0 +1,370 @@
+"""The Snakemake workflow: config validation, study expansion, profiles, baselines, and
+(marked ``workflow``) the smoke study end to end and resuming a killed training job.
+
+Every test runs Snakemake in a temporary copy of the workflow, so results, logs and
+.snakemake/ of the tests never touch the repository.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib.util
+import itertools
+import json
+import math
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import psutil
+import pytest
+import yaml
+
+from hncse.config import TrainConfig
+
+REPO = Path(__file__).resolve().parents[1]
+WORKFLOW_FILES = ("Snakefile", "workflow", "config", "baselines")
+BIN = Path(sys.executable).parent
+
+
+def copy_workflow(target: Path) -> Path:
+    target.mkdir(parents=True, exist_ok=True)
+    for name in WORKFLOW_FILES:
+        source = REPO / name
+        if source.is_dir():
+            shutil.copytree(source, target / name, ignore=shutil.ignore_patterns("__pycache__"))
+        else:
+            shutil.copy(source, target / name)
+    return target
+
+
+def snakemake_env(data_root: Path | None) -> dict[str, str]:
+    """The venv's tools on PATH (jobs call `hncse`), and the data root if given."""
+    env = os.environ | {"PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}"}
+    if data_root is not None:
+        env["HNCSE_DATA_DIR"] = str(data_root)
+    return env
+
+
+def kill_tree(process: subprocess.Popen) -> None:
+    """End Snakemake and the jobs it started (a timeout must not leave a trainer behind)."""
+    with contextlib.suppress(psutil.NoSuchProcess):
+        for child in psutil.Process(process.pid).children(recursive=True):
+            child.kill()
+    process.kill()
+    process.wait()
+
+
+def snakemake(workdir: Path, *args: str, data_root: Path | None = None,
+              timeout: float = 300) -> subprocess.CompletedProcess[str]:
+    """Run Snakemake in ``workdir``."""
+    command = [str(BIN / "snakemake"), *args]
+    with subprocess.Popen(command, cwd=workdir, env=snakemake_env(data_root), text=True,
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE) as process:
+        try:
+            stdout, stderr = process.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            kill_tree(process)
+            raise
+    return subprocess.CompletedProcess(command, process.returncode, stdout, stderr)
+
+
+def output_of(result: subprocess.CompletedProcess[str]) -> str:
+    return result.stdout + result.stderr
+
+
+def job_counts(text: str) -> dict[str, int]:
+    """The "Job stats" table of a Snakemake run or dry run."""
+    lines = text[text.index("Job stats:"):].splitlines()[3:]
+    counts = {}
+    for line in itertools.takewhile(lambda line: not line.startswith("total"), lines):
+        rule, count = line.split()
+        counts[rule] = int(count)
+    return counts
+
+
+def write_config(workdir: Path, name: str, config: dict[str, Any]) -> str:
+    path = workdir / "config" / name
+    path.write_text(yaml.safe_dump(config, sort_keys=False))
+    return str(path.relative_to(workdir))
+
+
+def load_yaml(name: str) -> dict[str, Any]:
+    return yaml.safe_load((REPO / "config" / name).read_text())
+
+
+# --------------------------------------------------------------------------- the paper DAG
+def expected_paper_jobs(config: dict[str, Any], data_root: Path) -> Counter[str]:
+    """The paper config's jobs, counted from the config alone: a trained run is (backbone,
+    method, the settings that differ from the recipe, seed); baselines as their files say."""
+    defaults = {name: field.default for name, field in TrainConfig.model_fields.items()}
+    trained: set[tuple] = set()
+    untrained: set[tuple] = set()
+
+    def add_trained(backbone: str, method: str, settings: dict, seed: int) -> None:
+        recipe = defaults | config["train"] | config["backbones"][backbone].get("train", {})
+        distinct = frozenset((k, v) for k, v in settings.items() if recipe[k] != v)
+        trained.add((backbone, method, distinct, seed))
+
+    for study in config["studies"].values():
+        backbones = study.get("backbones", list(config["backbones"]))
+        settings = [
+            dict(zip(item, combo, strict=True))
+            for item in study.get("settings", [{}])
+            for combo in itertools.product(
+                *[v if isinstance(v, list) else [v] for v in item.values()])
+        ]
+        baselines = study.get("baselines", "all")
+        baselines = ["pretrained", "glove", "mixcse"] if baselines == "all" else baselines
+        methods = study.get("methods", []) + (["mixcse"] if "mixcse" in baselines else [])
+        for backbone, method, setting, seed in itertools.product(
+                backbones, methods, settings, study.get("seeds", [])):
+            add_trained(backbone, method, setting, seed)
+        if "pretrained" in baselines:
+            poolers = config["baselines"]["pretrained"]["poolers"]
+            untrained.update((backbone, pooler) for backbone in backbones for pooler in poolers)
+        if "glove" in baselines:
+            untrained.add(("glove",))
+    studies = len(config["studies"])
+    jobs = Counter(train=len(trained), evaluate=len(trained) + len(untrained),
+                   describe_run=len(untrained), aggregate=studies, report=studies, all=1)
+    if not (data_root / "corpora" / "wiki1m_for_simcse.txt").is_file():
+        jobs["download_wiki1m"] = 1
+    return jobs
+
+
+@pytest.fixture(scope="module")
+def paper_slurm_dry_run(tmp_path_factory: pytest.TempPathFactory,
+                        data_root: Path) -> subprocess.CompletedProcess[str]:
+    """`snakemake -n -p --profile workflow/profiles/slurm --configfile config/paper.yaml`."""
+    workdir = copy_workflow(tmp_path_factory.mktemp("paper"))
+    result = snakemake(workdir, "-n", "-p", "--profile", "workflow/profiles/slurm",
+                       "--configfile", "config/paper.yaml", data_root=data_root)
+    assert result.returncode == 0, output_of(result)[-3000:]
+    return result
+
+
+def test_paper_config_plans_every_run_once(paper_slurm_dry_run, data_root: Path) -> None:
+    counts = job_counts(paper_slurm_dry_run.stdout)
+    expected = expected_paper_jobs(load_yaml("paper.yaml"), data_root)
+    assert counts == dict(expected)
+    assert counts["train"] > 300  # the whole study, sweeps included
+
+
+def test_slurm_profile_launches_multi_gpu_runs_with_torchrun(paper_slurm_dry_run) -> None:
+    commands = [line for line in paper_slurm_dry_run.stdout.splitlines()
+                if " train --set " in line]
+    roberta = [c for c in commands if "backbone=roberta-base" in c]
+    bert = [c for c in commands if "backbone=bert-base-uncased" in c]
+    assert roberta and bert
+    assert all("torchrun --standalone --nproc_per_node=4 -m hncse.cli train" in c
+               for c in roberta)
+    assert not any("torchrun" in c for c in bert)
+    assert "gpu=4" in paper_slurm_dry_run.stdout and "slurm_partition=gpu" in (
+        paper_slurm_dry_run.stdout)
+
+
+# --------------------------------------------------------------------------- validation
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [
+        (lambda c: c["studies"]["smoke"].update(seed=[1]), "'seed' was unexpected"),
+        (lambda c: c["train"].update(temprature=0.05), "temprature"),
+        (lambda c: c["studies"]["smoke"].update(settings=[{"k": [5, 1]}]), "k = 1"),
+        (lambda c: c["studies"]["smoke"].update(backbones=["bert"]), "unknown ['bert']"),
+        (lambda c: c["evaluation"].update(mode="quick"), "'quick' is not one of"),
+    ],
+    ids=["study-key-typo", "train-key-typo", "bad-value", "unknown-backbone", "bad-mode"],
+)
+def test_bad_config_fails_before_any_job(tmp_path: Path, edit, message: str) -> None:
+    workdir = copy_workflow(tmp_path)
+    config = load_yaml("smoke.yaml")
+    edit(config)
+    result = snakemake(workdir, "--cores", "1", "--configfile",
+                       write_config(workdir, "bad.yaml", config))
+    assert result.returncode != 0
+    assert message in output_of(result)
+    assert not (workdir / "results").exists() and not (workdir / "logs").exists()
+
+
+def test_lint_is_clean(tmp_path: Path) -> None:
+    result = snakemake(copy_workflow(tmp_path), "--lint", "--configfile", "config/smoke.yaml")
+    assert result.returncode == 0, output_of(result)[-3000:]
+    assert "good condition" in output_of(result)
+
+
+# --------------------------------------------------------------------------- baselines
+NEW_BASELINE = '''
+@baseline("bag-of-glove")
+def bag_of_glove_runs(study: Study) -> list[Run]:
+    return [encoder_run("glove-6B-50d", "bag-of-glove", "--encoder glove")]
+'''
+
+
+def test_a_new_baseline_file_joins_the_dag(tmp_path: Path, data_root: Path) -> None:
+    workdir = copy_workflow(tmp_path)
+    before = job_counts(snakemake(workdir, "-n", "--configfile", "config/smoke.yaml",
+                                  data_root=data_root).stdout)
+    (workdir / "baselines" / "bag_of_glove.smk").write_text(NEW_BASELINE)
+    result = snakemake(workdir, "-n", "-p", "--configfile", "config/smoke.yaml",
+                       data_root=data_root)
+    assert result.returncode == 0, output_of(result)[-3000:]
+    new_eval = "results/runs/glove-6B-50d/bag-of-glove/eval.json"
+    assert f"output: {new_eval}" in result.stdout
+    aggregate = result.stdout[result.stdout.index("rule aggregate:"):]
+    assert new_eval in aggregate.split("output:")[0]  # an input of the study's table ...
+    assert "rule all:" in result.stdout  # ... which rule all asks for
+    after = job_counts(result.stdout)
+    assert after["evaluate"] == before["evaluate"] + 1
+    assert after["describe_run"] == before["describe_run"] + 1
+
+
+# --------------------------------------------------------------------------- results table
+def load_collect_results() -> Any:
+    path = REPO / "workflow" / "scripts" / "collect_results.py"
+    spec = importlib.util.spec_from_file_location("collect_results", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_results_table_flattens_eval_json(tmp_path: Path) -> None:
+    module = load_collect_results()
+    evaluation = {
+        "schema_version": 1,
+        "tasks": {
+            "STS12": {"family": "sts", "all": {"pearson": 60.0, "spearman": 61.5, "n": 3108},
+                      "subsets": {"MSRpar": {"spearman": 50.0}}},
+            "STSBenchmark": {"family": "sts_cosine",
+                             "splits": {"test": {"spearman": 70.0}, "dev": {"spearman": 75.0}}},
+            "MR": {"family": "classification", "acc": 80.0, "devacc": 81.0},
+        },
+        "alignment_uniformity": {"alignment": 0.2, "uniformity": -2.5},
+    }
+    path = tmp_path / "eval.json"
+    path.write_text(json.dumps(evaluation))
+    glove = tmp_path / "glove.json"
+    glove.write_text(json.dumps({"tasks": {"MR": {"family": "classification", "acc": 70.0}}}))
+    runs = [{"run": "minilm/simcse-k=5/seed1", "method": "simcse", "backbone": "minilm",
+             "seed": 1, "settings": {"k": 5}, "eval": str(path)},
+            {"run": "glove/glove-avg", "method": "glove-avg", "backbone": "glove", "seed": None,
+             "settings": {}, "eval": str(glove)}]
+    long = module.collect(runs, "main")
+    rows = {(r.task, r.metric): r.value for r in long[long["method"] == "simcse"].itertuples()}
+    assert rows[("STS12", "subsets.MSRpar.spearman")] == 50.0
+    assert rows[("STSBenchmark", "splits.dev.spearman")] == 75.0
+    assert rows[("alignment_uniformity", "uniformity")] == -2.5
+    assert set(long["settings"]) == {'{"k": 5}', "{}"} and set(long["study"]) == {"main"}
+    table = module.per_run_table(long)
+    assert list(table["run"]) == ["minilm/simcse-k=5/seed1", "glove/glove-avg"]
+    simcse, glove_row = table.iloc[0], table.iloc[1]
+    assert (simcse["STS12"], simcse["STSBenchmark"], simcse["MR"]) == (61.5, 70.0, 80.0)
+    assert simcse["STS avg"] == pytest.approx(65.75, abs=0.01) and simcse["transfer avg"] == 80
+    assert glove_row["MR"] == 70.0 and math.isnan(glove_row["STS12"])
+
+
+# --------------------------------------------------------------------------- end to end
+def smoke_runs(config: dict[str, Any]) -> list[str]:
+    study = config["studies"]["smoke"]
+    trained = [f"minilm/{method}/seed{seed}" for method in [*study["methods"], "mixcse"]
+               for seed in study["seeds"]]
+    poolers = config["baselines"]["pretrained"]["poolers"]
+    return [*trained, *(f"minilm/pretrained-{p}" for p in poolers), "glove-6B-50d/glove-avg"]
+
+
+@pytest.mark.workflow
+def test_smoke_study_end_to_end(tmp_path: Path, data_root: Path) -> None:
+    workdir = copy_workflow(tmp_path)
+    started = time.perf_counter()
+    # ≈ 220 CPU-s of jobs: ~3 min on 2 idle cores; the timeout leaves room for a busy machine
+    result = snakemake(workdir, "--cores", "all", "--configfile", "config/smoke.yaml",
+                       data_root=data_root, timeout=900)
+    seconds = time.perf_counter() - started
+    assert result.returncode == 0, output_of(result)[-5000:]
+    print(f"smoke study: {seconds:.0f} s")
+
+    config = load_yaml("smoke.yaml")
+    for run in smoke_runs(config):
+        evaluation = json.loads((workdir / "results" / "runs" / run / "eval.json").read_text())
+        spearman = evaluation["tasks"]["STS16"]["all"]["spearman"]
+        assert math.isfinite(spearman) and spearman > 20, (run, spearman)
+    results = pd.read_csv(workdir / "results" / "smoke" / "results.csv")
+    assert set(results["run"]) == set(smoke_runs(config))
+    assert (workdir / "results" / "smoke" / "report" / "index.html").is_file()
+
+    again = snakemake(workdir, "-n", "--configfile", "config/smoke.yaml", data_root=data_root)
+    assert again.returncode == 0 and "Nothing to be done" in output_of(again)
+
+    report = snakemake(workdir, "--report", "reports/report.html", "--configfile",
+                       "config/smoke.yaml", data_root=data_root)
+    assert report.returncode == 0, output_of(report)[-3000:]
+    assert "per-run results" in (workdir / "reports" / "report.html").read_text()
+
+
+def logged_step(line: str) -> float:
+    """The step of a train_log.jsonl line; a line cut short by the kill counts as last."""
+    try:
+        return json.loads(line)["step"]
+    except ValueError:
+        return math.inf
+
+
+def trainer_processes(parent: psutil.Process) -> list[psutil.Process]:
+    return [p for p in parent.children(recursive=True)
+            if "train" in p.cmdline() and any("hncse" in part for part in p.cmdline())]
+
+
+@pytest.mark.workflow
+def test_killed_training_job_resumes_from_its_checkpoint(tmp_path: Path,
+                                                         data_root: Path) -> None:
+    workdir = copy_workflow(tmp_path)
+    config = load_yaml("smoke.yaml")
+    config["train"].update(max_steps=40, save_steps=10)
+    config["studies"]["smoke"].update(methods=["simcse"], baselines=[])
+    config_file = write_config(workdir, "resume.yaml", config)
+    run_dir = workdir / "results" / "runs" / "minilm" / "simcse" / "seed1"
+    target = str((run_dir / "train_summary.json").relative_to(workdir))
+    # the target first: --configfile takes every argument after it
+    first = subprocess.Popen([str(BIN / "snakemake"), target, "--cores", "1", "--configfile",
+                              config_file], cwd=workdir, env=snakemake_env(data_root),
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 240
+        while not (run_dir / "checkpoint").is_dir():
+            assert first.poll() is None and time.monotonic() < deadline, "no checkpoint"
+            time.sleep(0.2)
+        time.sleep(1.0)  # let the checkpoint's writing finish
+        trainers = trainer_processes(psutil.Process(first.pid))
+        assert trainers, "the training process was not found"
+        for process in trainers:
+            process.send_signal(signal.SIGKILL)  # a crash: no chance to clean up
+        assert first.wait(timeout=60) != 0
+    finally:
+        if first.poll() is None:
+            kill_tree(first)
+    assert not (run_dir / "train_summary.json").exists()
+    assert (run_dir / "checkpoint").is_dir()  # Snakemake's cleanup of the failed job kept it
+    logged = (run_dir / "train_log.jsonl").read_text().splitlines()
+    saved_lines = list(itertools.takewhile(lambda line: logged_step(line) <= 10, logged))
+    assert saved_lines
+
+    result = snakemake(workdir, target, "--cores", "1", "--configfile", config_file,
+                       data_root=data_root, timeout=420)
+    assert result.returncode == 0, output_of(result)[-3000:]
+    summary = json.loads((run_dir / "train_summary.json").read_text())
+    assert summary["steps"] == 40
+    final_log = (run_dir / "train_log.jsonl").read_text().splitlines()
+    # A resumed run keeps the log lines up to its checkpoint byte for byte (a fresh start
+    # would have rewritten them with new timings); every step appears once.
+    assert final_log[:len(saved_lines)] == saved_lines
+    steps = [json.loads(line)["step"] for line in final_log
+             if json.loads(line)["kind"] == "train"]
+    assert steps == list(range(1, 41))
+    assert not (run_dir / "checkpoint").exists()

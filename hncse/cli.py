@@ -15,6 +15,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "encode": ("hncse.encode", "embed sentences with a trained model"),
     "evaluate": ("hncse.evaluation.cli", "SentEval-protocol evaluation of a model"),
     "download": ("hncse.download", "fetch SentEval data or wiki1m (online users)"),
+    "aggregate": ("hncse.analysis.cli", "collect results: tidy table, tables, statistics"),
+    "report": ("hncse.report.build", "build the self-contained HTML report of a results folder"),
 }
 
 

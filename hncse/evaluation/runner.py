@@ -1,0 +1,136 @@
+"""One evaluation run: read and check every selected task, encode their sentences once,
+evaluate task by task, and assemble the result record (written only when all succeeded)."""
+
+from __future__ import annotations
+
+import platform
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from importlib import metadata
+from pathlib import Path
+
+import pandas as pd
+import torch
+from tqdm.auto import tqdm
+
+from hncse.data_root import resolve_data_root, senteval_dir
+from hncse.evaluation.alignment import alignment_uniformity
+from hncse.evaluation.base import EvalContext, LoadedTask
+from hncse.evaluation.classifier import MODES, Fitter, fit_groups
+from hncse.evaluation.encoding import (
+    DEFAULT_CACHE_DIR,
+    EmbeddingCache,
+    EncoderSource,
+    embed_tasks,
+)
+from hncse.evaluation.reading import sha256_file
+from hncse.evaluation.results import (
+    PAIR_COLUMNS,
+    DataInfo,
+    EvaluationResult,
+    TaskResult,
+    write_result,
+)
+from hncse.evaluation.sts_cosine import STSB
+from hncse.evaluation.tasks import TASKS, resolve_tasks
+
+PACKAGES = ("hncse", "torch", "transformers", "sentence-transformers", "numpy", "scipy",
+            "scikit-learn")
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    result: EvaluationResult
+    pairs: pd.DataFrame
+
+    def write(self, out: str | Path) -> None:
+        """``out`` (JSON) and ``<stem>.pairs.parquet`` beside it, atomically."""
+        write_result(self.result, self.pairs, Path(out))
+
+
+def default_device() -> str:
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+def _versions() -> dict[str, str]:
+    versions = {"python": platform.python_version()}
+    for package in PACKAGES:
+        try:
+            versions[package] = metadata.version(package)
+        except metadata.PackageNotFoundError:
+            continue
+    return versions
+
+
+def check_cache_dir(cache_dir: Path, data_root: Path) -> Path:
+    """The cache must not live inside the (read-only, shared) data root."""
+    resolved = Path(cache_dir).expanduser().resolve()
+    if resolved.is_relative_to(data_root.resolve()):
+        raise ValueError(f"cache dir {resolved} is inside the data root {data_root}; "
+                         "choose another --cache-dir")
+    return resolved
+
+
+def _data_info(senteval: Path, loaded: Sequence[LoadedTask]) -> DataInfo:
+    files = {str(path.relative_to(senteval)): sha256_file(path)
+             for task in loaded for path in task.files}
+    return DataInfo(senteval_dir=str(senteval), files=files)
+
+
+def evaluate(
+    tasks: str | Sequence[str],
+    source: EncoderSource,
+    data_root: str | Path | None = None,
+    mode: str = "test",
+    cache_dir: str | Path | None = DEFAULT_CACHE_DIR,
+    device: str | None = None,
+    batch_size: int = 128,
+    with_alignment_uniformity: bool = False,
+    progress: bool = False,
+    fitter: Fitter = fit_groups,
+) -> Evaluation:
+    """Evaluate ``source`` on ``tasks`` (names or a selection like ``"sts,transfer"``).
+
+    ``cache_dir=None`` disables the embedding cache.
+    """
+    started = time.perf_counter()
+    names = resolve_tasks(tasks) if isinstance(tasks, str) else resolve_tasks(",".join(tasks))
+    if mode not in MODES:
+        raise ValueError(f"unknown mode {mode!r}; choose one of {', '.join(MODES)}")
+    root = resolve_data_root(data_root)
+    senteval = senteval_dir(root)
+    cache = EmbeddingCache(check_cache_dir(Path(cache_dir), root),
+                           source.info.fingerprint) if cache_dir is not None else None
+    loaded = {name: TASKS[name].load(senteval) for name in names}  # all checks before work
+    stsb = loaded.get(STSB.name) or (STSB.load(senteval) if with_alignment_uniformity else None)
+    needed = dict(loaded)
+    if with_alignment_uniformity and stsb is not None:
+        needed[STSB.name] = stsb
+    encoded = embed_tasks({name: task.sentences() for name, task in needed.items()}, source,
+                          cache, batch_size, progress)
+    device = device or default_device()
+    context = EvalContext(MODES[mode], device, fitter)
+    results: dict[str, TaskResult] = {}
+    frames = []
+    for name in tqdm(names, desc="tasks", disable=not progress):
+        outcome = loaded[name].evaluate(encoded.table, context)
+        results[name] = outcome.result
+        if outcome.pairs is not None:
+            frames.append(outcome.pairs)
+    au = None
+    if with_alignment_uniformity:
+        assert stsb is not None
+        au = alignment_uniformity(encoded.table, stsb.splits)
+    result = EvaluationResult(
+        model=source.info, data=_data_info(senteval, list(needed.values())), mode=mode,
+        classifier=MODES[mode].as_dict(), device=device,
+        seconds=time.perf_counter() - started, encode_seconds=encoded.seconds,
+        sentences_encoded=encoded.encoded, sentences_unique=len(encoded.table.index),
+        tasks=results, alignment_uniformity=au, versions=_versions(),
+        created=datetime.now(UTC).isoformat(timespec="seconds"),
+    )
+    pairs = (pd.concat(frames, ignore_index=True) if frames
+             else pd.DataFrame({column: [] for column in PAIR_COLUMNS}))
+    return Evaluation(result, pairs)

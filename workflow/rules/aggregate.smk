@@ -1,10 +1,10 @@
-# A study's results: its runs' eval.json files as one table (workflow/scripts/
-# collect_results.py until `hncse aggregate` lands; see docs/workflow.md).
+# The analysis: run.json of the untrained runs, the study spec from the run registry, and
+# `hncse aggregate` over every run (docs/analysis.md).
 
 
 rule describe_run:
-    # run.json for runs that are not trained (baselines): what the results tables read
-    # where there is no train_summary.json (docs/architecture.md, hncse/analysis/collect.py).
+    # run.json for runs that are not trained (baselines): what hncse.analysis reads where
+    # there is no train_summary.json (docs/architecture.md, hncse/analysis/collect.py).
     output:
         RUNS_DIR / "{run}" / "run.json",
     log:
@@ -19,34 +19,50 @@ rule describe_run:
     params:
         info=lambda wildcards: run_info(run_of(wildcards)),
     run:
-        write_json_atomically(output[0], params.info, log[0])
+        write_atomically(output[0], json.dumps(params.info, indent=2) + "\n", log[0])
+
+
+rule study_spec:
+    # Which runs answer which study, with which analysis; from the config alone (the
+    # params carry the spec, so a changed study rewrites it).
+    output:
+        STUDY_SPEC,
+    log:
+        "logs/study_spec.log",
+    benchmark:
+        BENCHMARKS_DIR / "study_spec.tsv"
+    threads: 1
+    resources:
+        mem_mb=200,
+        runtime=1,
+        gpu=0,
+    params:
+        spec=analysis_spec(),
+    run:
+        write_atomically(output[0], yaml.safe_dump(params.spec, sort_keys=False), log[0])
 
 
 rule aggregate:
     input:
-        evaluations=study_eval_files,
-        descriptions=study_run_descriptions,
+        evaluations=all_eval_files,
+        descriptions=all_run_descriptions,
+        spec=STUDY_SPEC,
     output:
-        table=report(
-            RESULTS_DIR / "{study}" / "results.csv",
-            caption="../report/results_csv.rst",
-            category="{study}",
-            labels={"table": "results.csv (long)"},
-        ),
-        runs=RESULTS_DIR / "{study}" / "runs.csv",
-        markdown=RESULTS_DIR / "{study}" / "results.md",
+        directory(ANALYSIS_DIR),
     conda:
         CONDA_ENV
     log:
-        "logs/aggregate/{study}.log",
+        "logs/aggregate.log",
     benchmark:
-        BENCHMARKS_DIR / "aggregate" / "{study}.tsv"
+        BENCHMARKS_DIR / "aggregate.tsv"
     threads: 1
     resources:
-        mem_mb=2000,
-        runtime=10,
+        mem_mb=4000,
+        runtime=60,
         gpu=0,
     params:
-        runs=study_runs_table,
-    script:
-        "../scripts/collect_results.py"
+        results=RESULTS_DIR,
+    shell:
+        "OMP_NUM_THREADS={threads} "
+        "hncse aggregate --results {params.results:q} --studies {input.spec:q} "
+        "--out {output:q} > {log:q} 2>&1"

@@ -41,6 +41,9 @@ CONDA_ENV = "../envs/hncse.yaml"
 RESULTS_DIR = Path(config["results_dir"])
 RUNS_DIR = RESULTS_DIR / "runs"
 BENCHMARKS_DIR = RESULTS_DIR / "benchmarks"
+ANALYSIS_DIR = RESULTS_DIR / "analysis"  # `hncse aggregate`'s tables and figures
+STUDY_SPEC = RESULTS_DIR / "studies.yaml"  # the study spec of `hncse aggregate` / `report`
+REPORT_FILE = Path(config["report"])  # `hncse report`'s HTML file
 # Keys a study's settings may not sweep: the study's own axes and the workflow's paths.
 RESERVED_SETTINGS = ("method", "backbone", "seed", "output_dir", "data_dir")
 STAGE_DEFAULTS = {
@@ -82,9 +85,12 @@ class Study:
     evaluation: dict[str, Any]
     baselines: list[str]
     include_studies: list[str]
+    analysis: str  # the hncse.analysis study kind (hncse/analysis/studies.py)
+    description: str | None = None
 
 
 RUNS: dict[str, Run] = {}  # run id -> run
+STUDIES: dict[str, Study] = {}  # study name -> study
 STUDY_RUNS: dict[str, list[str]] = {}  # study -> ids of its runs
 RUN_EVALUATION: dict[str, dict[str, Any]] = {}  # run id -> union of its studies' needs
 BASELINES: dict[str, Callable[[Study], Iterable[Run]]] = {}
@@ -237,6 +243,8 @@ def parse_study(name: str, spec: Mapping[str, Any]) -> Study:
         evaluation=evaluation,
         baselines=_names(spec["baselines"], BASELINES, f"studies.{name}.baselines"),
         include_studies=_names(spec["include_studies"], others, f"studies.{name}.include_studies"),
+        analysis=spec["analysis"],
+        description=spec.get("description"),
     )
 
 
@@ -291,6 +299,7 @@ def build_studies() -> None:
     for backbone, spec in config["backbones"].items():
         check_not_reserved(spec.get("train") or {}, f"backbones.{backbone}.train")
     studies = {name: parse_study(name, spec) for name, spec in config["studies"].items()}
+    STUDIES.update(studies)
     own = {name: own_runs(study) for name, study in studies.items()}
     for name, study in studies.items():
         runs = own[name] + [run for other in study.include_studies for run in own[other]]
@@ -353,40 +362,46 @@ def resource(stage: str, key: str) -> Callable:
     return lambda wildcards: run_of(wildcards).resources[stage][key]
 
 
-def study_eval_files(wildcards) -> list[str]:
-    return [str(RUNS[run_id].directory / "eval.json") for run_id in STUDY_RUNS[wildcards.study]]
+def all_eval_files(wildcards) -> list[str]:
+    return [str(run.directory / "eval.json") for run in RUNS.values()]
 
 
-def study_run_descriptions(wildcards) -> list[str]:
-    """run.json of the study's untrained runs (trained ones have train_summary.json)."""
-    runs = (RUNS[run_id] for run_id in STUDY_RUNS[wildcards.study])
-    return [str(run.directory / "run.json") for run in runs if run.train is None]
+def all_run_descriptions(wildcards) -> list[str]:
+    """run.json of the untrained runs (trained ones have train_summary.json)."""
+    return [str(run.directory / "run.json") for run in RUNS.values() if run.train is None]
 
 
 def run_info(run: Run) -> dict[str, Any]:
-    """What run.json holds (hncse/analysis/collect.py reads it for untrained runs)."""
-    return {"method": run.method, "backbone": run.backbone, "seed": run.seed,
+    """What run.json holds (hncse/analysis/collect.py reads it for untrained runs). The
+    backbone is the model id, as in a trained run's train_summary.json config, so that a
+    baseline and the runs trained from the same model share labels and CKA references."""
+    model = config["backbones"].get(run.backbone, {}).get("model", run.backbone)
+    return {"method": run.method, "backbone": model, "seed": run.seed,
             "settings": dict(run.settings)}
 
 
-def write_json_atomically(path: str, data: Any, log: str) -> None:
+def analysis_spec() -> dict[str, dict[str, Any]]:
+    """The study spec of `hncse aggregate` / `hncse report` (hncse/analysis/studies.py):
+    per study its analysis and its runs, as run ids relative to RESULTS_DIR (the ids
+    hncse.analysis.collect gives run folders)."""
+    prefix = RUNS_DIR.relative_to(RESULTS_DIR).as_posix()
+    spec = {}
+    for name, study in STUDIES.items():
+        entry = {"analysis": study.analysis}
+        if study.description:
+            entry["description"] = study.description
+        spec[name] = entry | {"runs": [f"{prefix}/{run_id}" for run_id in STUDY_RUNS[name]]}
+    return spec
+
+
+def write_atomically(path: str, text: str, log: str) -> None:
+    """Write through a temporary file and a rename: no half-written output."""
     tmp = Path(path).with_name(f".{Path(path).name}.tmp")
-    tmp.write_text(json.dumps(data, indent=2) + "\n")
+    tmp.write_text(text)
     tmp.replace(path)
     Path(log).write_text(f"wrote {path}\n")
 
 
 def all_targets(wildcards) -> list[str]:
-    """Each study's results table and report page."""
-    return [
-        str(RESULTS_DIR / study / name) for study in STUDY_RUNS for name in ("results.csv", "report")
-    ]
-
-
-def study_runs_table(wildcards) -> list[dict[str, Any]]:
-    """Per-run metadata the results table carries beside each eval.json."""
-    return [
-        {"run": run.run_id, **run_info(run), "trained": run.train is not None,
-         "eval": str(run.directory / "eval.json")}
-        for run in (RUNS[run_id] for run_id in STUDY_RUNS[wildcards.study])
-    ]
+    """The analysis tables and the HTML report."""
+    return [str(ANALYSIS_DIR), str(REPORT_FILE)]

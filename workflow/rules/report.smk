@@ -1,31 +1,36 @@
-# A study's report pages, shown by `snakemake --report reports/report.html`.
-#
-# For now the page is the per-run results table. The analysis of issue 5 swaps in here:
-# replace the `script:` with `shell: "hncse report ... --out {output}"` writing the
-# same directory (index.html plus its figures); the report() annotation stays.
+# The HTML report of every study (`hncse report`, docs/analysis.md), also shown by
+# `snakemake --report`.
 
 
 rule report:
     input:
-        RESULTS_DIR / "{study}" / "results.csv",
+        evaluations=all_eval_files,
+        descriptions=all_run_descriptions,
+        spec=STUDY_SPEC,
+        # After `hncse aggregate`: it caches each run's CKA embeddings, which the report
+        # then reads instead of encoding them again.
+        analysis=ANALYSIS_DIR,
     output:
         report(
-            directory(RESULTS_DIR / "{study}" / "report"),
-            htmlindex="index.html",
-            caption="../report/study.rst",
-            category="{study}",
-            labels={"table": "per-run results"},
+            REPORT_FILE,
+            caption="../report/analysis.rst",
+            category="analysis",
+            labels={"report": "hncse report"},
         ),
     conda:
         CONDA_ENV
     log:
-        "logs/report/{study}.log",
+        "logs/report.log",
     benchmark:
-        BENCHMARKS_DIR / "report" / "{study}.tsv"
+        BENCHMARKS_DIR / "report.tsv"
     threads: 1
     resources:
-        mem_mb=2000,
-        runtime=10,
+        mem_mb=4000,
+        runtime=60,
         gpu=0,
-    script:
-        "../scripts/collect_results.py"
+    params:
+        results=RESULTS_DIR,
+    shell:
+        "OMP_NUM_THREADS={threads} "
+        "hncse report --results {params.results:q} --studies {input.spec:q} "
+        "--out {output:q} > {log:q} 2>&1"

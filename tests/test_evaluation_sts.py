@@ -132,3 +132,15 @@ def test_stsb_dev_spearman_matches_the_evaluator(data_root: Path) -> None:
     assert value == pytest.approx(expected.tasks["STSBenchmark"].splits["dev"].spearman)
     as_tensor = stsb_dev_spearman(lambda s: torch.from_numpy(encode(s)), data_root)
     assert as_tensor == pytest.approx(value)
+
+
+def test_constant_encoder_gives_null_correlations_that_round_trip(data_root: Path,
+                                                                   tmp_path: Path) -> None:
+    from hncse.evaluation.results import load_result
+
+    evaluation = evaluate("STS13", function_source(lambda s: np.ones((len(s), 3)), "constant"),
+                          data_root, cache_dir=None)
+    assert evaluation.result.tasks["STS13"].all.spearman is None
+    evaluation.write(tmp_path / "eval.json")
+    assert '"spearman": null' in (tmp_path / "eval.json").read_text()
+    assert load_result(tmp_path / "eval.json").tasks["STS13"].mean.pearson is None

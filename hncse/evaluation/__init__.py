@@ -2,9 +2,10 @@
 
 One module per task family (``sts``, ``sts_cosine``, ``binary``, ``sst``, ``trec``,
 ``mrpc``: reader + evaluator), shared pieces (``classifier``: batched logistic regression;
-``validation``: SentEval's validation schemes; ``encoding``: encoders and the embedding
-cache; ``results``: the typed result record), the registry (``tasks``), the ``runner`` and
-``cli`` (``hncse evaluate``).
+``validation``: SentEval's validation schemes; ``reference``: the one-at-a-time loop the
+batched classifier is checked against; ``encoding``: encoders and the embedding cache;
+``results``: the typed result record; ``errors``), the registry (``tasks``), the ``runner``
+and ``cli`` (``hncse evaluate``).
 """
 
 from hncse.evaluation.encoding import encoder_source, function_source

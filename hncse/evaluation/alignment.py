@@ -16,6 +16,7 @@ import torch
 import torch.nn.functional as F
 
 from hncse.evaluation.base import Lookup
+from hncse.evaluation.errors import EvaluationError
 from hncse.evaluation.results import AlignmentUniformity
 from hncse.evaluation.similarity import PairSet
 
@@ -50,7 +51,7 @@ def alignment_uniformity(embed: Lookup, splits: dict[str, PairSet]) -> Alignment
         first += [pairs.first[i] for i in keep]
         second += [pairs.second[i] for i in keep]
     if not first:
-        raise ValueError(f"no STS-B pair has a gold score above {POSITIVE_THRESHOLD}")
+        raise EvaluationError(f"no STS-B pair has a gold score above {POSITIVE_THRESHOLD}")
     distances = (_normalised(embed, first) - _normalised(embed, second)).pow(2).sum(dim=1)
     sentences = sorted({s for pairs in splits.values() for s in pairs.sentences()})
     return AlignmentUniformity(

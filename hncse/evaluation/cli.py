@@ -14,10 +14,10 @@ from pathlib import Path
 
 import torch
 
-from hncse.data_root import ENV_VAR, DataNotFoundError
+from hncse import HncseError
+from hncse.data_root import ENV_VAR
 from hncse.evaluation.classifier import MODES
 from hncse.evaluation.encoding import DEFAULT_CACHE_DIR, encoder_source
-from hncse.evaluation.reading import DataFormatError
 from hncse.evaluation.results import pairs_path
 from hncse.evaluation.runner import default_device, evaluate
 from hncse.evaluation.tasks import GROUPS, TASKS
@@ -68,7 +68,7 @@ def run(args: argparse.Namespace) -> int:
             with_alignment_uniformity=args.alignment_uniformity,
             progress=not args.no_progress,
         )
-    except (DataNotFoundError, DataFormatError, ValueError) as error:
+    except (HncseError, ValueError, OSError) as error:  # bad input: no traceback, no output
         print(f"hncse evaluate: error: {error}", file=sys.stderr)
         return 2
     evaluation.write(args.out)

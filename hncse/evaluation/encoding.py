@@ -24,7 +24,9 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
+from hncse.evaluation.errors import EvaluationError
 from hncse.evaluation.glove import glove_encoder, glove_files, glove_version
+from hncse.evaluation.reading import sha256_file
 from hncse.evaluation.results import ModelInfo, write_atomic
 from hncse.model import MLP_FILE, SentenceEncoder, resolve_model_path
 
@@ -49,18 +51,10 @@ def _digest(parts: Iterable[str]) -> str:
     return digest.hexdigest()
 
 
-def _file_digest(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 22), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def folder_fingerprint(folder: Path) -> list[str]:
     """Content hashes of every file under a model folder (weights, tokenizer, MLP...)."""
     files = sorted(p for p in folder.rglob("*") if p.is_file() and not p.name.startswith("."))
-    return [f"{p.relative_to(folder)}={_file_digest(p)}" for p in files]
+    return [f"{p.relative_to(folder)}={sha256_file(p)}" for p in files]
 
 
 def _identity(kind: str, name: str, location: str | None, extra: Sequence[str]) -> list[str]:
@@ -92,7 +86,7 @@ def _checkpoint_pooler(path: str) -> dict[str, torch.Tensor]:
     model = AutoModel.from_pretrained(path, trust_remote_code=False)
     dense = getattr(getattr(model, "pooler", None), "dense", None)
     if dense is None:
-        raise ValueError(f"pooler 'cls' needs {MLP_FILE} in {path} or a checkpoint with a "
+        raise EvaluationError(f"pooler 'cls' needs {MLP_FILE} in {path} or a checkpoint with a "
                          "pooler layer; use cls_before_pooler or avg")
     return dense.state_dict()
 
@@ -127,13 +121,13 @@ def callable_source(spec: str) -> EncoderSource:
     fingerprint hashes the name and the module's source file."""
     module_name, sep, function_name = spec.partition(":")
     if not sep or not module_name or not function_name:
-        raise ValueError(f"--encoder {spec!r}: expected module:function or glove")
+        raise EvaluationError(f"--encoder {spec!r}: expected module:function or glove")
     try:
         factory = getattr(importlib.import_module(module_name), function_name)
     except (ImportError, AttributeError) as error:
-        raise ValueError(f"--encoder {spec!r}: {error}") from error
+        raise EvaluationError(f"--encoder {spec!r}: {error}") from error
     source_file = inspect.getsourcefile(factory)
-    extra = [_file_digest(Path(source_file))] if source_file else []
+    extra = [sha256_file(Path(source_file))] if source_file else []
     info = ModelInfo(kind="callable", name=spec,
                      fingerprint=_digest(_identity("callable", spec, None, extra)))
     return EncoderSource(info, factory)
@@ -158,7 +152,7 @@ def encoder_source(model: str | None, encoder: str | None, pooler: str, device: 
                    max_length: int | None = None) -> EncoderSource:
     """The command line's choice: ``--model`` (HF or ``st:``) or ``--encoder``."""
     if (model is None) == (encoder is None):
-        raise ValueError("give exactly one of --model and --encoder")
+        raise EvaluationError("give exactly one of --model and --encoder")
     if encoder is not None:
         return glove_source() if encoder == "glove" else callable_source(encoder)
     assert model is not None
@@ -172,7 +166,7 @@ def _as_array(embeddings: np.ndarray | torch.Tensor, expected: int) -> np.ndarra
         embeddings = embeddings.detach().float().cpu().numpy()
     array = np.asarray(embeddings, dtype=np.float32)
     if array.ndim != 2 or array.shape[0] != expected:
-        raise ValueError(f"the encoder returned shape {array.shape} for {expected} sentences; "
+        raise EvaluationError(f"the encoder returned shape {array.shape} for {expected} sentences; "
                          "expected one row per sentence")
     return array
 

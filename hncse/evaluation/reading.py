@@ -13,16 +13,7 @@ from collections.abc import Collection
 from pathlib import Path
 
 from hncse.data_root import DataNotFoundError
-
-
-class DataFormatError(ValueError):
-    """A SentEval file does not look as the protocol expects; the message names file and line."""
-
-    def __init__(self, path: Path, line: int | None, problem: str) -> None:
-        where = f"{path}, line {line}" if line is not None else str(path)
-        super().__init__(f"{where}: {problem}")
-        self.path = path
-        self.line = line
+from hncse.evaluation.errors import DataFormatError
 
 
 def require_file(path: Path, task: str) -> Path:

@@ -61,7 +61,7 @@ class ClassificationResult(Record):
     family: Literal["classification"] = "classification"
     acc: float
     devacc: float
-    f1: float | None = None
+    f1: float | None = Field(None, exclude_if=lambda value: value is None)  # MRPC only
     n: int
     ntest: int
     l2: list[float]
@@ -107,12 +107,13 @@ class EvaluationResult(Record):
     sentences_encoded: int
     sentences_unique: int
     tasks: dict[str, TaskResult]
-    alignment_uniformity: AlignmentUniformity | None = None
+    alignment_uniformity: AlignmentUniformity | None = Field(
+        None, exclude_if=lambda value: value is None)  # only when asked for
     versions: dict[str, str]
     created: str
 
     def to_json(self) -> str:
-        return self.model_dump_json(indent=2, exclude_none=True)
+        return self.model_dump_json(indent=2)
 
 
 def pairs_path(out: Path) -> Path:

@@ -25,6 +25,7 @@ from hncse.evaluation.encoding import (
     EncoderSource,
     embed_tasks,
 )
+from hncse.evaluation.errors import EvaluationError
 from hncse.evaluation.reading import sha256_file
 from hncse.evaluation.results import (
     PAIR_COLUMNS,
@@ -68,7 +69,7 @@ def check_cache_dir(cache_dir: Path, data_root: Path) -> Path:
     """The cache must not live inside the (read-only, shared) data root."""
     resolved = Path(cache_dir).expanduser().resolve()
     if resolved.is_relative_to(data_root.resolve()):
-        raise ValueError(f"cache dir {resolved} is inside the data root {data_root}; "
+        raise EvaluationError(f"cache dir {resolved} is inside the data root {data_root}; "
                          "choose another --cache-dir")
     return resolved
 
@@ -98,7 +99,7 @@ def evaluate(
     started = time.perf_counter()
     names = resolve_tasks(tasks) if isinstance(tasks, str) else resolve_tasks(",".join(tasks))
     if mode not in MODES:
-        raise ValueError(f"unknown mode {mode!r}; choose one of {', '.join(MODES)}")
+        raise EvaluationError(f"unknown mode {mode!r}; choose one of {', '.join(MODES)}")
     root = resolve_data_root(data_root)
     senteval = senteval_dir(root)
     cache = EmbeddingCache(check_cache_dir(Path(cache_dir), root),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from hncse.evaluation import binary, mrpc, sst, sts, sts_cosine, trec
 from hncse.evaluation.base import TaskSpec
+from hncse.evaluation.errors import EvaluationError
 
 TASKS: dict[str, TaskSpec] = {
     spec.name: spec
@@ -30,8 +31,8 @@ def resolve_tasks(selection: str) -> list[str]:
             chosen = (by_lower[item.lower()],)
         else:
             known = ", ".join([*GROUPS, *TASKS])
-            raise ValueError(f"unknown task or group {item!r}; choose from {known}")
+            raise EvaluationError(f"unknown task or group {item!r}; choose from {known}")
         names += [name for name in chosen if name not in names]
     if not names:
-        raise ValueError("no task selected")
+        raise EvaluationError("no task selected")
     return names

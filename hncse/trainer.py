@@ -16,7 +16,7 @@ import json
 import math
 import shutil
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -61,7 +61,6 @@ class RunState:
     best_score: float = -math.inf
     best_step: int = -1
     seconds: float = 0.0
-    history: list[dict[str, float]] = field(default_factory=list)
 
 
 def _device(context: DistContext) -> torch.device:

@@ -204,3 +204,23 @@ def test_non_finite_loss_stops_and_keeps_the_last_good_model(
     assert (run / STATE_DIR).is_dir() and not (run / SUMMARY_FILE).exists()
     with pytest.raises(ConfigError):
         load_config(overrides={"method": "no-such-method"})
+
+
+def test_encode_command_writes_the_evaluation_embeddings(tmp_path: Path,
+                                                         tiny_backbone: Path) -> None:
+    sentences = ["a man plays a guitar .", "", "stocks fell sharply ."]
+    (tmp_path / "in.txt").write_text("\n".join(sentences) + "\n")
+    out = tmp_path / "emb.npy"
+    result = subprocess.run(
+        [sys.executable, "-m", "hncse.cli", "encode", "--model", str(tiny_backbone),
+         "--pooler", "avg", "--input", str(tmp_path / "in.txt"), "--out", str(out)],
+        capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr[-2000:]
+    expected = SentenceEncoder.from_pretrained(tiny_backbone, "avg", "avg").encode(sentences)
+    np.testing.assert_allclose(np.load(out), expected.numpy(), atol=1e-5)
+    missing = subprocess.run(
+        [sys.executable, "-m", "hncse.cli", "encode", "--model", str(tiny_backbone),
+         "--input", str(tmp_path / "nope.txt"), "--out", str(tmp_path / "x.npy")],
+        capture_output=True, text=True)
+    assert missing.returncode == 2 and "not found" in missing.stderr
+    assert not (tmp_path / "x.npy").exists()

@@ -21,6 +21,7 @@ from PIL import Image
 from test_analysis_synthetic import write_study
 
 from hncse.report import build
+from hncse.report.provenance import describe_protocol
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 SECTION_KEYS = ("c1", "c2", "c3", "c4", "c5", "stability", "grid_km", "tau", "theta", "q1",
@@ -102,7 +103,14 @@ def test_report_has_every_section_and_provenance(report: tuple[Path, argparse.Na
     assert "812.5" in text and "train/minilm-simcse-seed1" in text
     assert "scikit-learn" in text and "analysis: grid_km" in text
     assert "training_seconds" in text
+    assert re.search(r"Evaluation: SentEval fasttest mode \(\d+ runs\)", text)
     assert out.stat().st_mode & 0o044  # readable by others: meant to be mailed
+
+
+def test_protocol_line_warns_when_transfer_training_data_were_cut() -> None:
+    assert describe_protocol({"mode": "test"}) == "SentEval test mode"
+    cut = describe_protocol({"mode": "fasttest", "max_train_samples": 1000})
+    assert "cut to 1000 samples" in cut and "not comparable" in cut
 
 
 def test_report_figures_are_valid_embedded_pngs(report: tuple[Path, argparse.Namespace]

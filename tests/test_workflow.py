@@ -180,9 +180,10 @@ def test_slurm_profile_launches_multi_gpu_runs_with_torchrun(paper_slurm_dry_run
         (lambda c: c["studies"]["smoke"].update(backbones=["bert"]), "unknown ['bert']"),
         (lambda c: c["evaluation"].update(mode="quick"), "'quick' is not one of"),
         (lambda c: c["studies"]["smoke"].update(analysis="anova"), "'anova' is not one of"),
+        (lambda c: c["evaluation"].update(max_train_samples=10), "less than the minimum of 100"),
     ],
     ids=["study-key-typo", "train-key-typo", "bad-value", "unknown-backbone", "bad-mode",
-         "bad-analysis"],
+         "bad-analysis", "tiny-transfer-subset"],
 )
 def test_bad_config_fails_before_any_job(tmp_path: Path, edit, message: str) -> None:
     workdir = copy_workflow(tmp_path)
@@ -199,6 +200,26 @@ def test_lint_is_clean(tmp_path: Path) -> None:
     result = snakemake(copy_workflow(tmp_path), "--lint", "--configfile", "config/smoke.yaml")
     assert result.returncode == 0, output_of(result)[-3000:]
     assert "good condition" in output_of(result)
+
+
+@pytest.mark.parametrize(("limits", "flag"), [((500, 2000), "--max-train-samples 2000"),
+                                               ((500, None), None)])
+def test_a_shared_run_gets_the_most_transfer_data_its_studies_ask_for(
+        tmp_path: Path, data_root: Path, limits: tuple[int | None, int | None],
+        flag: str | None) -> None:
+    workdir = copy_workflow(tmp_path)
+    config = load_yaml("smoke.yaml")
+    config["evaluation"] = {"tasks": ["MR"], "mode": "fasttest", "max_train_samples": limits[0]}
+    config["studies"]["more"] = {"analysis": "ablation", "include_studies": ["smoke"],
+                                 "baselines": [],
+                                 "evaluation": {"max_train_samples": limits[1]}}
+    result = snakemake(workdir, "-n", "-p", "--configfile",
+                       write_config(workdir, "shared.yaml", config), data_root=data_root)
+    assert result.returncode == 0, output_of(result)[-3000:]
+    commands = [line for line in result.stdout.splitlines() if "hncse evaluate" in line]
+    assert len(commands) == len(smoke_runs(config))
+    for command in commands:
+        assert "--max-train-samples" not in command if flag is None else flag in command
 
 
 # --------------------------------------------------------------------------- baselines

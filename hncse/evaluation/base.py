@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 import numpy as np
 import pandas as pd
@@ -48,6 +48,14 @@ class LoadedTask(Protocol):
     def sentences(self) -> list[str]: ...
 
     def evaluate(self, embed: Lookup, context: EvalContext) -> TaskOutcome: ...
+
+
+@runtime_checkable
+class LimitableTask(Protocol):
+    """A transfer task whose training data ``max_train_samples`` can cut down (a stratified
+    subset, the same for every encoder); its test data stay whole."""
+
+    def limit_training(self, max_samples: int) -> LoadedTask: ...
 
 
 class TaskSpec(Protocol):

@@ -7,12 +7,12 @@ first file is label 1, the second label 0 (SUBJ: objective = 1, subjective = 0).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from hncse.evaluation.base import EvalContext, Lookup, TaskOutcome
 from hncse.evaluation.reading import check_count, read_lines
-from hncse.evaluation.transfer import Labelled, labelled, timed_result
+from hncse.evaluation.transfer import Labelled, labelled, stratified_subset, timed_result
 from hncse.evaluation.validation import nested_cv
 
 
@@ -24,6 +24,11 @@ class LoadedBinary:
 
     def sentences(self) -> list[str]:
         return self.data.sentences
+
+    def limit_training(self, max_samples: int) -> LoadedBinary:
+        """Cross-validation trains and tests on the whole set, so the whole set is cut."""
+        return replace(self, data=self.data.take(stratified_subset(self.data.labels,
+                                                                   max_samples)))
 
     def evaluate(self, embed: Lookup, context: EvalContext) -> TaskOutcome:
         features = embed(self.data.sentences)

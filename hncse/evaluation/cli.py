@@ -37,6 +37,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         f"({', '.join(TASKS)})")
     parser.add_argument("--mode", default="test", choices=sorted(MODES),
                         help="SimCSE's classifier settings for the transfer tasks")
+    parser.add_argument("--max-train-samples", type=int, default=None, metavar="N",
+                        help="cut each transfer task's training data to a stratified subset "
+                        "of N samples (MR, CR, SUBJ, MPQA: the whole set; test sets stay "
+                        "whole): faster, noisier, not SentEval's protocol (default: all)")
     parser.add_argument("--out", required=True, type=Path, help="result JSON path")
     parser.add_argument("--data-dir", help=f"data root (default: ${ENV_VAR})")
     parser.add_argument("--cache-dir", type=Path, default=DEFAULT_CACHE_DIR,
@@ -66,7 +70,7 @@ def run(args: argparse.Namespace) -> int:
             cache_dir=None if args.no_cache else args.cache_dir, device=device,
             batch_size=args.batch_size,
             with_alignment_uniformity=args.alignment_uniformity,
-            progress=not args.no_progress,
+            progress=not args.no_progress, max_train_samples=args.max_train_samples,
         )
     except (HncseError, ValueError, OSError) as error:  # bad input: no traceback, no output
         print(f"hncse evaluate: error: {error}", file=sys.stderr)

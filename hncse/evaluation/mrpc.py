@@ -9,7 +9,7 @@ class 1, both ×100 and rounded to 2 decimals.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -17,7 +17,7 @@ from sklearn.metrics import f1_score
 
 from hncse.evaluation.base import EvalContext, Lookup, TaskOutcome
 from hncse.evaluation.reading import check_count, columns, label, read_lines
-from hncse.evaluation.transfer import timed_result
+from hncse.evaluation.transfer import stratified_subset, timed_result
 from hncse.evaluation.validation import Scores, kfold_then_test
 
 
@@ -29,6 +29,10 @@ class Pairs:
 
     def __len__(self) -> int:
         return len(self.labels)
+
+    def take(self, indices: np.ndarray) -> Pairs:
+        return Pairs([self.first[i] for i in indices], [self.second[i] for i in indices],
+                     self.labels[indices])
 
 
 def read_file(path: Path, expected: int, task: str) -> Pairs:
@@ -58,6 +62,11 @@ class LoadedMRPC:
 
     def sentences(self) -> list[str]:
         return self.train.first + self.train.second + self.test.first + self.test.second
+
+    def limit_training(self, max_samples: int) -> LoadedMRPC:
+        """``max_samples`` pairs."""
+        return replace(self, train=self.train.take(stratified_subset(self.train.labels,
+                                                                     max_samples)))
 
     def evaluate(self, embed: Lookup, context: EvalContext) -> TaskOutcome:
         train = (pair_features(embed(self.train.first), embed(self.train.second)),

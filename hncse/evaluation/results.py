@@ -106,6 +106,8 @@ class EvaluationResult(Record):
     encode_seconds: float
     sentences_encoded: int
     sentences_unique: int
+    max_train_samples: int | None = Field(
+        None, exclude_if=lambda value: value is None)  # only when training sets were cut
     tasks: dict[str, TaskResult]
     alignment_uniformity: AlignmentUniformity | None = Field(
         None, exclude_if=lambda value: value is None)  # only when asked for

@@ -17,7 +17,7 @@ from tqdm.auto import tqdm
 
 from hncse.data_root import resolve_data_root, senteval_dir
 from hncse.evaluation.alignment import alignment_uniformity
-from hncse.evaluation.base import EvalContext, LoadedTask
+from hncse.evaluation.base import EvalContext, LimitableTask, LoadedTask
 from hncse.evaluation.classifier import MODES, Fitter, fit_groups
 from hncse.evaluation.encoding import (
     DEFAULT_CACHE_DIR,
@@ -74,6 +74,12 @@ def check_cache_dir(cache_dir: Path, data_root: Path) -> Path:
     return resolved
 
 
+def limit_training(task: LoadedTask, max_samples: int | None) -> LoadedTask:
+    if max_samples is None or not isinstance(task, LimitableTask):
+        return task
+    return task.limit_training(max_samples)
+
+
 def _data_info(senteval: Path, loaded: Sequence[LoadedTask]) -> DataInfo:
     files = {str(path.relative_to(senteval)): sha256_file(path)
              for task in loaded for path in task.files}
@@ -91,10 +97,14 @@ def evaluate(
     with_alignment_uniformity: bool = False,
     progress: bool = False,
     fitter: Fitter = fit_groups,
+    max_train_samples: int | None = None,
 ) -> Evaluation:
     """Evaluate ``source`` on ``tasks`` (names or a selection like ``"sts,transfer"``).
 
-    ``cache_dir=None`` disables the embedding cache.
+    ``cache_dir=None`` disables the embedding cache. ``max_train_samples`` cuts every
+    transfer task's training data (MR, CR, SUBJ, MPQA: the whole cross-validated set) to a
+    stratified subset of that many samples, the same for every encoder; test sets stay
+    whole. A speed/variance trade-off for small machines, not SentEval's protocol.
     """
     started = time.perf_counter()
     names = resolve_tasks(tasks) if isinstance(tasks, str) else resolve_tasks(",".join(tasks))
@@ -104,7 +114,8 @@ def evaluate(
     senteval = senteval_dir(root)
     cache = EmbeddingCache(check_cache_dir(Path(cache_dir), root),
                            source.info.fingerprint) if cache_dir is not None else None
-    loaded = {name: TASKS[name].load(senteval) for name in names}  # all checks before work
+    loaded = {name: limit_training(TASKS[name].load(senteval), max_train_samples)
+              for name in names}  # all checks before work
     stsb = loaded.get(STSB.name) or (STSB.load(senteval) if with_alignment_uniformity else None)
     needed = dict(loaded)
     if with_alignment_uniformity and stsb is not None:
@@ -129,7 +140,8 @@ def evaluate(
         classifier=MODES[mode].as_dict(), device=device,
         seconds=time.perf_counter() - started, encode_seconds=encoded.seconds,
         sentences_encoded=encoded.encoded, sentences_unique=len(encoded.table.index),
-        tasks=results, alignment_uniformity=au, versions=_versions(),
+        max_train_samples=max_train_samples, tasks=results, alignment_uniformity=au,
+        versions=_versions(),
         created=datetime.now(UTC).isoformat(timespec="seconds"),
     )
     pairs = (pd.concat(frames, ignore_index=True) if frames

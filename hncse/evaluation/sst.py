@@ -7,12 +7,12 @@ SentEval's ``SplitClassifier``.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from hncse.evaluation.base import EvalContext, Lookup, TaskOutcome
 from hncse.evaluation.reading import check_count, columns, label, read_lines
-from hncse.evaluation.transfer import Labelled, labelled, timed_result
+from hncse.evaluation.transfer import Labelled, labelled, stratified_subset, timed_result
 from hncse.evaluation.validation import split_then_test
 
 SPLITS = (("train", "sentiment-train", 67349), ("dev", "sentiment-dev", 872),
@@ -38,6 +38,11 @@ class LoadedSST:
 
     def sentences(self) -> list[str]:
         return [s for split in self.splits.values() for s in split.sentences]
+
+    def limit_training(self, max_samples: int) -> LoadedSST:
+        train = self.splits["train"]
+        subset = train.take(stratified_subset(train.labels, max_samples))
+        return replace(self, splits={**self.splits, "train": subset})
 
     def evaluate(self, embed: Lookup, context: EvalContext) -> TaskOutcome:
         parts = {name: (embed(split.sentences), split.labels)

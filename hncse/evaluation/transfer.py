@@ -8,8 +8,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
+from sklearn.model_selection import train_test_split
 
 from hncse.evaluation.base import TaskOutcome
+from hncse.evaluation.errors import EvaluationError
 from hncse.evaluation.results import ClassificationResult
 from hncse.evaluation.validation import Scores
 
@@ -24,6 +26,9 @@ class Labelled:
     def __len__(self) -> int:
         return len(self.labels)
 
+    def take(self, indices: np.ndarray) -> Labelled:
+        return Labelled([self.sentences[i] for i in indices], self.labels[indices])
+
 
 def senteval_order(tokens: Sequence[Sequence[str]], labels: Sequence[int]) -> list[int]:
     """The order SentEval encodes and cross-validates in: a stable sort by (token count,
@@ -36,6 +41,26 @@ def labelled(tokens: Sequence[Sequence[str]], labels: Sequence[int]) -> Labelled
     order = senteval_order(tokens, labels)
     return Labelled([" ".join(tokens[i]) for i in order],
                     np.asarray([labels[i] for i in order], dtype=np.int64))
+
+
+SUBSET_SEED = 1111  # SentEval's seed: every encoder gets the same subset
+MIN_TRAIN_SAMPLES = 100  # fewer leaves some classes without samples in some folds
+
+
+def stratified_subset(labels: np.ndarray, max_samples: int) -> np.ndarray:
+    """Indices of at most ``max_samples`` samples with the class proportions kept
+    (scikit-learn's stratified split, fixed seed), in their original order, so that a
+    subset of a SentEval-ordered set is SentEval-ordered too. All indices when the set is
+    no larger."""
+    if max_samples < MIN_TRAIN_SAMPLES:
+        raise EvaluationError(f"max_train_samples={max_samples}: at least "
+                              f"{MIN_TRAIN_SAMPLES} are needed")
+    everything = np.arange(len(labels))
+    if max_samples >= len(labels):
+        return everything
+    chosen, _ = train_test_split(everything, train_size=max_samples, stratify=labels,
+                                 random_state=SUBSET_SEED)
+    return np.sort(chosen)
 
 
 def timed_result(

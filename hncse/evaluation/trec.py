@@ -8,12 +8,12 @@ the refit on all of train is scored on test (SentEval's ``KFoldClassifier``).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from hncse.evaluation.base import EvalContext, Lookup, TaskOutcome
 from hncse.evaluation.reading import DataFormatError, check_count, label, read_lines
-from hncse.evaluation.transfer import Labelled, labelled, timed_result
+from hncse.evaluation.transfer import Labelled, labelled, stratified_subset, timed_result
 from hncse.evaluation.validation import kfold_then_test
 
 CLASSES = ("ABBR", "DESC", "ENTY", "HUM", "LOC", "NUM")  # SentEval's label ids 0..5
@@ -43,6 +43,10 @@ class LoadedTREC:
 
     def sentences(self) -> list[str]:
         return self.train.sentences + self.test.sentences
+
+    def limit_training(self, max_samples: int) -> LoadedTREC:
+        return replace(self, train=self.train.take(stratified_subset(self.train.labels,
+                                                                     max_samples)))
 
     def evaluate(self, embed: Lookup, context: EvalContext) -> TaskOutcome:
         train = (embed(self.train.sentences), self.train.labels)

@@ -7,13 +7,15 @@ import importlib.metadata
 import os
 import platform
 import subprocess
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from hncse.analysis.collect import Collection
+from hncse.analysis.collect import Collection, read_json
 
 PACKAGES = ("hncse", "torch", "transformers", "sentence-transformers", "numpy", "scipy",
             "pandas", "statsmodels", "scikit-learn", "matplotlib", "seaborn", "jinja2",
@@ -30,6 +32,7 @@ class Provenance:
     benchmarks: pd.DataFrame  # one row per Snakemake benchmark file
     studies_yaml: str
     skipped: list[str]
+    evaluation: list[str]  # the evaluation protocols of the runs, with their counts
 
 
 def git_version(folder: Path) -> str:
@@ -101,9 +104,26 @@ def run_table(collection: Collection) -> pd.DataFrame:
         seconds, left_on="run", right_index=True, how="left")
 
 
+def describe_protocol(evaluation: dict[str, Any]) -> str:
+    """``eval.json``'s classifier mode and, when cut, the transfer training data."""
+    text = f"SentEval {evaluation.get('mode', '?')} mode"
+    if evaluation.get("max_train_samples") is not None:
+        text += (f", transfer training data cut to {evaluation['max_train_samples']} samples "
+                 "per task (stratified subset; test sets whole): transfer accuracies are "
+                 "not comparable with published SentEval numbers")
+    return text
+
+
+def evaluation_protocols(collection: Collection) -> list[str]:
+    """Each distinct protocol of the runs' ``eval.json`` files and how many runs used it."""
+    files = [Path(path) / "eval.json" for path in collection.runs["path"]]
+    counts = Counter(describe_protocol(read_json(f)) for f in files if f.is_file())
+    return [f"{text} ({n} run{'s' if n > 1 else ''})" for text, n in counts.items()]
+
+
 def gather(collection: Collection, command: str, studies_yaml: str,
            benchmarks: Path | None) -> Provenance:
     code = Path(__file__).resolve().parents[1]  # the hncse package that made the report
     return Provenance(command, git_version(code), package_versions(), machine(),
                       run_table(collection), benchmark_table(benchmarks), studies_yaml,
-                      collection.skipped)
+                      collection.skipped, evaluation_protocols(collection))

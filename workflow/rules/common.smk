@@ -51,7 +51,7 @@ STAGE_DEFAULTS = {
     "evaluate": {"threads": 2, "mem_mb": 8000, "runtime": 120, "gpu": 0},
 }
 EVALUATION_DEFAULTS = {"tasks": ["sts", "transfer"], "mode": "fasttest",
-                       "alignment_uniformity": False}
+                       "alignment_uniformity": False, "max_train_samples": None}
 
 
 @dataclass(frozen=True)
@@ -273,13 +273,17 @@ def register(run: Run) -> None:
 
 def merge_evaluation(run_id: str, evaluation: Mapping[str, Any]) -> None:
     """A run shared by studies is evaluated once, on the union of their tasks, in ``test``
-    mode if any of them asks for it, with alignment/uniformity if any asks for it."""
-    merged = RUN_EVALUATION.setdefault(
-        run_id, {"tasks": [], "mode": "fasttest", "alignment_uniformity": False}
-    )
+    mode if any of them asks for it, with alignment/uniformity if any asks for it, and with
+    the most transfer training data any of them asks for (None: all)."""
+    merged = RUN_EVALUATION.get(run_id)
+    if merged is None:
+        RUN_EVALUATION[run_id] = {**evaluation, "tasks": list(evaluation["tasks"])}
+        return
     merged["tasks"] += [task for task in evaluation["tasks"] if task not in merged["tasks"]]
     merged["mode"] = "test" if "test" in (merged["mode"], evaluation["mode"]) else "fasttest"
     merged["alignment_uniformity"] |= evaluation["alignment_uniformity"]
+    limits = (merged["max_train_samples"], evaluation["max_train_samples"])
+    merged["max_train_samples"] = None if None in limits else max(limits)
 
 
 def evaluation_args(wildcards) -> str:
@@ -289,6 +293,8 @@ def evaluation_args(wildcards) -> str:
     args = f"--tasks {','.join(evaluation['tasks'])} --mode {evaluation['mode']}"
     if evaluation["alignment_uniformity"]:
         args += " --alignment-uniformity"
+    if evaluation["max_train_samples"] is not None:
+        args += f" --max-train-samples {evaluation['max_train_samples']}"
     return f"{args} --no-cache --no-progress"
 
 

@@ -9,16 +9,14 @@ class 1, both ×100 and rounded to 2 decimals.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from sklearn.metrics import f1_score
 
-from hncse.evaluation.base import EvalContext, Lookup, TaskOutcome
+from hncse.evaluation.base import Lookup
 from hncse.evaluation.reading import check_count, columns, label, read_lines
-from hncse.evaluation.transfer import stratified_subset, timed_result
-from hncse.evaluation.validation import Scores, kfold_then_test
+from hncse.evaluation.transfer import TrainTestSpec
 
 
 @dataclass(frozen=True)
@@ -33,6 +31,12 @@ class Pairs:
     def take(self, indices: np.ndarray) -> Pairs:
         return Pairs([self.first[i] for i in indices], [self.second[i] for i in indices],
                      self.labels[indices])
+
+    def texts(self) -> list[str]:
+        return self.first + self.second
+
+    def features(self, embed: Lookup) -> np.ndarray:
+        return pair_features(embed(self.first), embed(self.second))
 
 
 def read_file(path: Path, expected: int, task: str) -> Pairs:
@@ -53,47 +57,7 @@ def pair_features(first: np.ndarray, second: np.ndarray) -> np.ndarray:
     return np.c_[np.abs(first - second), first * second]
 
 
-@dataclass(frozen=True)
-class LoadedMRPC:
-    name: str
-    train: Pairs
-    test: Pairs
-    files: tuple[Path, ...]
-
-    def sentences(self) -> list[str]:
-        return self.train.first + self.train.second + self.test.first + self.test.second
-
-    def limit_training(self, max_samples: int) -> LoadedMRPC:
-        """``max_samples`` pairs."""
-        return replace(self, train=self.train.take(stratified_subset(self.train.labels,
-                                                                     max_samples)))
-
-    def evaluate(self, embed: Lookup, context: EvalContext) -> TaskOutcome:
-        train = (pair_features(embed(self.train.first), embed(self.train.second)),
-                 self.train.labels)
-        test = (pair_features(embed(self.test.first), embed(self.test.second)),
-                self.test.labels)
-
-        def f1(scores: Scores) -> float:
-            return round(100 * float(f1_score(self.test.labels, scores.predictions)), 2)
-
-        return timed_result(
-            lambda: kfold_then_test(train, test, 2, context.classifier, context.device,
-                                    context.fitter),
-            n=len(self.train), ntest=len(self.test), f1=f1)
-
-
-@dataclass(frozen=True)
-class MRPCSpec:
-    name: str = "MRPC"
-    folder: str = "MRPC"
-    family: str = "classification"
-
-    def load(self, senteval: Path) -> LoadedMRPC:
-        train_path = senteval / self.folder / "msr_paraphrase_train.txt"
-        test_path = senteval / self.folder / "msr_paraphrase_test.txt"
-        return LoadedMRPC(self.name, read_file(train_path, 4076, self.name),
-                          read_file(test_path, 1725, self.name), (train_path, test_path))
-
-
-SPECS: tuple[MRPCSpec, ...] = (MRPCSpec(),)
+SPECS: tuple[TrainTestSpec[Pairs], ...] = (
+    TrainTestSpec("MRPC", ("msr_paraphrase_train.txt", 4076),
+                  ("msr_paraphrase_test.txt", 1725), read_file, nclasses=2, with_f1=True),
+)

@@ -1,19 +1,23 @@
-"""What the transfer-task families share: labelled samples in SentEval's order and the
-result record built from a validation scheme's scores."""
+"""What the transfer-task families share: labelled samples in SentEval's order, the
+stratified training subset, the result record built from a validation scheme's scores, and
+the train/test family (TREC, MRPC) whose tasks differ only in their files and samples."""
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Generic, Protocol, Self, TypeVar
 
 import numpy as np
+from sklearn.metrics import f1_score
 from sklearn.model_selection import train_test_split
 
-from hncse.evaluation.base import TaskOutcome
+from hncse.evaluation.base import EvalContext, Lookup, TaskOutcome
 from hncse.evaluation.errors import EvaluationError
 from hncse.evaluation.results import ClassificationResult
-from hncse.evaluation.validation import Scores
+from hncse.evaluation.validation import Scores, kfold_then_test
 
 
 @dataclass(frozen=True)
@@ -28,6 +32,12 @@ class Labelled:
 
     def take(self, indices: np.ndarray) -> Labelled:
         return Labelled([self.sentences[i] for i in indices], self.labels[indices])
+
+    def texts(self) -> list[str]:
+        return self.sentences
+
+    def features(self, embed: Lookup) -> np.ndarray:
+        return embed(self.sentences)
 
 
 def senteval_order(tokens: Sequence[Sequence[str]], labels: Sequence[int]) -> list[int]:
@@ -74,3 +84,70 @@ def timed_result(
         l2=scores.l2, seconds=time.perf_counter() - start,
     )
     return TaskOutcome(result)
+
+
+class Samples(Protocol):
+    """Labelled samples of the train/test family: sentences (TREC) or pairs (MRPC)."""
+
+    labels: np.ndarray
+
+    def __len__(self) -> int: ...
+
+    def take(self, indices: np.ndarray) -> Self: ...
+
+    def texts(self) -> list[str]: ...
+
+    def features(self, embed: Lookup) -> np.ndarray: ...
+
+
+S = TypeVar("S", bound=Samples)
+
+
+@dataclass(frozen=True)
+class LoadedTrainTest(Generic[S]):
+    name: str
+    train: S
+    test: S
+    files: tuple[Path, ...]
+    nclasses: int
+    with_f1: bool
+
+    def sentences(self) -> list[str]:
+        return self.train.texts() + self.test.texts()
+
+    def limit_training(self, max_samples: int) -> LoadedTrainTest[S]:
+        return replace(self, train=self.train.take(stratified_subset(self.train.labels,
+                                                                     max_samples)))
+
+    def evaluate(self, embed: Lookup, context: EvalContext) -> TaskOutcome:
+        train = (self.train.features(embed), self.train.labels)
+        test = (self.test.features(embed), self.test.labels)
+
+        def f1(scores: Scores) -> float:  # of class 1, ×100, 2 decimals, as SentEval
+            return round(100 * float(f1_score(self.test.labels, scores.predictions)), 2)
+
+        return timed_result(
+            lambda: kfold_then_test(train, test, self.nclasses, context.classifier,
+                                    context.device, context.fitter),
+            n=len(self.train), ntest=len(self.test), f1=f1 if self.with_f1 else None)
+
+
+@dataclass(frozen=True)
+class TrainTestSpec(Generic[S]):
+    """SentEval's ``KFoldClassifier`` tasks: k-fold on the train file chooses the penalty,
+    the refit on all of it is scored on the test file. Files as (name, expected count)."""
+
+    name: str
+    train_file: tuple[str, int]
+    test_file: tuple[str, int]
+    read: Callable[[Path, int, str], S]
+    nclasses: int
+    with_f1: bool = False
+    family: str = "classification"
+
+    def load(self, senteval: Path) -> LoadedTrainTest[S]:
+        paths = tuple(senteval / self.name / file for file, _ in (self.train_file,
+                                                                   self.test_file))
+        train, test = (self.read(path, count, self.name) for path, (_, count)
+                       in zip(paths, (self.train_file, self.test_file), strict=True))
+        return LoadedTrainTest(self.name, train, test, paths, self.nclasses, self.with_f1)

@@ -72,7 +72,8 @@ def report(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, argparse.Nam
     spec = write_study(root / "results")
     out = root / "reports" / "report.html"
     args = _report_args(root / "results", out, "--studies", str(spec), "--benchmarks",
-                        str(_benchmarks(root / "benchmarks")))
+                        str(_benchmarks(root / "benchmarks")), "--workflow-command",
+                        "snakemake --cores all --configfile config/x.yaml")
     assert build.run(args) == 0
     return out, args
 
@@ -100,6 +101,10 @@ def test_report_has_every_section_and_provenance(report: tuple[Path, argparse.Na
     # provenance: the exact command, versions, configs, wall time per rule and per run
     command = build.regenerate_command(args)
     assert command in text and shlex.split(command)[:2] == ["hncse", "report"]
+    assert shlex.split(command)[-2:] == ["--workflow-command",
+                                         "snakemake --cores all --configfile config/x.yaml"]
+    assert re.search(r"Runs produced by\s+snakemake --cores all --configfile config/x\.yaml",
+                     text)
     assert "812.5" in text and "train/minilm-simcse-seed1" in text
     assert "scikit-learn" in text and "analysis: grid_km" in text
     assert "training_seconds" in text

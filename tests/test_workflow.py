@@ -170,6 +170,12 @@ def test_slurm_profile_launches_multi_gpu_runs_with_torchrun(paper_slurm_dry_run
         paper_slurm_dry_run.stdout)
 
 
+def test_report_names_the_command_that_produced_the_runs(paper_slurm_dry_run) -> None:
+    report = next(line for line in paper_slurm_dry_run.stdout.splitlines()
+                  if "hncse report" in line)
+    assert "--workflow-command 'snakemake --cores all --configfile config/paper.yaml'" in report
+
+
 # --------------------------------------------------------------------------- validation
 @pytest.mark.parametrize(
     ("edit", "message"),

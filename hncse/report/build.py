@@ -40,6 +40,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="folder of Snakemake benchmark TSV files, wall time per rule "
                              "(default <results>/benchmarks when it exists)")
     parser.add_argument("--title", default="HNCSE reproduction report")
+    parser.add_argument("--workflow-command", default=None, metavar="CMD",
+                        help="the command that produced the results (the workflow passes "
+                             "its Snakemake call), shown beside the report's own")
 
 
 def regenerate_command(args: argparse.Namespace) -> str:
@@ -55,6 +58,8 @@ def regenerate_command(args: argparse.Namespace) -> str:
     if args.no_cka:
         argv.append("--no-cka")
     argv += ["--title", args.title]
+    if args.workflow_command:
+        argv += ["--workflow-command", args.workflow_command]
     return shlex.join(argv)
 
 
@@ -87,7 +92,8 @@ def verdict_table(sections: list[Section]) -> list[VerdictRow]:
     return table
 
 
-def render(analysis: Analysis, provenance: Provenance, title: str) -> str:
+def render(analysis: Analysis, provenance: Provenance, title: str,
+           workflow_command: str | None = None) -> str:
     env = Environment(loader=PackageLoader("hncse.report", "templates"),
                       autoescape=select_autoescape(["html", "j2"]), trim_blocks=True,
                       lstrip_blocks=True)
@@ -100,6 +106,7 @@ def render(analysis: Analysis, provenance: Provenance, title: str) -> str:
         sections=sections, provenance=provenance, runs_html=_frame_html(provenance.runs),
         benchmarks_html=_frame_html(provenance.benchmarks),
         n_runs=len(analysis.collection.runs), results=str(analysis.collection.root),
+        workflow_command=workflow_command,
     )
 
 
@@ -119,7 +126,7 @@ def run(args: argparse.Namespace) -> int:
     benchmarks = args.benchmarks or args.results / "benchmarks"
     provenance = gather(analysis.collection, regenerate_command(args), studies_yaml(analysis),
                         benchmarks)
-    write_text(args.out, render(analysis, provenance, args.title))
+    write_text(args.out, render(analysis, provenance, args.title, args.workflow_command))
     failed = sum(1 for s in analysis.sections if s.error)
     print(f"hncse report: {len(analysis.collection.runs)} runs, {len(analysis.sections)} "
           f"sections{f', {failed} failed (shown in the report)' if failed else ''} -> "

@@ -315,6 +315,14 @@ def build_studies() -> None:
             merge_evaluation(run.run_id, study.evaluation)
 
 
+def snakemake_command() -> str:
+    """How to rerun this study, for the report: the config files given on the command line
+    (none: the default config). ``--config`` overrides are not recorded."""
+    files = [os.path.relpath(path) for path in workflow.overwrite_configfiles]
+    return shlex.join(["snakemake", "--cores", "all",
+                       *(["--configfile", *files] if files else [])])
+
+
 # ----------------------------------------------------------------------- input functions
 def run_of(wildcards) -> Run:
     try:

@@ -157,6 +157,17 @@ def test_paper_config_plans_every_run_once(paper_slurm_dry_run, data_root: Path)
     assert counts["train"] > 300  # the whole study, sweeps included
 
 
+def test_cpu_questions_config_plans_its_runs(tmp_path: Path, data_root: Path) -> None:
+    result = snakemake(copy_workflow(tmp_path), "-n", "--configfile",
+                       "config/cpu-questions.yaml", data_root=data_root)
+    assert result.returncode == 0, output_of(result)[-3000:]
+    expected = expected_paper_jobs(load_yaml("cpu-questions.yaml"), data_root)
+    expected.pop("download_wiki1m", None)  # trains on wiki1m_head.txt only
+    counts = job_counts(result.stdout)
+    assert counts == dict(expected)
+    assert (counts["train"], counts["evaluate"]) == (18, 19)  # as docs/workflow.md says
+
+
 def test_slurm_profile_launches_multi_gpu_runs_with_torchrun(paper_slurm_dry_run) -> None:
     commands = [line for line in paper_slurm_dry_run.stdout.splitlines()
                 if " train --set " in line]

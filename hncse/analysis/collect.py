@@ -62,13 +62,15 @@ class RunInfo:
 class Collection:
     """The collected results: ``table`` (tidy), ``runs`` (one row per run: metadata and
     settings), ``steps`` (every ``train_log.jsonl`` line, with its ``run``), ``skipped``
-    (folders left out, with the reason)."""
+    (folders left out, with the reason), ``protocols`` (run -> its ``eval.json``'s ``mode``
+    and ``max_train_samples``)."""
 
     root: Path
     table: pd.DataFrame
     runs: pd.DataFrame
     steps: pd.DataFrame
     skipped: list[str] = field(default_factory=list)
+    protocols: dict[str, dict[str, Any]] = field(default_factory=dict)
     _pairs: dict[str, pd.DataFrame | None] = field(default_factory=dict, repr=False)
 
     @property
@@ -205,17 +207,24 @@ def _normalise_settings(runs: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
     return runs
 
 
-def _read_run(run_dir: Path, root: Path) -> tuple[RunInfo, list[dict], pd.DataFrame]:
+PROTOCOL_KEYS = ("mode", "max_train_samples")
+
+
+def _read_run(run_dir: Path, root: Path
+              ) -> tuple[RunInfo, list[dict], pd.DataFrame, dict[str, Any] | None]:
     info = read_run_info(run_dir, root)
     records: list[dict[str, Any]] = []
+    protocol = None
     if (run_dir / "eval.json").is_file():
-        records += eval_records(read_json(run_dir / "eval.json"), run_dir / "eval.json")
+        evaluation = read_json(run_dir / "eval.json")
+        records += eval_records(evaluation, run_dir / "eval.json")
+        protocol = {key: evaluation.get(key) for key in PROTOCOL_KEYS}
     log_path, summary_path = run_dir / "train_log.jsonl", run_dir / "train_summary.json"
     log = read_train_log(log_path) if log_path.is_file() else pd.DataFrame()
     summary = read_json(summary_path) if summary_path.is_file() else None
     if summary is not None or not log.empty:
         records += training_records(summary, log)
-    return info, records, log
+    return info, records, log, protocol
 
 
 def collect(root: Path) -> Collection:
@@ -226,14 +235,17 @@ def collect(root: Path) -> Collection:
     if not root.is_dir():
         raise ResultsError(f"results folder not found: {root}")
     infos, records, logs, skipped = [], [], [], []
+    protocols: dict[str, dict[str, Any]] = {}
     for run_dir in find_run_dirs(root):
         try:
-            info, run_records, log = _read_run(run_dir, root)
+            info, run_records, log, protocol = _read_run(run_dir, root)
         except ResultsError as error:
             skipped.append(str(error))
             print(f"hncse analysis: skipped {error}", file=sys.stderr)
             continue
         infos.append(info)
+        if protocol is not None:
+            protocols[info.run] = protocol
         records += [{"run": info.run, **r} for r in run_records]
         if not log.empty:
             logs.append(log.assign(run=info.run))
@@ -250,4 +262,5 @@ def collect(root: Path) -> Collection:
     table = runs.drop(columns="path").merge(facts, on="run", how="inner")
     steps = pd.concat(logs, ignore_index=True) if logs else pd.DataFrame(
         columns=["run", "kind", "step"])
-    return Collection(root=root, table=table, runs=runs, steps=steps, skipped=skipped)
+    return Collection(root=root, table=table, runs=runs, steps=steps, skipped=skipped,
+                      protocols=protocols)

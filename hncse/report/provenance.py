@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from hncse.analysis.collect import Collection, read_json
+from hncse.analysis.collect import Collection
 
 PACKAGES = ("hncse", "torch", "transformers", "sentence-transformers", "numpy", "scipy",
             "pandas", "statsmodels", "scikit-learn", "matplotlib", "seaborn", "jinja2",
@@ -105,7 +105,7 @@ def run_table(collection: Collection) -> pd.DataFrame:
 
 
 def describe_protocol(evaluation: dict[str, Any]) -> str:
-    """``eval.json``'s classifier mode and, when cut, the transfer training data."""
+    """A run's classifier mode and, when cut, its transfer training data."""
     text = f"SentEval {evaluation.get('mode', '?')} mode"
     if evaluation.get("max_train_samples") is not None:
         text += (f", transfer training data cut to {evaluation['max_train_samples']} samples "
@@ -115,9 +115,8 @@ def describe_protocol(evaluation: dict[str, Any]) -> str:
 
 
 def evaluation_protocols(collection: Collection) -> list[str]:
-    """Each distinct protocol of the runs' ``eval.json`` files and how many runs used it."""
-    files = [Path(path) / "eval.json" for path in collection.runs["path"]]
-    counts = Counter(describe_protocol(read_json(f)) for f in files if f.is_file())
+    """Each distinct evaluation protocol of the runs and how many runs used it."""
+    counts = Counter(describe_protocol(p) for p in collection.protocols.values())
     return [f"{text} ({n} run{'s' if n > 1 else ''})" for text, n in counts.items()]
 
 

@@ -10,7 +10,7 @@ import pytest
 from test_analysis_synthetic import Run, ablation_runs, write_results
 
 from hncse.analysis import cli
-from hncse.cli import COMMANDS
+from hncse.cli import COMMANDS, main
 
 
 def _parse(argv: list[str]) -> argparse.Namespace:
@@ -19,9 +19,13 @@ def _parse(argv: list[str]) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def test_commands_are_registered() -> None:
+def test_commands_are_registered(capsys: pytest.CaptureFixture[str]) -> None:
     assert COMMANDS["aggregate"][0] == "hncse.analysis.cli"
     assert COMMANDS["report"][0] == "hncse.report.build"
+    for command in ("aggregate", "report"):  # each module's parser is reachable from `hncse`
+        with pytest.raises(SystemExit) as exit_:
+            main([command, "--help"])
+        assert exit_.value.code == 0 and "--results" in capsys.readouterr().out
 
 
 def test_aggregate_writes_tables_statistics_figures(tmp_path: Path) -> None:

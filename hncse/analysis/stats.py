@@ -135,8 +135,7 @@ def batch_means_interval(series: np.ndarray, n_batches: int = 20) -> Interval | 
     series = series[~np.isnan(series)]
     if len(series) < 2:
         return None
-    batches = [chunk.mean() for chunk in np.array_split(series, min(n_batches, len(series)))
-               if len(chunk)]
+    batches = [chunk.mean() for chunk in np.array_split(series, min(n_batches, len(series)))]
     interval = t_interval(np.array(batches), "batch means over steps (single run)")
     if interval is None:
         return None

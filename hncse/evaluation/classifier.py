@@ -35,7 +35,6 @@ from torch import Tensor, nn
 Optimizer = Literal["adam", "rmsprop"]
 ADAM = {"lr": 1e-3, "beta1": 0.9, "beta2": 0.999, "eps": 1e-8}  # torch.optim.Adam defaults
 RMSPROP = {"lr": 1e-2, "alpha": 0.99, "eps": 1e-8}  # torch.optim.RMSprop defaults
-GATHER_LIMIT = 1 << 22  # floats gathered at once when scoring
 
 
 @dataclass(frozen=True)

@@ -93,8 +93,5 @@ def join_tokens(text: str) -> str:
 
 def sha256_file(path: Path) -> str:
     """Content hash, for the data provenance of a result."""
-    digest = hashlib.sha256()
     with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+        return hashlib.file_digest(handle, "sha256").hexdigest()

@@ -107,7 +107,7 @@ def evaluate(
     whole. A speed/variance trade-off for small machines, not SentEval's protocol.
     """
     started = time.perf_counter()
-    names = resolve_tasks(tasks) if isinstance(tasks, str) else resolve_tasks(",".join(tasks))
+    names = resolve_tasks(tasks if isinstance(tasks, str) else ",".join(tasks))
     if mode not in MODES:
         raise EvaluationError(f"unknown mode {mode!r}; choose one of {', '.join(MODES)}")
     root = resolve_data_root(data_root)
@@ -116,10 +116,9 @@ def evaluate(
                            source.info.fingerprint) if cache_dir is not None else None
     loaded = {name: limit_training(TASKS[name].load(senteval), max_train_samples)
               for name in names}  # all checks before work
-    stsb = loaded.get(STSB.name) or (STSB.load(senteval) if with_alignment_uniformity else None)
     needed = dict(loaded)
-    if with_alignment_uniformity and stsb is not None:
-        needed[STSB.name] = stsb
+    if with_alignment_uniformity and STSB.name not in needed:
+        needed[STSB.name] = STSB.load(senteval)
     encoded = embed_tasks({name: task.sentences() for name, task in needed.items()}, source,
                           cache, batch_size, progress)
     device = device or default_device()
@@ -133,8 +132,7 @@ def evaluate(
             frames.append(outcome.pairs)
     au = None
     if with_alignment_uniformity:
-        assert stsb is not None
-        au = alignment_uniformity(encoded.table, stsb.splits)
+        au = alignment_uniformity(encoded.table, needed[STSB.name].splits)
     result = EvaluationResult(
         model=source.info, data=_data_info(senteval, list(needed.values())), mode=mode,
         classifier=MODES[mode].as_dict(), device=device,

@@ -43,9 +43,9 @@ def git_version(folder: Path) -> str:
 
     try:
         commit = git("rev-parse", "HEAD")
+        dirty = git("status", "--porcelain", "--untracked-files=no")
     except (OSError, subprocess.SubprocessError):
         return "unknown (not a git checkout, or no commit yet)"
-    dirty = git("status", "--porcelain", "--untracked-files=no")
     return f"{commit}{' + uncommitted changes' if dirty else ''}"
 
 

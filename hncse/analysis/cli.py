@@ -23,10 +23,11 @@ import pandas as pd
 from hncse.analysis.analyses import Options, run_studies, verdicts
 from hncse.analysis.collect import Collection, collect
 from hncse.analysis.figures import write_figure
-from hncse.analysis.output import write_frame, write_text
+from hncse.analysis.output import write_frame
 from hncse.analysis.sections import CLAIMS, Section, VerdictRow
 from hncse.analysis.studies import Study, load_studies, select_studies
 from hncse.analysis.tables import frame_table, to_markdown, write_table
+from hncse.files import write_text
 
 
 @dataclass

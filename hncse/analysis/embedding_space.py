@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from hncse.analysis.output import write_atomic
+from hncse.files import write_atomic
 
 EMBEDDINGS_FILE = Path("embeddings") / "stsb_test.npy"
 STSB_TEST = Path("STS") / "STSBenchmark" / "sts-test.csv"

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 import seaborn as sns
 
-from hncse.analysis.output import write_bytes
+from hncse.files import write_bytes
 
 sns.set_theme(style="whitegrid", context="paper")
 matplotlib.rcParams["svg.hashsalt"] = "hncse"  # stable SVG ids: same input, same file

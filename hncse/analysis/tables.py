@@ -16,7 +16,8 @@ import numpy as np
 import pandas as pd
 from markupsafe import escape
 
-from hncse.analysis.output import write_frame, write_text
+from hncse.analysis.output import write_frame
+from hncse.files import write_text
 
 SINGLE_SEED_MARK = "†"
 SUMMARY_NOTE = (f"mean ± sd over seeds; n = number of seeds; {SINGLE_SEED_MARK} = single "

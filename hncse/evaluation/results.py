@@ -7,13 +7,13 @@ percent (×100), as SentEval tables print them.
 
 from __future__ import annotations
 
-import os
-from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Literal
 
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field
+
+from hncse.files import write_atomic
 
 SCHEMA_VERSION = 1
 PAIR_COLUMNS = ("task", "subset", "pair_index", "gold", "score")
@@ -121,18 +121,6 @@ class EvaluationResult(Record):
 def pairs_path(out: Path) -> Path:
     """``eval.json`` -> ``eval.pairs.parquet`` beside it."""
     return out.with_name(f"{out.stem}.pairs.parquet")
-
-
-def write_atomic(path: Path, write: Callable[[Path], None]) -> None:
-    """Write through a temp file in the same folder, then rename: no half-written output."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")  # same folder: rename is atomic
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
 
 
 def write_result(result: EvaluationResult, pairs: pd.DataFrame, out: Path) -> None:

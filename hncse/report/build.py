@@ -23,10 +23,10 @@ from markupsafe import Markup
 
 from hncse.analysis.analyses import verdicts
 from hncse.analysis.cli import Analysis, add_common_arguments, analyse
-from hncse.analysis.output import write_text
 from hncse.analysis.sections import CLAIMS, QUESTIONS, Section, VerdictRow
 from hncse.analysis.stats import NOT_TESTED
 from hncse.analysis.tables import to_html
+from hncse.files import write_text
 from hncse.report.provenance import Provenance, gather
 
 TEMPLATE = "report.html.j2"

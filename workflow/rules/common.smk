@@ -30,6 +30,7 @@ from hncse.config import ConfigError, TrainConfig, build_config
 from hncse.data_root import ENV_VAR as DATA_ENV_VAR
 from hncse.data_root import WIKI1M_FILE, resolve_data_root
 from hncse.evaluation.tasks import resolve_tasks
+from hncse.files import write_text
 
 DATA_ROOT = resolve_data_root(config["data_dir"])
 # Jobs (local, or SLURM, which exports the environment) find the data root here; it is
@@ -409,10 +410,8 @@ def analysis_spec() -> dict[str, dict[str, Any]]:
 
 
 def write_atomically(path: str, text: str, log: str) -> None:
-    """Write through a temporary file and a rename: no half-written output."""
-    tmp = Path(path).with_name(f".{Path(path).name}.tmp")
-    tmp.write_text(text)
-    tmp.replace(path)
+    """Write through a temporary file and a rename (hncse.files): no half-written output."""
+    write_text(Path(path), text)
     Path(log).write_text(f"wrote {path}\n")
 
 

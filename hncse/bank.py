@@ -1,4 +1,4 @@
-"""The negative bank of HNCSE-HNM (method.md): a FIFO of the detached, normalised positives
+"""The negative bank of HNCSE-HNM (docs/method.md): a FIFO of the detached, normalised positives
 of the previous M minibatches (M = ``bank_size``), M·N vectors when batches are full.
 
 The trainer reads :meth:`NegativeBank.vectors` for a step and pushes that step's positives

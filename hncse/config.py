@@ -1,4 +1,4 @@
-"""The training configuration: one typed, validated record of every option of method.md.
+"""The training configuration: one typed, validated record of every option of docs/method.md.
 
 Loaded from YAML plus ``key=value`` overrides. Unknown keys, wrong types and out-of-range
 values fail here, before any work, with the key and the allowed values named.

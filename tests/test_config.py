@@ -1,4 +1,4 @@
-"""TrainConfig: every option of method.md, validated before any work."""
+"""TrainConfig: every option of docs/method.md, validated before any work."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Verdicts on the paper's claims C1–C5 (study.md), each with the interval behind it.
+"""Verdicts on the paper's claims C1–C5 (docs/study.md), each with the interval behind it.
 
 Method vs baseline comparisons pair runs by seed. The interval of a task's difference is
 the paired bootstrap over its test pairs (and seeds) where ``eval.pairs.parquet`` exists

@@ -1,4 +1,4 @@
-"""The figures of study.md, drawn with seaborn and kept as PNG and SVG bytes (the report
+"""The figures of docs/study.md, drawn with seaborn and kept as PNG and SVG bytes (the report
 embeds the PNG; ``hncse aggregate`` writes both for Snakemake's ``report()``)."""
 
 from __future__ import annotations

@@ -9,7 +9,7 @@ from hncse.analysis.figures import Figure
 from hncse.analysis.stats import Interval, Verdict
 from hncse.analysis.tables import Table
 
-#: claims and questions of study.md, in report order, with what the paper says
+#: claims and questions of docs/study.md, in report order, with what the paper says
 CLAIMS: dict[str, str] = {
     "C1": "HNCSE beats SimCSE on STS-B test (paper: by about 1.2 Spearman points).",
     "C2": "The gain holds on every task: STS12–16, STS-B, SICK-R and the 7 transfer tasks.",

@@ -1,4 +1,4 @@
-"""The statistics of study.md: paired tests over seeds with Holm correction, effect sizes,
+"""The statistics of docs/study.md: paired tests over seeds with Holm correction, effect sizes,
 the paired bootstrap over test pairs, intervals for training statistics, and verdicts.
 
 - Seeds: method and baseline runs are paired by seed (same seed, same data order).

@@ -1,6 +1,6 @@
 """The task catalogue of the SimCSE/HNCSE tables and each task's headline number.
 
-Headline (senteval-protocol.md; SimCSE's Table 1 and Table 2):
+Headline (docs/protocol.md; SimCSE's Table 1 and Table 2):
 
 - STS12–STS16: Spearman of the ``all`` aggregation (one correlation over all subsets).
 - STS-B, SICK-R: Spearman on the test split (cosine similarity, no regressor).

@@ -1,4 +1,4 @@
-"""SentEval-protocol evaluation (docs/senteval-protocol.md, docs/evaluation.md).
+"""SentEval-protocol evaluation (docs/protocol.md, docs/evaluation.md).
 
 One module per task family (``sts``, ``sts_cosine``, ``binary``, ``sst``, ``trec``,
 ``mrpc``: reader + evaluator), shared pieces (``classifier``: batched logistic regression;

@@ -1,6 +1,6 @@
 """SimCSE, HNCSE-PM, HNCSE-HNM and HNCSE: one contrastive objective with two switches.
 
-method.md: SimCSE is InfoNCE over s(z_i, p_j)/τ; positive mixing (PM) replaces the positive
+docs/method.md: SimCSE is InfoNCE over s(z_i, p_j)/τ; positive mixing (PM) replaces the positive
 p_i by p̃_i; hard negative mixing (HNM) appends m synthetic negatives per query, mixed from
 the k bank vectors most similar to it. HNCSE = both; SimCSE = neither.
 """
@@ -73,7 +73,7 @@ def contrastive_objective(
     return ObjectiveOutput(loss=loss, stats=fn.to_floats(stats))
 
 
-# name -> (positive_mixing, hard_negative_mixing), as hncse.config.PRESETS
+# name -> (positive_mixing, hard_negative_mixing): the four methods of docs/method.md
 VARIANTS: dict[str, tuple[bool, bool]] = {
     "simcse": (False, False),
     "hncse-pm": (True, False),

@@ -1,5 +1,5 @@
 """MixCSE baseline (Zhang et al., AAAI 2022, "Unsupervised Sentence Representation via
-Contrastive Learning with Mixing Negatives"), as method.md's peers list states it.
+Contrastive Learning with Mixing Negatives"), as docs/method.md's peers list states it.
 
 Each query i gets one extra negative column, the detached mix of its own positive and the
 next sentence's: ñ_i = normalize(λ·p_i + (1 − λ)·p_{(i+1) mod N}), λ = ``mixcse_lambda``.

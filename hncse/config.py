@@ -14,7 +14,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from hncse import HncseError
-from hncse.model import Pooler
+from hncse.poolers import Pooler
 
 
 class ConfigError(HncseError, ValueError):

@@ -17,7 +17,7 @@ rule describe_run:
         runtime=1,
         gpu=0,
     params:
-        info=lambda wildcards: run_info(run_of(wildcards)),
+        info=lambda wildcards: run_of(wildcards).description(),
     run:
         write_atomically(output[0], json.dumps(params.info, indent=2) + "\n", log[0])
 
@@ -37,7 +37,7 @@ rule study_spec:
         runtime=1,
         gpu=0,
     params:
-        spec=analysis_spec(),
+        spec=PLAN.analysis_spec(),
     run:
         write_atomically(output[0], yaml.safe_dump(params.spec, sort_keys=False), log[0])
 
@@ -63,6 +63,6 @@ rule aggregate:
     params:
         results=RESULTS_DIR,
     shell:
-        "OMP_NUM_THREADS={threads} "
+        "HNCSE_DATA_DIR={DATA_ROOT:q} OMP_NUM_THREADS={threads} "
         "hncse aggregate --results {params.results:q} --studies {input.spec:q} "
         "--out {output:q} > {log:q} 2>&1"

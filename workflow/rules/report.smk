@@ -30,8 +30,8 @@ rule report:
         gpu=0,
     params:
         results=RESULTS_DIR,
-        workflow_command=snakemake_command(),
+        workflow_command=snakemake_command(workflow.overwrite_configfiles),
     shell:
-        "OMP_NUM_THREADS={threads} "
+        "HNCSE_DATA_DIR={DATA_ROOT:q} OMP_NUM_THREADS={threads} "
         "hncse report --results {params.results:q} --studies {input.spec:q} "
         "--out {output:q} --workflow-command {params.workflow_command:q} > {log:q} 2>&1"

@@ -25,10 +25,10 @@ rule train:
         runtime=resource("train", "runtime"),
         gpu=resource("train", "gpu"),
     params:
-        launcher=train_launcher,
-        options=train_set_args,
+        launcher=lambda wildcards: run_of(wildcards).train_launcher(),
+        options=lambda wildcards: run_of(wildcards).train_arguments(),
         run_dir=lambda wildcards: run_of(wildcards).directory,
     shell:
-        "OMP_NUM_THREADS={threads} "
+        "HNCSE_DATA_DIR={DATA_ROOT:q} OMP_NUM_THREADS={threads} "
         "{params.launcher} train --set {params.options} --output-dir {params.run_dir:q} "
         "> {log:q} 2>&1"

@@ -186,10 +186,13 @@ _calls = {"n": 0}
 
 
 @register_objective("test-nan-at-step-3")
-def _nan_at_step_3(inputs):  # type: ignore[no-untyped-def]
-    _calls["n"] += 1
-    loss = (inputs.h * inputs.h_pos).sum(-1).mean()
-    return ObjectiveOutput(loss * float("nan") if _calls["n"] == 3 else loss)
+def _nan_at_step_3(options):  # type: ignore[no-untyped-def]
+    def objective(inputs):  # type: ignore[no-untyped-def]
+        _calls["n"] += 1
+        loss = (inputs.h * inputs.h_pos).sum(-1).mean()
+        return ObjectiveOutput(loss * float("nan") if _calls["n"] == 3 else loss)
+
+    return objective
 
 
 def test_non_finite_loss_stops_and_keeps_the_last_good_model(

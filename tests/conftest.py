@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
+import yaml
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -50,3 +53,20 @@ def tiny_backbone(tmp_path_factory: pytest.TempPathFactory, minilm_path: str) ->
     BertModel(config).save_pretrained(folder)
     tokenizer.save_pretrained(folder)
     return folder
+
+
+@pytest.fixture(scope="session")
+def workflow_config() -> Callable[..., dict[str, Any]]:
+    """config/<name> after ``edit(config)``, checked by the workflow's schema, which fills in
+    its defaults (what the Snakefile's ``validate`` does)."""
+    from snakemake.utils import validate
+
+    def load(name: str, edit: Callable[[dict[str, Any]], None] | None = None
+             ) -> dict[str, Any]:
+        config = yaml.safe_load((REPO / "config" / name).read_text())
+        if edit is not None:
+            edit(config)
+        validate(config, str(REPO / "workflow" / "schemas" / "config.schema.yaml"))
+        return config
+
+    return load

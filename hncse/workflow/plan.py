@@ -192,7 +192,9 @@ def set_value(value: Any) -> str:
 
 
 def expand_settings(items: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
-    """``[{k: [5, 10], m: 20}, {beta: 0.5}]`` -> ``[{k: 5, m: 20}, {k: 10, m: 20}, {beta: 0.5}]``."""
+    """A study's ``settings``: a list value is swept within its item, items are united.
+    ``[{k: [5, 10], m: 20}, {beta: 0.5}]`` -> ``[{k: 5, m: 20}, {k: 10, m: 20}, {beta: 0.5}]``.
+    """
     expanded: list[dict[str, Any]] = []
     for item in items:
         axes = [value if isinstance(value, list) else [value] for value in item.values()]

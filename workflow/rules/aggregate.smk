@@ -63,6 +63,6 @@ rule aggregate:
     params:
         results=RESULTS_DIR,
     shell:
-        "HNCSE_DATA_DIR={DATA_ROOT:q} OMP_NUM_THREADS={threads} "
+        "OMP_NUM_THREADS={threads} "
         "hncse aggregate --results {params.results:q} --studies {input.spec:q} "
         "--out {output:q} > {log:q} 2>&1"

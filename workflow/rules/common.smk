@@ -2,20 +2,22 @@
 globals, input functions and the baselines API of baselines/*.smk. No logic lives here."""
 
 import json
-import shlex  # for baselines/*.smk that build encoder arguments
+import shlex
 from pathlib import Path
 
 import yaml
 from snakemake.exceptions import WorkflowError
 
+from hncse.data_root import ENV_VAR as DATA_ENV_VAR
 from hncse.data_root import WIKI1M_FILE, resolve_data_root
 from hncse.files import write_text
 from hncse.workflow.baselines import add_built_in
 from hncse.workflow.plan import Plan, PlanError, Planner, Run, Study, snakemake_command
 
-# Jobs get the data root on their command line (HNCSE_DATA_DIR=...), not as a rule
-# parameter, so moving the data does not make Snakemake redo the runs.
 DATA_ROOT = resolve_data_root(config["data_dir"])
+# Every job's shell line exports the data root (Snakemake's default prefix, plus it). Not a
+# rule parameter, so moving the data does not make Snakemake redo the runs.
+shell.prefix(f"set -euo pipefail; export {DATA_ENV_VAR}={shlex.quote(str(DATA_ROOT))}; ")
 # Under --software-deployment-method conda, jobs run in this environment (the project
 # installed by its post-deploy script); otherwise in the current one.
 CONDA_ENV = "../envs/hncse.yaml"

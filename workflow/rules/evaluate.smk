@@ -22,6 +22,6 @@ rule evaluate:
         encoder=lambda wildcards: run_of(wildcards).encoder_args,
         evaluation=evaluation_args,
     shell:
-        "HNCSE_DATA_DIR={DATA_ROOT:q} OMP_NUM_THREADS={threads} "
+        "OMP_NUM_THREADS={threads} "
         "hncse evaluate {params.encoder} {params.evaluation} --out {output.json:q} "
         "> {log:q} 2>&1"

@@ -32,6 +32,6 @@ rule report:
         results=RESULTS_DIR,
         workflow_command=snakemake_command(workflow.overwrite_configfiles),
     shell:
-        "HNCSE_DATA_DIR={DATA_ROOT:q} OMP_NUM_THREADS={threads} "
+        "OMP_NUM_THREADS={threads} "
         "hncse report --results {params.results:q} --studies {input.spec:q} "
         "--out {output:q} --workflow-command {params.workflow_command:q} > {log:q} 2>&1"

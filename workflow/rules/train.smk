@@ -29,6 +29,6 @@ rule train:
         options=lambda wildcards: run_of(wildcards).train_arguments(),
         run_dir=lambda wildcards: run_of(wildcards).directory,
     shell:
-        "HNCSE_DATA_DIR={DATA_ROOT:q} OMP_NUM_THREADS={threads} "
+        "OMP_NUM_THREADS={threads} "
         "{params.launcher} train --set {params.options} --output-dir {params.run_dir:q} "
         "> {log:q} 2>&1"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import math
 import os
 from collections.abc import Callable
 from pathlib import Path
@@ -70,3 +72,11 @@ def workflow_config() -> Callable[..., dict[str, Any]]:
         return config
 
     return load
+
+
+def logged_step(line: str) -> float:
+    """The step of a train_log.jsonl line; a line cut short by a kill counts as last."""
+    try:
+        return json.loads(line)["step"]
+    except ValueError:
+        return math.inf

@@ -26,6 +26,7 @@ import pandas as pd
 import psutil
 import pytest
 import yaml
+from conftest import logged_step
 
 from hncse.data_root import WIKI1M_FILE
 from hncse.workflow.baselines import BUILT_IN, add_built_in
@@ -266,14 +267,6 @@ def test_jobs_get_the_data_root_of_the_config(tmp_path: Path, data_root: Path) -
                             text=True, timeout=300)
     assert result.returncode == 0, output_of(result)[-3000:]
     assert "STS16" in json.loads((workdir / target).read_text())["tasks"]
-
-
-def logged_step(line: str) -> float:
-    """The step of a train_log.jsonl line; a line cut short by the kill counts as last."""
-    try:
-        return json.loads(line)["step"]
-    except ValueError:
-        return math.inf
 
 
 def trainer_processes(parent: psutil.Process) -> list[psutil.Process]:

@@ -179,9 +179,10 @@ def test_a_shared_run_gets_the_most_transfer_data_its_studies_ask_for(
 def test_a_run_shared_by_studies_is_evaluated_once_for_all(plan_of) -> None:
     def edit(config: dict[str, Any]) -> None:
         config["evaluation"] = {"tasks": ["MR"], "mode": "fasttest", "max_train_samples": 500}
+        config["studies"]["smoke"]["evaluation"] = {"max_train_samples": 2000}
+        # planned after smoke, asking for less: the union must keep smoke's 2000
         config["studies"]["more"] = {"analysis": "ablation", "include_studies": ["smoke"],
-                                     "baselines": [],
-                                     "evaluation": {"max_train_samples": 2000}}
+                                     "baselines": []}
 
     plan = plan_of("smoke.yaml", edit)
     assert set(plan.evaluations) == set(plan.runs) == set(plan.study_runs["more"])

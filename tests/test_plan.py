@@ -1,4 +1,4 @@
-"""The study planner (hncse/workflow/plan.py): studies -> runs, naming, evaluation merging,
+"""The study planner (hncse/workflow/plan.py, runs.py): studies -> runs, naming, evaluation merging,
 the study spec and config errors, without Snakemake (tests/test_workflow.py runs the
 rules on top of it end to end)."""
 
@@ -17,16 +17,8 @@ from hncse.analysis.studies import load_studies
 from hncse.config import build_config
 from hncse.data_root import WIKI1M_FILE
 from hncse.workflow.baselines import BUILT_IN, add_built_in
-from hncse.workflow.plan import (
-    Evaluation,
-    Plan,
-    PlanError,
-    Planner,
-    expand_settings,
-    set_value,
-    slug,
-    snakemake_command,
-)
+from hncse.workflow.plan import Plan, PlanError, Planner, expand_settings, snakemake_command
+from hncse.workflow.runs import Evaluation, set_value, slug
 
 REPO = Path(__file__).resolve().parents[1]
 

@@ -11,7 +11,8 @@ import shlex
 from collections.abc import Callable
 from functools import partial
 
-from hncse.workflow.plan import Planner, Run, Study
+from hncse.workflow.plan import Planner, Study
+from hncse.workflow.runs import Run
 
 # The SimCSE paper's "BERT [CLS]" / "BERT (first-last avg.)" rows, and the mean.
 PRETRAINED_POOLERS = ("cls_before_pooler", "avg", "avg_first_last")

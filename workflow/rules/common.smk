@@ -12,7 +12,8 @@ from hncse.data_root import ENV_VAR as DATA_ENV_VAR
 from hncse.data_root import WIKI1M_FILE, resolve_data_root
 from hncse.files import write_text
 from hncse.workflow.baselines import add_built_in
-from hncse.workflow.plan import Plan, PlanError, Planner, Run, Study, snakemake_command
+from hncse.workflow.plan import Plan, PlanError, Planner, Study, snakemake_command
+from hncse.workflow.runs import Run
 
 DATA_ROOT = resolve_data_root(config["data_dir"])
 # Every job's shell line exports the data root (Snakemake's default prefix, plus it). Not a

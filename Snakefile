@@ -55,13 +55,13 @@ include: "workflow/rules/train.smk"
 include: "workflow/rules/evaluate.smk"
 
 
-# Every baselines/*.smk registers its runs with @baseline (workflow/rules/common.smk).
+# Every baselines/*.smk registers its runs (workflow/rules/common.smk, docs/workflow.md).
 for baseline_file in sorted(Path(workflow.basedir, "baselines").glob("*.smk")):
 
     include: baseline_file
 
 
-build_studies()
+PLAN = build_plan()
 
 
 include: "workflow/rules/aggregate.smk"
@@ -71,4 +71,5 @@ include: "workflow/rules/report.smk"
 rule all:
     default_target: True
     input:
-        all_targets,
+        ANALYSIS_DIR,
+        REPORT_FILE,

@@ -1,22 +1,8 @@
 # Baseline "pretrained": each study backbone as it is, untrained, under several poolers
 # (the SimCSE paper's "BERT [CLS]" / "BERT (first-last avg.)" rows). Runs:
-# <results_dir>/runs/<backbone>/pretrained-<pooler>/. Options (config `baselines:`):
+# <results_dir>/runs/<backbone>/pretrained-<pooler>/ (hncse/workflow/baselines.py).
+# Options (config `baselines:`):
 #   pretrained: {poolers: [cls_before_pooler, avg, avg_first_last]}
 # `cls_before_pooler` is the raw [CLS] state: an untrained backbone has no SimCSE MLP.
 
-PRETRAINED_POOLERS = ["cls_before_pooler", "avg", "avg_first_last"]
-
-
-@baseline("pretrained")
-def pretrained_runs(study: Study) -> list[Run]:
-    poolers = baseline_options("pretrained").get("poolers", PRETRAINED_POOLERS)
-    return [
-        encoder_run(
-            backbone,
-            f"pretrained-{pooler}",
-            f"--model {shlex.quote(config['backbones'][backbone]['model'])} --pooler {pooler}",
-            {"pooler": pooler},
-        )
-        for backbone in study.backbones
-        for pooler in poolers
-    ]
+built_in_baseline("pretrained")

@@ -14,7 +14,8 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from hncse import HncseError
-from hncse.model import Pooler
+from hncse.objectives import HNMOptions, ObjectiveOptions, PMOptions, available_objectives
+from hncse.poolers import Pooler
 
 
 class ConfigError(HncseError, ValueError):
@@ -80,12 +81,21 @@ class TrainConfig(BaseModel):
     @field_validator("method")
     @classmethod
     def _method_is_registered(cls, value: str) -> str:
-        from hncse.objectives import available_objectives
-
         names = available_objectives()
         if value not in names:
             raise ValueError(f"unknown method {value!r}; choose one of {', '.join(names)}")
         return value
+
+    def objective_options(self) -> ObjectiveOptions:
+        """The objective's options (hncse.objectives): the one place config keys map to them."""
+        return ObjectiveOptions(
+            temperature=self.temperature,
+            pm=PMOptions(theta=self.theta, weights=self.pm_weights, w1=self.pm_w1,
+                         w2=self.pm_w2, scope=self.pm_scope),
+            hnm=HNMOptions(k=self.k, m=self.m, alpha=self.alpha, beta=self.beta,
+                           bank=self.bank),
+            mixcse_lambda=self.mixcse_lambda,
+        )
 
     def to_yaml(self) -> str:
         return yaml.safe_dump(self.model_dump(mode="json"), sort_keys=False)

@@ -50,23 +50,37 @@ def senteval_dir(root: Path) -> Path:
     return path
 
 
-def corpus_path(corpus: str, root: Path) -> Path:
-    """Resolve a corpus name or path to an existing file.
+def corpus_candidates(corpus: str, root: Path) -> list[Path]:
+    """Where a corpus may be, in the order they are tried.
 
     ``corpus`` is a path to a text file, a file name under ``<root>/corpora/`` (for example
     ``wiki1m_head.txt`` or ``brown/news.txt``), or ``wiki1m`` for SimCSE's full
-    ``wiki1m_for_simcse.txt``, which is looked up under ``corpora/`` and otherwise downloaded
-    (online users only).
+    ``wiki1m_for_simcse.txt`` under ``corpora/``.
     """
     candidates = [Path(corpus).expanduser(), root / "corpora" / corpus]
     if corpus == "wiki1m":
         candidates.insert(0, root / "corpora" / WIKI1M_FILE)
-    for candidate in candidates:
-        if candidate.is_file():
-            return candidate.resolve()
+    return candidates
+
+
+def corpus_location(corpus: str, root: Path) -> Path:
+    """The file :func:`corpus_path` will read, without downloading anything: the first
+    candidate that exists, else where it must appear (wiki1m: where it is downloaded to;
+    a name: under ``<root>/corpora/``). The workflow plans its train jobs' inputs with it."""
+    candidates = corpus_candidates(corpus, root)
+    return next((path for path in candidates if path.is_file()),
+                candidates[0] if corpus == "wiki1m" else candidates[-1])
+
+
+def corpus_path(corpus: str, root: Path) -> Path:
+    """Resolve a corpus name or path (:func:`corpus_candidates`) to an existing file;
+    ``wiki1m`` is downloaded when missing (online users only)."""
+    path = corpus_location(corpus, root)
+    if path.is_file():
+        return path.resolve()
     if corpus == "wiki1m":
         return download_wiki1m(root)
-    tried = ", ".join(str(c) for c in candidates)
+    tried = ", ".join(str(c) for c in corpus_candidates(corpus, root))
     raise DataNotFoundError(f"training corpus {corpus!r} not found (looked at: {tried})")
 
 

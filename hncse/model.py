@@ -1,27 +1,17 @@
-"""Encoder and poolers: any Hugging Face encoder, pooled as SimCSE pools it.
-
-Poolers (SimCSE, Gao et al. 2021, section 6.3 and their ``models.py``):
-
-- ``cls``: the [CLS] state through an MLP (Linear + Tanh); the MLP is used in training only
-  unless the evaluation pooler is ``cls`` too.
-- ``cls_before_pooler``: the raw [CLS] state (SimCSE's evaluation pooler for ``cls`` training).
-- ``avg``: mean of the last layer over real tokens.
-- ``avg_first_last``: mean over tokens of (first layer + last layer) / 2.
-- ``avg_top2``: mean over tokens of (last layer + second to last layer) / 2.
-"""
+"""Encoder and poolers: any Hugging Face encoder, pooled as SimCSE pools it (the poolers'
+names and meaning: hncse/poolers.py)."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Literal, get_args
 
 import torch
 from torch import Tensor, nn
 from transformers import AutoModel, AutoTokenizer, PreTrainedModel, PreTrainedTokenizerBase
 
-Pooler = Literal["cls", "cls_before_pooler", "avg", "avg_first_last", "avg_top2"]
-POOLERS: tuple[str, ...] = get_args(Pooler)
+from hncse.poolers import POOLERS
+
 MLP_FILE = "mlp_pooler.safetensors"
 
 

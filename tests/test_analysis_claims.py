@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from test_analysis_synthetic import ABLATION_NOISE, Run, ablation_runs, write_results, write_study
+from conftest import ABLATION_NOISE, Run, ablation_runs, write_results, write_study
 
 from hncse.analysis.analyses import Options, run_studies, verdicts
 from hncse.analysis.collect import collect

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from test_analysis_synthetic import Run, ablation_runs, write_results
+from conftest import Run, ablation_runs, write_results
 
 from hncse.analysis import cli
 from hncse.cli import COMMANDS, main

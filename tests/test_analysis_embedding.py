@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from test_analysis_synthetic import Run, write_results
+from conftest import Run, write_results
 
 from hncse.analysis.collect import collect
 from hncse.analysis.embedding_space import (

@@ -70,6 +70,15 @@ def test_resolve_tasks() -> None:
         resolve_tasks("STS17")
 
 
+def test_the_catalogue_and_the_task_families_list_the_same_tasks() -> None:
+    from hncse.evaluation import tasks
+    from hncse.evaluation.catalogue import GROUPS
+
+    specs = [spec.name for family in (tasks.sts, tasks.sts_cosine, tasks.binary, tasks.sst,
+                                      tasks.trec, tasks.mrpc) for spec in family.SPECS]
+    assert sorted(specs) == sorted(TASKS) == sorted(GROUPS["sts"] + GROUPS["transfer"])
+
+
 def _copy(senteval: Path, tmp_path: Path, *folders: str) -> Path:
     """A data root holding copies of some SentEval folders, to break."""
     target = tmp_path / "data" / "senteval" / "downstream"

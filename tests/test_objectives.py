@@ -13,7 +13,13 @@ import torch
 import torch.nn.functional as F
 
 from hncse.config import build_config
-from hncse.objectives import ObjectiveInputs, get_objective
+from hncse.objectives import (
+    HNMOptions,
+    ObjectiveInputs,
+    ObjectiveOptions,
+    PMOptions,
+    build_objective,
+)
 from hncse.objectives import functional as fn
 
 # PM example (4-d, 3 queries). z_i = e_i, so s(z_i, v) = v[i] for a unit v.
@@ -62,9 +68,10 @@ P3_TILDE = mix(A3, P3, 1 - A3, P2)
 
 
 def run(method: str, h, h_pos, bank_vectors=None, seed: int = 0, **options):
-    config = build_config({"method": method, **options})
-    generator = torch.Generator().manual_seed(seed)
-    return get_objective(method)(ObjectiveInputs(h, h_pos, bank_vectors, config, generator))
+    """The objective of ``method`` as training builds it: from a TrainConfig's options."""
+    objective = build_objective(method, build_config({"method": method, **options})
+                                .objective_options())
+    return objective(ObjectiveInputs(h, h_pos, bank_vectors, torch.Generator().manual_seed(seed)))
 
 
 def test_info_nce_hand_computed():
@@ -384,3 +391,35 @@ def test_stats_keys(method, keys):
     out = run(method, h, h_pos, bank_vectors=bank, k=3, m=4)
     assert set(out.stats) == keys
     assert all(type(value) is float for value in out.stats.values())
+
+
+def test_config_maps_every_objective_option():
+    config = build_config({"temperature": 0.1, "theta": 0.2, "pm_weights": "fixed",
+                           "pm_w1": 0.7, "pm_w2": 0.3, "pm_scope": "all", "k": 4, "m": 6,
+                           "alpha": "uniform", "beta": 0.5, "bank": "in_batch",
+                           "mixcse_lambda": 0.4})
+    assert config.objective_options() == ObjectiveOptions(
+        temperature=0.1,
+        pm=PMOptions(theta=0.2, weights="fixed", w1=0.7, w2=0.3, scope="all"),
+        hnm=HNMOptions(k=4, m=6, alpha="uniform", beta=0.5, bank="in_batch"),
+        mixcse_lambda=0.4,
+    )
+
+
+def test_objectives_take_their_own_options_without_a_config():
+    """The PM example (scope all: S̃_ij = p̃_j[i]), built from option objects alone."""
+    from hncse.objectives.hncse import ContrastiveObjective
+
+    objective = ContrastiveObjective(0.1, pm=PMOptions(theta=0.1, scope="all"))
+    out = objective(ObjectiveInputs(t(Z), t([P1, P2, P3]), None, torch.Generator()))
+    s_all = [[column[i] for column in (P1, P2_TILDE, P3_TILDE)] for i in range(3)]
+    assert out.loss.item() == pytest.approx(cross_entropy(s_all, 0.1), rel=1e-5)
+
+
+@pytest.mark.parametrize("module", ["hncse.objectives.hncse", "hncse.objectives.mixcse"])
+def test_docstring_examples_run(module):
+    import doctest
+    import importlib
+
+    results = doctest.testmod(importlib.import_module(module))
+    assert results.attempted > 0 and results.failed == 0

@@ -17,8 +17,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import write_study
 from PIL import Image
-from test_analysis_synthetic import write_study
 
 from hncse.report import build
 from hncse.report.provenance import describe_protocol

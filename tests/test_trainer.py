@@ -13,15 +13,24 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from conftest import logged_step
 from safetensors.torch import load_file
 
+from hncse import checkpoint
 from hncse.config import ConfigError, load_config
 from hncse.data import CorpusError
 from hncse.data_root import DataNotFoundError
 from hncse.evaluation import stsb_dev_spearman
 from hncse.model import SentenceEncoder
 from hncse.objectives import ObjectiveOutput, register_objective
-from hncse.trainer import MODEL_DIR, STATE_DIR, SUMMARY_FILE, NonFiniteLossError, Trainer
+from hncse.trainer import (
+    LOG_FILE,
+    MODEL_DIR,
+    STATE_DIR,
+    SUMMARY_FILE,
+    NonFiniteLossError,
+    Trainer,
+)
 
 METHODS = ["simcse", "hncse-pm", "hncse-hnm", "hncse"]
 
@@ -125,8 +134,10 @@ def _final_weights(run: Path) -> dict[str, torch.Tensor]:
 def test_killed_run_resumes_to_the_same_weights(
     tmp_path: Path, data_root: Path, tiny_backbone: Path
 ) -> None:
-    """SIGKILL a run after its first saved state, restart it: same final weights as a run
-    that was never interrupted (the full method: bank, random draws and dropout included)."""
+    """SIGKILL a run after its first saved state, restart it: it resumes from that state
+    (its log up to there is kept byte for byte; a restart from scratch rewrites every line
+    with new timings) and ends with the same weights as a run that was never interrupted
+    (the full method: bank, random draws and dropout included)."""
     common = {"backbone": str(tiny_backbone), "corpus": "wiki1m_head.txt",
               "data_dir": str(data_root), "method": "hncse", "batch_size": 8, "k": 4, "m": 6,
               "alpha": "uniform", "bank_size": 2, "max_steps": 60, "save_steps": 10,
@@ -149,13 +160,18 @@ def test_killed_run_resumes_to_the_same_weights(
     process.wait()
     assert (run / STATE_DIR).is_dir(), "the run never saved its state"
     assert not (run / SUMMARY_FILE).exists(), "the run finished before it was killed"
+    saved_step = checkpoint.load_training_state(run / STATE_DIR)["run"].step
+    saved_lines = [line for line in (run / LOG_FILE).read_text().splitlines()
+                   if logged_step(line) <= saved_step]
+    assert saved_step >= 10 and len(saved_lines) >= saved_step
 
     subprocess.run(_train_command(config_path), check=True, capture_output=True)
+    final_log = (run / LOG_FILE).read_text().splitlines()
+    assert final_log[:len(saved_lines)] == saved_lines, "the run started again from scratch"
     straight, resumed = _final_weights(runs["straight"][1]), _final_weights(run)
     for name, tensor in straight.items():
         torch.testing.assert_close(resumed[name], tensor, rtol=0, atol=0, msg=name)
-    steps = [json.loads(line)["step"] for line in (run / "train_log.jsonl").read_text().splitlines()
-             if '"train"' in line]
+    steps = [json.loads(line)["step"] for line in final_log if '"train"' in line]
     assert steps == list(range(1, 61))  # no step logged twice, none missing
 
 
@@ -186,10 +202,13 @@ _calls = {"n": 0}
 
 
 @register_objective("test-nan-at-step-3")
-def _nan_at_step_3(inputs):  # type: ignore[no-untyped-def]
-    _calls["n"] += 1
-    loss = (inputs.h * inputs.h_pos).sum(-1).mean()
-    return ObjectiveOutput(loss * float("nan") if _calls["n"] == 3 else loss)
+def _nan_at_step_3(options):  # type: ignore[no-untyped-def]
+    def objective(inputs):  # type: ignore[no-untyped-def]
+        _calls["n"] += 1
+        loss = (inputs.h * inputs.h_pos).sum(-1).mean()
+        return ObjectiveOutput(loss * float("nan") if _calls["n"] == 3 else loss)
+
+    return objective
 
 
 def test_non_finite_loss_stops_and_keeps_the_last_good_model(

@@ -1,10 +1,5 @@
-"""The task catalogue of the SimCSE/HNCSE tables and each task's headline number.
-
-Headline (docs/protocol.md; SimCSE's Table 1 and Table 2):
-
-- STS12–STS16: Spearman of the ``all`` aggregation (one correlation over all subsets).
-- STS-B, SICK-R: Spearman on the test split (cosine similarity, no regressor).
-- MR … MRPC: test accuracy ``acc`` (never ``devacc``).
+"""The tasks of the SimCSE/HNCSE tables and each task's headline number, from the task
+catalogue (hncse/evaluation/catalogue.py: name, label, headline split and metric).
 
 "STS avg" and "Transfer avg" are computed per run over its seven tasks (NaN when one is
 missing), then summarised over seeds like any task.
@@ -12,37 +7,19 @@ missing), then summarised over seeds like any task.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import pandas as pd
 
+from hncse.evaluation.catalogue import BY_NAME, TASKS, Task
 
-@dataclass(frozen=True)
-class Task:
-    key: str  # name in eval.json
-    label: str  # column header in tables
-    split: str  # split (or aggregation) of the headline number
-    metric: str
-
-
-STS_TASKS: tuple[Task, ...] = (
-    *(Task(f"STS1{i}", f"STS1{i}", "all", "spearman") for i in range(2, 7)),
-    Task("STSBenchmark", "STS-B", "test", "spearman"),
-    Task("SICKRelatedness", "SICK-R", "test", "spearman"),
-)
-TRANSFER_TASKS: tuple[Task, ...] = tuple(
-    Task(key, label, "", "acc")
-    for key, label in (("MR", "MR"), ("CR", "CR"), ("SUBJ", "SUBJ"), ("MPQA", "MPQA"),
-                       ("SST2", "SST"), ("TREC", "TREC"), ("MRPC", "MRPC"))
-)
+STS_TASKS: tuple[Task, ...] = tuple(task for task in TASKS if task.group == "sts")
+TRANSFER_TASKS: tuple[Task, ...] = tuple(task for task in TASKS if task.group == "transfer")
 STS_AVG = "STS avg"
 TRANSFER_AVG = "Transfer avg"
-STSB = "STS-B"
-#: each task's subset of eval.pairs.parquet that its headline is computed on (None = all)
+STSB = BY_NAME["STSBenchmark"].label  # "STS-B"
+#: each task's subset of eval.pairs.parquet that its headline is computed on (None = all,
+#: the STS12–16 ``all`` aggregation)
 PAIRS_SUBSET: dict[str, str | None] = {
-    **{task.key: None for task in STS_TASKS[:5]},
-    "STSBenchmark": "test",
-    "SICKRelatedness": "test",
+    task.name: None if task.split == "all" else task.split for task in STS_TASKS
 }
 
 

@@ -17,7 +17,7 @@ rule describe_run:
         runtime=1,
         gpu=0,
     params:
-        info=lambda wildcards: run_info(run_of(wildcards)),
+        info=lambda wildcards: run_of(wildcards).description(),
     run:
         write_atomically(output[0], json.dumps(params.info, indent=2) + "\n", log[0])
 
@@ -37,7 +37,7 @@ rule study_spec:
         runtime=1,
         gpu=0,
     params:
-        spec=analysis_spec(),
+        spec=PLAN.analysis_spec(),
     run:
         write_atomically(output[0], yaml.safe_dump(params.spec, sort_keys=False), log[0])
 

@@ -30,7 +30,7 @@ rule report:
         gpu=0,
     params:
         results=RESULTS_DIR,
-        workflow_command=snakemake_command(),
+        workflow_command=snakemake_command(workflow.overwrite_configfiles),
     shell:
         "OMP_NUM_THREADS={threads} "
         "hncse report --results {params.results:q} --studies {input.spec:q} "

@@ -25,8 +25,8 @@ rule train:
         runtime=resource("train", "runtime"),
         gpu=resource("train", "gpu"),
     params:
-        launcher=train_launcher,
-        options=train_set_args,
+        launcher=lambda wildcards: run_of(wildcards).train_launcher(),
+        options=lambda wildcards: run_of(wildcards).train_arguments(),
         run_dir=lambda wildcards: run_of(wildcards).directory,
     shell:
         "OMP_NUM_THREADS={threads} "

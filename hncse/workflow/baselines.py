@@ -1,0 +1,65 @@
+"""The built-in baselines' runs; each file in baselines/ switches one on (docs/workflow.md).
+
+A baseline is a function ``(planner, study) -> runs``; ``Planner.add_baseline(name,
+partial(function, planner))`` registers it. Options come from the config's
+``baselines: {<name>: {...}}``.
+"""
+
+from __future__ import annotations
+
+import shlex
+from collections.abc import Callable
+from functools import partial
+
+from hncse.workflow.plan import Planner, Study
+from hncse.workflow.runs import Run
+
+# The SimCSE paper's "BERT [CLS]" / "BERT (first-last avg.)" rows, and the mean.
+PRETRAINED_POOLERS = ("cls_before_pooler", "avg", "avg_first_last")
+
+
+def pretrained_runs(planner: Planner, study: Study) -> list[Run]:
+    """Each study backbone as it is, untrained, under several poolers (option ``poolers``):
+    ``<backbone>/pretrained-<pooler>/``. ``cls_before_pooler`` is the raw [CLS] state: an
+    untrained backbone has no SimCSE MLP."""
+    poolers = planner.baseline_options("pretrained").get("poolers", PRETRAINED_POOLERS)
+    return [
+        planner.encoder_run(
+            backbone,
+            f"pretrained-{pooler}",
+            f"--model {shlex.quote(planner.backbone_model(backbone))} --pooler {pooler}",
+            {"pooler": pooler},
+        )
+        for backbone in study.backbones
+        for pooler in poolers
+    ]
+
+
+def glove_runs(planner: Planner, study: Study) -> list[Run]:
+    """Averaged GloVe 6B 50d word vectors, one run for all backbones:
+    ``glove-6B-50d/glove-avg/``."""
+    return [planner.encoder_run("glove-6B-50d", "glove-avg", "--encoder glove")]
+
+
+def mixcse_runs(planner: Planner, study: Study) -> list[Run]:
+    """MixCSE (method ``mixcse``) on every backbone × settings × seed of the study, like a
+    method; its options are training keys applied to MixCSE's runs only."""
+    options = planner.baseline_options("mixcse")
+    return [
+        planner.trained_run(backbone, "mixcse", seed, settings | options)
+        for backbone in study.backbones
+        for settings in study.settings
+        for seed in study.seeds
+    ]
+
+
+BUILT_IN: dict[str, Callable[[Planner, Study], list[Run]]] = {
+    "pretrained": pretrained_runs,
+    "glove": glove_runs,
+    "mixcse": mixcse_runs,
+}
+
+
+def add_built_in(planner: Planner, name: str) -> None:
+    """Switch on built-in baseline ``name`` (what its file in baselines/ does)."""
+    planner.add_baseline(name, partial(BUILT_IN[name], planner))

@@ -1,5 +1,5 @@
-"""The smoke study through a real Slurm scheduler (marked ``slurm``; ≈ 20 min on a busy
-2-core machine, see docs/workflow.md): a single-node cluster from the Debian packages
+"""The smoke study through a real Slurm scheduler (marked ``slurm``; 17 min measured on a
+busy 2-core machine, see docs/workflow.md): a single-node cluster from the Debian packages
 (tests/slurm_cluster.py) runs `snakemake --profile workflow/profiles/slurm --configfile
 config/smoke.yaml`; then a training job cancelled with scancel mid-way is resubmitted by
 the profile's retries and resumes from its checkpoint to the uninterrupted run's weights.

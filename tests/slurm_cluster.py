@@ -1,6 +1,7 @@
 """A real single-node Slurm cluster on this machine, for tests: munged, slurmctld and slurmd
 from the Debian packages (scripts/setup.sh installs them), each in the foreground as a child
-of the test, with every file (key, config, state, logs, sockets) under one private folder.
+of the test, with every file (key, config, state, logs, sockets, a `bin/srun`) under one
+private folder.
 
     with LocalSlurm(folder, partition="gpu") as cluster:
         subprocess.run(["sbatch", "--wrap", "hostname"], env=cluster.env)
@@ -27,11 +28,13 @@ DAEMONS = ("munged", "slurmctld", "slurmd")
 CLIENTS = ("sbatch", "squeue", "scontrol", "scancel", "srun", "sinfo")
 
 
+def _find(name: str) -> str | None:
+    return shutil.which(name) or shutil.which(name, path="/usr/sbin:/sbin")
+
+
 def missing_programs() -> list[str]:
     """The Slurm and munge programs this machine lacks (empty: a cluster can start)."""
-    found = {name: shutil.which(name) or shutil.which(name, path="/usr/sbin:/sbin")
-             for name in (*DAEMONS, *CLIENTS)}
-    return [name for name, path in found.items() if path is None]
+    return [name for name in (*DAEMONS, *CLIENTS) if _find(name) is None]
 
 
 def free_port() -> int:
@@ -49,7 +52,7 @@ def node_hardware() -> dict[str, int]:
 
 
 def _program(name: str) -> str:
-    path = shutil.which(name) or shutil.which(name, path="/usr/sbin:/sbin")
+    path = _find(name)
     if path is None:
         raise FileNotFoundError(f"{name} not found (apt-get install slurmctld slurmd munge)")
     return path
@@ -189,6 +192,9 @@ PartitionName={self.partition} Nodes={self.node} Default=YES MaxTime=INFINITE St
             jobs.append(fields)
         return jobs
 
+    def _active_jobs(self) -> list[str]:
+        return self.run("squeue", "-h", "-t", "PENDING,RUNNING,COMPLETING", "-o", "%i").split()
+
     def run(self, *command: str) -> str:
         return subprocess.run(command, capture_output=True, text=True, env=self.env,
                               check=True).stdout
@@ -199,6 +205,9 @@ PartitionName={self.partition} Nodes={self.node} Default=YES MaxTime=INFINITE St
         with contextlib.suppress(subprocess.SubprocessError, OSError):
             subprocess.run(["scancel", "--full", "--user", str(os.getuid())], env=self.env,
                            timeout=30, check=False, capture_output=True)
+            deadline = time.monotonic() + 30
+            while self._active_jobs() and time.monotonic() < deadline:
+                time.sleep(0.5)
         for daemon in reversed(self._daemons):
             children = []
             with contextlib.suppress(psutil.NoSuchProcess):

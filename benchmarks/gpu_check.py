@@ -55,24 +55,27 @@ SIZES = {
 }
 
 # Runs in each torchrun worker: two steps of HNCSE; rank 0 writes the losses and the group.
+# The group is created here so that one worker (one GPU) has one too; hncse.distributed
+# joins it when there are several and trains without DDP when there is one.
 WORKER = """
 import json, sys, torch
 import torch.distributed as dist
 from hncse.config import load_config
-from hncse.distributed import init_from_env, shutdown
+from hncse.distributed import init_from_env
 from hncse.trainer import Trainer
 
+dist.init_process_group("nccl" if torch.cuda.is_available() else "gloo")
 context = init_from_env()
 trainer = Trainer(load_config(overrides=json.loads(sys.argv[1])), context)
 losses = torch.tensor([trainer.train_step(step)["loss"] for step in range(2)],
                       device=trainer.device)
-gathered = [torch.zeros_like(losses) for _ in range(context.world_size)]
+gathered = [torch.zeros_like(losses) for _ in range(dist.get_world_size())]
 dist.all_gather(gathered, losses)
-if context.is_main:
+if dist.get_rank() == 0:
     with open(sys.argv[2], "w") as out:
-        json.dump({"backend": dist.get_backend(), "world_size": context.world_size,
+        json.dump({"backend": dist.get_backend(), "world_size": dist.get_world_size(),
                    "losses": [g.tolist() for g in gathered]}, out)
-shutdown(context)
+dist.destroy_process_group()
 """
 
 

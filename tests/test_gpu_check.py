@@ -105,3 +105,14 @@ def test_the_script_runs_every_check_on_cpu(gpu_check: ModuleType, data_root: Pa
     torchrun = results["torchrun"]
     assert torchrun["ok"] and torchrun["backend"] == "gloo" and torchrun["world_size"] == 2
     assert len(torchrun["losses"]) == 2
+
+
+@pytest.mark.slow
+def test_one_worker_still_forms_a_process_group(gpu_check: ModuleType, tiny_backbone: Path,
+                                                data_root: Path, tmp_path: Path) -> None:
+    """One GPU, one worker: the check still needs a group (hncse.distributed makes none)."""
+    args = gpu_check.parse_args(["--device", "cpu", "--size", "tiny", "--batch-size", "8",
+                                 "--nproc", "1", "--data-dir", str(data_root)])
+    result = gpu_check.check_torchrun(tiny_backbone, tmp_path, args)
+    assert result["ok"], result.get("stderr")
+    assert (result["world_size"], result["backend"]) == (1, "gloo")

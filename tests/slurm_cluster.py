@@ -37,10 +37,13 @@ def missing_programs() -> list[str]:
     return [name for name in (*DAEMONS, *CLIENTS) if _find(name) is None]
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
+def free_ports(count: int) -> list[int]:
+    """Ports nothing listens on now, all different (the probes stay open until all bound)."""
+    with contextlib.ExitStack() as stack:
+        probes = [stack.enter_context(socket.socket()) for _ in range(count)]
+        for probe in probes:
+            probe.bind(("127.0.0.1", 0))
+        return [probe.getsockname()[1] for probe in probes]
 
 
 def node_hardware() -> dict[str, int]:
@@ -69,7 +72,6 @@ class LocalSlurm:
         self.conf = folder / "slurm.conf"
         self.jobcomp = folder / "jobcomp.log"
         self.munge_socket = folder / "munge" / "munge.socket"
-        self.port = free_port()
         self.env = os.environ | {
             "SLURM_CONF": str(self.conf),
             "PATH": f"{folder / 'bin'}{os.pathsep}{os.environ.get('PATH', '')}",
@@ -89,11 +91,12 @@ class LocalSlurm:
         for name in ("state", "spool", "logs"):
             (self.folder / name).mkdir(parents=True, exist_ok=True)
         f = self.folder
+        slurmctld_port, slurmd_port = free_ports(2)
         self.conf.write_text(f"""\
 ClusterName=hncse-test
 SlurmctldHost={self.node}(127.0.0.1)
-SlurmctldPort={self.port}
-SlurmdPort={free_port()}
+SlurmctldPort={slurmctld_port}
+SlurmdPort={slurmd_port}
 SlurmUser=root
 SlurmdUser=root
 AuthType=auth/munge

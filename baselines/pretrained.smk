@@ -3,6 +3,7 @@
 # <results_dir>/runs/<backbone>/pretrained-<pooler>/. Options (config `baselines:`):
 #   pretrained: {poolers: [cls_before_pooler, avg, avg_first_last]}
 # `cls_before_pooler` is the raw [CLS] state: an untrained backbone has no SimCSE MLP.
+# workflow/schemas/config.schema.yaml checks the pooler names when the config is read.
 
 PRETRAINED_POOLERS = ["cls_before_pooler", "avg", "avg_first_last"]
 
@@ -14,7 +15,7 @@ def pretrained_runs(study: Study) -> list[Run]:
         encoder_run(
             backbone,
             f"pretrained-{pooler}",
-            f"--model {shlex.quote(config['backbones'][backbone]['model'])} --pooler {pooler}",
+            shlex.join(["--model", config["backbones"][backbone]["model"], "--pooler", pooler]),
             {"pooler": pooler},
         )
         for backbone in study.backbones

@@ -26,9 +26,9 @@ from tqdm.auto import tqdm
 
 from hncse.evaluation.errors import EvaluationError
 from hncse.evaluation.glove import glove_encoder, glove_files, glove_version
-from hncse.evaluation.reading import sha256_file
 from hncse.evaluation.results import ModelInfo
 from hncse.files import write_atomic
+from hncse.manifest import sha256_file
 from hncse.model import MLP_FILE, SentenceEncoder, resolve_model_path
 
 Encode = Callable[[list[str]], "np.ndarray | torch.Tensor"]

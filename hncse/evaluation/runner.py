@@ -26,7 +26,6 @@ from hncse.evaluation.encoding import (
     embed_tasks,
 )
 from hncse.evaluation.errors import EvaluationError
-from hncse.evaluation.reading import sha256_file
 from hncse.evaluation.results import (
     PAIR_COLUMNS,
     DataInfo,
@@ -36,6 +35,7 @@ from hncse.evaluation.results import (
 )
 from hncse.evaluation.sts_cosine import STSB
 from hncse.evaluation.tasks import TASKS, resolve_tasks
+from hncse.manifest import sha256_file
 
 PACKAGES = ("hncse", "torch", "transformers", "sentence-transformers", "numpy", "scipy",
             "scikit-learn")

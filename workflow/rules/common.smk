@@ -28,7 +28,7 @@ from snakemake.exceptions import WorkflowError
 
 from hncse.config import ConfigError, TrainConfig, build_config
 from hncse.data_root import ENV_VAR as DATA_ENV_VAR
-from hncse.data_root import WIKI1M_FILE, resolve_data_root
+from hncse.data_root import resolve_data_root
 from hncse.evaluation.tasks import resolve_tasks
 from hncse.files import write_text
 
@@ -42,6 +42,8 @@ CONDA_ENV = "../envs/hncse.yaml"
 RESULTS_DIR = Path(config["results_dir"])
 RUNS_DIR = RESULTS_DIR / "runs"
 BENCHMARKS_DIR = RESULTS_DIR / "benchmarks"
+# "the data is there and matches its manifest": the download rules' outputs (data.smk)
+DATA_MARKERS = {name: RESULTS_DIR / "data" / f"{name}.ready" for name in ("senteval", "wiki1m")}
 ANALYSIS_DIR = RESULTS_DIR / "analysis"  # `hncse aggregate`'s tables and figures
 STUDY_SPEC = RESULTS_DIR / "studies.yaml"  # the study spec of `hncse aggregate` / `report`
 REPORT_FILE = Path(config["report"])  # `hncse report`'s HTML file
@@ -336,9 +338,9 @@ def run_of(wildcards) -> Run:
 
 def corpus_file(corpus: str) -> Path:
     """Where ``hncse.data_root.corpus_path`` will look for a corpus: a file path as given,
-    else ``<data root>/corpora/<corpus>`` (wiki1m: SimCSE's file, downloaded if missing)."""
+    else ``<data root>/corpora/<corpus>`` (wiki1m: the marker of its download rule)."""
     if corpus == "wiki1m":
-        return DATA_ROOT / "corpora" / WIKI1M_FILE
+        return DATA_MARKERS["wiki1m"]
     path = Path(corpus).expanduser()
     return path if path.is_file() else DATA_ROOT / "corpora" / corpus
 
@@ -346,7 +348,7 @@ def corpus_file(corpus: str) -> Path:
 def evaluate_inputs(wildcards) -> dict[str, Path]:
     """SentEval's data, and for a trained run its completion marker."""
     run = run_of(wildcards)
-    inputs = {"senteval": DATA_ROOT / "senteval" / "downstream"}
+    inputs = {"senteval": DATA_MARKERS["senteval"]}
     if run.train is not None:
         inputs["trained"] = run.directory / "train_summary.json"
     return inputs

@@ -9,12 +9,17 @@ import hashlib
 import json
 import os
 import re
+import shlex
 import shutil
 import stat
+import subprocess
+import sys
+import time
 from pathlib import Path
 from unittest import mock
 
 import numpy as np
+import psutil
 import pytest
 import torch
 import yaml
@@ -418,3 +423,32 @@ def test_the_exported_model_gets_the_usual_file_mode(tmp_path: Path,
     modes = {path.name: stat.S_IMODE(path.stat().st_mode)
              for path in (tmp_path / "model").rglob("*") if path.is_file()}
     assert modes and set(modes.values()) == {0o666 & ~umask}, modes
+
+
+def test_a_trainer_ends_with_the_shell_that_launched_it(tmp_path: Path, data_root: Path,
+                                                        tiny_backbone: Path) -> None:
+    """The workflow's job is `bash -c "hncse train --exit-with-parent ..."`: killing that
+    shell must not leave the trainer writing into the run folder."""
+    run = tmp_path / "run"
+    command = shlex.join([sys.executable, "-m", "hncse.cli", "train", "--exit-with-parent",
+                          "--set", f"backbone={tiny_backbone}", "corpus=wiki1m_head.txt",
+                          f"data_dir={data_root}", "method=simcse", "batch_size=8", "k=4",
+                          "max_steps=100000", "eval_steps=0", "save_steps=0",
+                          f"output_dir={run}"])
+    shell = subprocess.Popen(["bash", "-c", f"{command}; true"], stdout=subprocess.DEVNULL,
+                             stderr=subprocess.DEVNULL)
+    trainer = None
+    try:
+        deadline = time.monotonic() + 120
+        while not (run / "train_log.jsonl").is_file():
+            assert shell.poll() is None and time.monotonic() < deadline, "no training started"
+            time.sleep(0.1)
+        (trainer,) = psutil.Process(shell.pid).children()
+        shell.kill()
+        shell.wait()
+        trainer.wait(timeout=30)  # psutil.TimeoutExpired: an orphan goes on training
+    finally:
+        if shell.poll() is None:
+            shell.kill()
+        if trainer is not None and trainer.is_running():
+            trainer.kill()

@@ -79,6 +79,35 @@ def test_a_forced_rerun_leaves_the_data_root_byte_identical(tmp_path: Path, data
     assert manifest_mismatches(data_copy) == []
 
 
+# ------------------------------------------------------------ 1. files checked against it
+@pytest.fixture
+def lengths_encoder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+    """``--encoder`` spec of a cheap callable encoder (module in tmp_path)."""
+    (tmp_path / "enc.py").write_text(
+        "import numpy as np\n"
+        "def lengths():\n"
+        "    return lambda s: np.array([[len(x), 1.0 + x.count('a')] for x in s])\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    return "enc:lengths"
+
+
+def test_an_edited_data_file_is_refused_by_name(tmp_path: Path, data_copy: Path,
+                                                tiny_backbone: Path, lengths_encoder: str,
+                                                capsys) -> None:
+    sts16 = data_copy / "senteval" / "downstream" / "STS" / "STS16-en-test"
+    edited = sts16 / "STS.input.answer-answer.txt"
+    edited.write_text(edited.read_text().replace(" the ", " teh ", 1))
+    out = tmp_path / "eval.json"
+    status, err = cli(capsys, "evaluate", "--encoder", lengths_encoder, "--tasks", "STS16",
+                      "--data-dir", str(data_copy), "--no-cache", "--out", str(out))
+    assert_one_line_error(status, err, str(edited), "MANIFEST.sha256")
+    assert not out.exists()
+    corpus = data_copy / "corpora" / "wiki1m_head.txt"
+    corpus.write_text(corpus.read_text() + "one more line\n")
+    with pytest.raises(HncseError, match=re.escape(str(corpus))):
+        Trainer(train_config(tmp_path, data_copy, tiny_backbone))
+
+
 # ------------------------------------------------------------ 4. shell injection from config
 def pretrained_only(poolers: list[str]) -> dict:
     config = load_yaml("smoke.yaml")
@@ -328,14 +357,10 @@ def test_a_cache_that_cannot_be_written_does_not_stop_the_evaluation(
 
 # ------------------------------------------------------------ 10. a full disk
 def test_a_failed_result_write_keeps_the_previous_pair_of_files(
-        tmp_path: Path, data_root: Path, monkeypatch: pytest.MonkeyPatch, capsys) -> None:
-    (tmp_path / "enc.py").write_text(
-        "import numpy as np\n"
-        "def lengths():\n"
-        "    return lambda s: np.array([[len(x), 1.0 + x.count('a')] for x in s])\n")
-    monkeypatch.syspath_prepend(str(tmp_path))
+        tmp_path: Path, data_root: Path, lengths_encoder: str,
+        monkeypatch: pytest.MonkeyPatch, capsys) -> None:
     out = tmp_path / "eval.json"
-    args = ("evaluate", "--encoder", "enc:lengths", "--tasks", "STS16", "--data-dir",
+    args = ("evaluate", "--encoder", lengths_encoder, "--tasks", "STS16", "--data-dir",
             str(data_root), "--no-cache", "--no-progress", "--out", str(out))
     assert cli(capsys, *args)[0] == 0
     before = {path.name: path.read_bytes() for path in tmp_path.glob("eval*")}

@@ -4,5 +4,6 @@
 # Options (config `baselines:`):
 #   pretrained: {poolers: [cls_before_pooler, avg, avg_first_last]}
 # `cls_before_pooler` is the raw [CLS] state: an untrained backbone has no SimCSE MLP.
+# workflow/schemas/config.schema.yaml checks the pooler names when the config is read.
 
 built_in_baseline("pretrained")

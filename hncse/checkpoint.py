@@ -1,12 +1,15 @@
 """What a run leaves on disk: the exported model and the resumable training state.
 
 Both are written into a temporary sibling folder and renamed into place, so a crash never
-leaves a half-written model or state behind.
+leaves a half-written model or state behind. The training state holds tensors and plain
+values only (RNG states as tensors), so it is read back with ``torch.load(weights_only=True)``:
+a planted or damaged file is refused, never unpickled into running code.
 """
 
 from __future__ import annotations
 
 import json
+import pickle
 import random
 import shutil
 import warnings
@@ -16,14 +19,23 @@ from typing import Any
 
 import numpy as np
 import torch
+from safetensors import SafetensorError
 from safetensors.torch import save_file
 
+from hncse import HncseError
+from hncse.files import file_mode
 from hncse.model import MLP_FILE, SentenceEncoder
 
 STATE_FILE = "training_state.pt"
 # Evaluation pooler -> sentence-transformers Pooling mode. SentenceTransformers has no
 # mode for the multi-layer averages, so those models load with transformers only.
 ST_POOLING_MODES = {"cls": "cls", "cls_before_pooler": "cls", "avg": "mean"}
+# What writing a model or state raises on a full disk or a failing file system.
+WRITE_ERRORS = (OSError, RuntimeError, SafetensorError)
+
+
+class CheckpointError(HncseError, RuntimeError):
+    """A model or training state that cannot be written or safely read back."""
 
 
 def write_atomically(target: Path, write: Callable[[Path], None]) -> None:
@@ -33,7 +45,14 @@ def write_atomically(target: Path, write: Callable[[Path], None]) -> None:
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir()
     try:
-        write(staging)
+        try:
+            write(staging)
+        except WRITE_ERRORS as error:
+            raise CheckpointError(f"could not write {target}: {error}; the previous version, "
+                                  "if any, is kept (free disk space and rerun)") from error
+        for path in staging.rglob("*"):  # some writers create private (0600) files
+            if path.is_file():
+                path.chmod(file_mode())
         old = target.with_name(f".{target.name}.old")
         shutil.rmtree(old, ignore_errors=True)
         if target.exists():
@@ -89,9 +108,14 @@ def _write_sentence_transformers_config(encoder: SentenceEncoder, folder: Path) 
 
 
 def rng_state() -> dict[str, Any]:
+    """Python's, NumPy's, torch's (and CUDA's) generator states, as tensors and numbers."""
+    version, internal, gauss_next = random.getstate()
+    _, keys, position, has_gauss, cached_gaussian = np.random.get_state()
     state = {
-        "python": random.getstate(),
-        "numpy": np.random.get_state(),
+        "python": {"version": version, "state": torch.tensor(internal, dtype=torch.int64),
+                   "gauss_next": gauss_next},
+        "numpy": {"keys": torch.from_numpy(keys.astype(np.int64)), "position": position,
+                  "has_gauss": has_gauss, "cached_gaussian": cached_gaussian},
         "torch": torch.get_rng_state(),
     }
     if torch.cuda.is_available():
@@ -100,8 +124,10 @@ def rng_state() -> dict[str, Any]:
 
 
 def set_rng_state(state: dict[str, Any]) -> None:
-    random.setstate(state["python"])
-    np.random.set_state(state["numpy"])
+    python, numpy = state["python"], state["numpy"]
+    random.setstate((python["version"], tuple(python["state"].tolist()), python["gauss_next"]))
+    np.random.set_state(("MT19937", numpy["keys"].numpy().astype(np.uint32), numpy["position"],
+                         numpy["has_gauss"], numpy["cached_gaussian"]))
     torch.set_rng_state(state["torch"])
     if "cuda" in state and torch.cuda.is_available():
         torch.cuda.set_rng_state_all(state["cuda"])
@@ -116,8 +142,17 @@ def load_training_state(target: Path) -> dict[str, Any] | None:
     """The saved state, or ``None``. A kill between the two renames of
     :func:`write_atomically` leaves only the previous state, under its ``.old`` name."""
     for folder in (target, target.with_name(f".{target.name}.old")):
-        if (folder / STATE_FILE).is_file():
-            return torch.load(folder / STATE_FILE, map_location="cpu", weights_only=False)
+        path = folder / STATE_FILE
+        if path.is_file():
+            try:
+                return torch.load(path, map_location="cpu", weights_only=True)
+            except (pickle.UnpicklingError, RuntimeError, EOFError) as error:
+                first = str(error).strip().splitlines()[0] if str(error).strip() else ""
+                raise CheckpointError(
+                    f"{path} is not a training state this version writes (tensors and plain "
+                    f"values only; {type(error).__name__}: {first}); it was not loaded. "
+                    f"Delete {folder} to start the run over"
+                ) from None
     return None
 
 

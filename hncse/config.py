@@ -11,7 +11,14 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from hncse import HncseError
 from hncse.objectives import HNMOptions, ObjectiveOptions, PMOptions, available_objectives
@@ -26,7 +33,9 @@ class TrainConfig(BaseModel):
     """Every training option. Defaults: SimCSE's unsupervised BERT-base recipe and the
     HNCSE values of method.md (θ = 0.1, k = 10, m = 40, α = 0.5, M = 1)."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True)
+    # allow_inf_nan: no option means anything at infinity or NaN (num_epochs=.inf ran forever)
+    model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True,
+                              allow_inf_nan=False)
 
     # what is trained
     method: str = Field("hncse", description="objective name: simcse, hncse-pm, hncse-hnm, "
@@ -97,6 +106,27 @@ class TrainConfig(BaseModel):
             mixcse_lambda=self.mixcse_lambda,
         )
 
+    @model_validator(mode="after")
+    def _fixed_pm_weights_mix_something(self) -> TrainConfig:
+        if self.pm_weights == "fixed" and self.pm_w1 + self.pm_w2 <= 0.0:
+            raise ValueError("pm_w1 = pm_w2 = 0 with pm_weights = 'fixed': the mixed positive "
+                             "would be the zero vector; give pm_w1 + pm_w2 > 0")
+        return self
+
+    @model_validator(mode="after")
+    def _k_fits_the_bank(self) -> TrainConfig:
+        """k bank vectors per query must exist once the bank is full (method.md); a larger k
+        would silently become the bank's size."""
+        if self.bank == "in_batch":
+            capacity, what = self.batch_size - 1, f"batch_size - 1 = {self.batch_size - 1}"
+        else:
+            capacity = self.bank_size * self.batch_size
+            what = f"bank_size × batch_size = {capacity}"
+        if self.k > capacity:
+            raise ValueError(f"k = {self.k}: the {self.bank!r} bank holds {what} vectors per "
+                             "query; lower k or raise batch_size/bank_size")
+        return self
+
     def to_yaml(self) -> str:
         return yaml.safe_dump(self.model_dump(mode="json"), sort_keys=False)
 
@@ -111,6 +141,9 @@ def _format_error(error: ValidationError, source: str) -> str:
             message = f"unknown key; known keys: {', '.join(fields)}"
         elif key in fields and fields[key].description:
             message += f" ({key}: {fields[key].description})"
+        if not item["loc"]:  # a check across keys: its message names them
+            lines.append(f"  {message.removeprefix('Value error, ')}")
+            continue
         lines.append(f"  {key} = {item.get('input')!r}: {message}")
     return "\n".join(lines)
 
@@ -122,7 +155,11 @@ def parse_overrides(pairs: Iterable[str]) -> dict[str, Any]:
         key, sep, value = pair.partition("=")
         if not sep or not key:
             raise ConfigError(f"override {pair!r} is not key=value")
-        overrides[key.strip()] = yaml.safe_load(value)
+        try:
+            overrides[key.strip()] = yaml.safe_load(value)
+        except yaml.YAMLError as error:
+            problem = str(error).splitlines()[0]
+            raise ConfigError(f"override {pair!r}: not valid YAML ({problem})") from None
     return overrides
 
 
@@ -131,6 +168,19 @@ def build_config(values: Mapping[str, Any], source: str = "arguments") -> TrainC
         return TrainConfig(**values)
     except ValidationError as error:
         raise ConfigError(_format_error(error, source)) from None
+
+
+def _read_yaml(path: Path) -> Any:
+    try:
+        return yaml.safe_load(path.read_text(encoding="utf-8"))
+    except UnicodeDecodeError as error:
+        raise ConfigError(f"{path}: not UTF-8 text (byte {error.start}); save it as UTF-8"
+                          ) from None
+    except yaml.YAMLError as error:
+        where = getattr(error, "problem_mark", None)
+        line = f", line {where.line + 1}" if where is not None else ""
+        problem = getattr(error, "problem", None) or "syntax error"
+        raise ConfigError(f"{path}{line}: not valid YAML ({problem})") from None
 
 
 def load_config(
@@ -143,7 +193,7 @@ def load_config(
         path = Path(path)
         if not path.is_file():
             raise ConfigError(f"config file not found: {path}")
-        loaded = yaml.safe_load(path.read_text()) or {}
+        loaded = _read_yaml(path) or {}
         if not isinstance(loaded, dict):
             raise ConfigError(f"{path}: expected a mapping of keys to values at the top level")
         values.update(loaded)

@@ -9,6 +9,7 @@ knows the global batch without communication.
 
 from __future__ import annotations
 
+import codecs
 import functools
 import mmap
 from dataclasses import dataclass
@@ -41,6 +42,7 @@ class LineCorpus:
             raise CorpusError(f"training corpus is empty: {self.path}")
         with self.path.open("rb") as handle:
             self._map = mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)
+        _check_text(self._map, self.path)
         starts, ends, empty = _index_lines(self._map)
         if len(starts) == 0:
             raise CorpusError(f"training corpus has no non-empty line: {self.path}")
@@ -54,10 +56,35 @@ class LineCorpus:
 
     def __getitem__(self, index: int) -> str:
         raw = self._map[self._starts[index] : self._ends[index]]
-        return raw.decode("utf-8", errors="replace").strip()
+        return raw.decode("utf-8").strip()  # checked to be UTF-8 when opened
 
     def sentences(self, indices: np.ndarray) -> list[str]:
         return [self[int(i)] for i in indices]
+
+
+TEXT_CHECK_CHUNK = 1 << 24  # bytes decoded at a time: memory stays flat on large corpora
+
+
+def _check_text(data: mmap.mmap, path: Path) -> None:
+    """A corpus is UTF-8 text: a binary file (NUL bytes) or another encoding would train on
+    replacement characters without a word said."""
+    nul = data.find(b"\x00")
+    if nul >= 0:
+        raise CorpusError(f"{path}, line {_line_at(data, nul)}: NUL byte: a binary file, not "
+                          "a text corpus (UTF-8, one sentence a line)")
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    for start in range(0, len(data), TEXT_CHECK_CHUNK):
+        end = start + TEXT_CHECK_CHUNK
+        try:
+            decoder.decode(data[start:end], final=end >= len(data))
+        except UnicodeDecodeError as error:
+            offset = start + max(error.start, 0)
+            raise CorpusError(f"{path}, line {_line_at(data, offset)}: not UTF-8 (byte "
+                              f"{offset}); convert it, e.g. iconv -f latin1 -t utf-8") from None
+
+
+def _line_at(data: mmap.mmap, offset: int) -> int:
+    return data[:offset].count(b"\n") + 1
 
 
 def _index_lines(buffer: mmap.mmap) -> tuple[np.ndarray, np.ndarray, int]:

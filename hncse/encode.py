@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from hncse.cli import positive_int
 from hncse.model import POOLERS, SentenceEncoder, resolve_model_path
 
 
@@ -26,8 +27,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--pooler", default="cls_before_pooler", choices=POOLERS)
     parser.add_argument("--input", type=Path, required=True, help="text file, one sentence a line")
     parser.add_argument("--out", type=Path, required=True, help="output .npy (n × d, float32)")
-    parser.add_argument("--batch-size", type=int, default=128)
-    parser.add_argument("--max-length", type=int, default=None)
+    parser.add_argument("--batch-size", type=positive_int, default=128)
+    parser.add_argument("--max-length", type=positive_int, default=None)
 
 
 def run(args: argparse.Namespace) -> int:

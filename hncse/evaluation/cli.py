@@ -15,6 +15,7 @@ from pathlib import Path
 import torch
 
 from hncse import HncseError
+from hncse.cli import positive_int
 from hncse.data_root import ENV_VAR
 from hncse.evaluation.classifier import MODES
 from hncse.evaluation.encoding import DEFAULT_CACHE_DIR, encoder_source
@@ -37,7 +38,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         f"({', '.join(TASKS)})")
     parser.add_argument("--mode", default="test", choices=sorted(MODES),
                         help="SimCSE's classifier settings for the transfer tasks")
-    parser.add_argument("--max-train-samples", type=int, default=None, metavar="N",
+    parser.add_argument("--max-train-samples", type=positive_int, default=None, metavar="N",
                         help="cut each transfer task's training data to a stratified subset "
                         "of N samples (MR, CR, SUBJ, MPQA: the whole set; test sets stay "
                         "whole): faster, noisier, not SentEval's protocol (default: all)")
@@ -46,12 +47,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--cache-dir", type=Path, default=DEFAULT_CACHE_DIR,
                         help="embedding cache (default: %(default)s)")
     parser.add_argument("--no-cache", action="store_true", help="neither read nor write it")
-    parser.add_argument("--batch-size", type=int, default=128, help="encoding batch size")
-    parser.add_argument("--max-length", type=int, default=None,
+    parser.add_argument("--batch-size", type=positive_int, default=128, help="encoding batch size")
+    parser.add_argument("--max-length", type=positive_int, default=None,
                         help="truncate to this many tokens (default: the model's limit)")
     parser.add_argument("--device", default=None,
                         help=f"cpu or cuda (default: {default_device()})")
-    parser.add_argument("--threads", type=int, default=None,
+    parser.add_argument("--threads", type=positive_int, default=None,
                         help="CPU threads for torch (default: torch's; 1 is fastest on a "
                         "busy machine)")
     parser.add_argument("--alignment-uniformity", action="store_true",
@@ -75,6 +76,11 @@ def run(args: argparse.Namespace) -> int:
     except (HncseError, ValueError, OSError) as error:  # bad input: no traceback, no output
         print(f"hncse evaluate: error: {error}", file=sys.stderr)
         return 2
-    evaluation.write(args.out)
+    try:
+        evaluation.write(args.out)
+    except OSError as error:  # a full disk: the previous results stay as they were
+        print(f"hncse evaluate: error: could not write {args.out} and "
+              f"{pairs_path(args.out)}: {error}", file=sys.stderr)
+        return 1
     print(f"wrote {args.out} and {pairs_path(args.out)}", file=sys.stderr)
     return 0

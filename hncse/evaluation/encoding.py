@@ -16,6 +16,7 @@ import hashlib
 import importlib
 import inspect
 import time
+import warnings
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,9 +27,9 @@ from tqdm.auto import tqdm
 
 from hncse.evaluation.errors import EvaluationError
 from hncse.evaluation.glove import glove_encoder, glove_files, glove_version
-from hncse.evaluation.reading import sha256_file
 from hncse.evaluation.results import ModelInfo
 from hncse.files import write_atomic
+from hncse.manifest import sha256_file
 from hncse.model import MLP_FILE, SentenceEncoder, resolve_model_path
 
 Encode = Callable[[list[str]], "np.ndarray | torch.Tensor"]
@@ -216,18 +217,31 @@ class EmbeddingCache:
         return self.folder / f"{task}-{_digest(sentences)[:24]}.npy"
 
     def load(self, task: str, sentences: Sequence[str]) -> np.ndarray | None:
+        """The cached embeddings, or None: absent, or unreadable (a damaged file is a miss,
+        replaced by :meth:`save`)."""
         path = self.path(task, sentences)
         if not path.is_file():
             return None
-        matrix = np.load(path)
+        try:
+            matrix = np.load(path, allow_pickle=False)
+        except (OSError, ValueError, EOFError) as error:
+            warnings.warn(f"embedding cache file {path} is unreadable ({error}); encoding "
+                          "again and replacing it", stacklevel=2)
+            return None
         return matrix if matrix.ndim == 2 and len(matrix) == len(sentences) else None
 
     def save(self, task: str, sentences: Sequence[str], matrix: np.ndarray) -> None:
+        """Best effort: the cache is optional, so a failed write (a full disk) only warns."""
         def save(tmp: Path) -> None:
             with tmp.open("wb") as handle:
                 np.save(handle, matrix)
 
-        write_atomic(self.path(task, sentences), save)
+        path = self.path(task, sentences)
+        try:
+            write_atomic(path, save)
+        except OSError as error:
+            warnings.warn(f"could not write the embedding cache file {path} ({error}); the "
+                          "evaluation goes on without it", stacklevel=2)
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,6 @@ check column counts, numbers, label sets and the protocol's expected counts.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Collection
 from pathlib import Path
 
@@ -89,9 +88,3 @@ def check_count(found: int, expected: int, path: Path, what: str) -> None:
 def join_tokens(text: str) -> str:
     """A sentence as SimCSE's batcher sees it: SentEval's tokens joined by single spaces."""
     return " ".join(text.split())
-
-
-def sha256_file(path: Path) -> str:
-    """Content hash, for the data provenance of a result."""
-    with path.open("rb") as handle:
-        return hashlib.file_digest(handle, "sha256").hexdigest()

@@ -13,7 +13,7 @@ from typing import Annotated, Literal
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field
 
-from hncse.files import write_atomic
+from hncse.files import write_atomic_group
 
 SCHEMA_VERSION = 1
 PAIR_COLUMNS = ("task", "subset", "pair_index", "gold", "score")
@@ -124,13 +124,17 @@ def pairs_path(out: Path) -> Path:
 
 
 def write_result(result: EvaluationResult, pairs: pd.DataFrame, out: Path) -> None:
-    """The pairs file first, then the JSON: a present JSON means a complete evaluation."""
+    """Both files written in full before either replaces its old version, the pairs file
+    first, then the JSON: a present JSON means a complete evaluation, and a failed write
+    (a full disk) leaves the previous pair of files as it was."""
     missing = set(PAIR_COLUMNS) - set(pairs.columns)
     if missing:
         raise ValueError(f"pair scores lack columns {sorted(missing)}")
     frame = pairs.loc[:, list(PAIR_COLUMNS)]
-    write_atomic(pairs_path(out), lambda tmp: frame.to_parquet(tmp, index=False))
-    write_atomic(out, lambda tmp: tmp.write_text(result.to_json() + "\n", encoding="utf-8"))
+    write_atomic_group({
+        pairs_path(out): lambda tmp: frame.to_parquet(tmp, index=False),
+        out: lambda tmp: tmp.write_text(result.to_json() + "\n", encoding="utf-8"),
+    })
 
 
 def load_result(path: Path) -> EvaluationResult:

@@ -26,7 +26,6 @@ from hncse.evaluation.encoding import (
     embed_tasks,
 )
 from hncse.evaluation.errors import EvaluationError
-from hncse.evaluation.reading import sha256_file
 from hncse.evaluation.results import (
     PAIR_COLUMNS,
     DataInfo,
@@ -36,6 +35,7 @@ from hncse.evaluation.results import (
 )
 from hncse.evaluation.sts_cosine import STSB
 from hncse.evaluation.tasks import TASKS, resolve_tasks
+from hncse.manifest import check_digests, sha256_file
 
 PACKAGES = ("hncse", "torch", "transformers", "sentence-transformers", "numpy", "scipy",
             "scikit-learn")
@@ -80,9 +80,11 @@ def limit_training(task: LoadedTask, max_samples: int | None) -> LoadedTask:
     return task.limit_training(max_samples)
 
 
-def _data_info(senteval: Path, loaded: Sequence[LoadedTask]) -> DataInfo:
-    files = {str(path.relative_to(senteval)): sha256_file(path)
-             for task in loaded for path in task.files}
+def _data_info(root: Path, senteval: Path, loaded: Sequence[LoadedTask]) -> DataInfo:
+    """The files' hashes, checked against the data root's MANIFEST.sha256 if it has one."""
+    digests = {path: sha256_file(path) for task in loaded for path in task.files}
+    check_digests(root, digests)
+    files = {str(path.relative_to(senteval)): digest for path, digest in digests.items()}
     return DataInfo(senteval_dir=str(senteval), files=files)
 
 
@@ -119,6 +121,7 @@ def evaluate(
     needed = dict(loaded)
     if with_alignment_uniformity and STSB.name not in needed:
         needed[STSB.name] = STSB.load(senteval)
+    data = _data_info(root, senteval, list(needed.values()))
     encoded = embed_tasks({name: task.sentences() for name, task in needed.items()}, source,
                           cache, batch_size, progress)
     device = device or default_device()
@@ -134,7 +137,7 @@ def evaluate(
     if with_alignment_uniformity:
         au = alignment_uniformity(encoded.table, needed[STSB.name].splits)
     result = EvaluationResult(
-        model=source.info, data=_data_info(senteval, list(needed.values())), mode=mode,
+        model=source.info, data=data, mode=mode,
         classifier=MODES[mode].as_dict(), device=device,
         seconds=time.perf_counter() - started, encode_seconds=encoded.seconds,
         sentences_encoded=encoded.encoded, sentences_unique=len(encoded.table.index),

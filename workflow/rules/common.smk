@@ -24,6 +24,8 @@ shell.prefix(f"set -euo pipefail; export {DATA_ENV_VAR}={shlex.quote(str(DATA_RO
 CONDA_ENV = "../envs/hncse.yaml"
 RESULTS_DIR = Path(config["results_dir"])
 BENCHMARKS_DIR = RESULTS_DIR / "benchmarks"
+# "the data is there and matches its manifest": the download rules' outputs (data.smk)
+DATA_MARKERS = {name: RESULTS_DIR / "data" / f"{name}.ready" for name in ("senteval", "wiki1m")}
 ANALYSIS_DIR = RESULTS_DIR / "analysis"  # `hncse aggregate`'s tables and figures
 STUDY_SPEC = RESULTS_DIR / "studies.yaml"  # the study spec of `hncse aggregate` / `report`
 REPORT_FILE = Path(config["report"])  # `hncse report`'s HTML file
@@ -57,10 +59,17 @@ def run_of(wildcards) -> Run:
         raise WorkflowError(f"{RUNS_DIR}/{error}") from None
 
 
+def train_corpus(wildcards) -> Path:
+    """The train job's corpus input: the file, or for SimCSE's wiki1m in the data root the
+    marker of its download rule (data.smk), so that the data itself is never an output."""
+    corpus = run_of(wildcards).corpus
+    return DATA_MARKERS["wiki1m"] if corpus == DATA_ROOT / "corpora" / WIKI1M_FILE else corpus
+
+
 def evaluate_inputs(wildcards) -> dict[str, Path]:
     """SentEval's data, and for a trained run its completion marker."""
     run = run_of(wildcards)
-    inputs = {"senteval": DATA_ROOT / "senteval" / "downstream"}
+    inputs = {"senteval": DATA_MARKERS["senteval"]}
     if run.train is not None:
         inputs["trained"] = run.directory / "train_summary.json"
     return inputs

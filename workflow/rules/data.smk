@@ -1,11 +1,16 @@
 # Data the runs need, under the data root (config data_dir, else $HNCSE_DATA_DIR, else
 # ~/.cache/hncse/data). A root that already holds the files (an offline copy such as
-# ../shared/data) makes these rules no-ops; otherwise `hncse download` fetches them.
+# ../shared/data) makes these rules a check against its MANIFEST.sha256; otherwise
+# `hncse download` fetches them (into a temporary folder, moved into place when complete).
+#
+# The outputs are markers under <results_dir>/data/, never the data itself: Snakemake
+# deletes a rule's outputs before it reruns the rule (snakemake -F, --forceall, -R), and
+# a data root is often shared by a team and cannot be fetched again offline.
 
 
 rule download_senteval:
     output:
-        directory(DATA_ROOT / "senteval" / "downstream"),
+        DATA_MARKERS["senteval"],
     conda:
         CONDA_ENV
     log:
@@ -20,12 +25,12 @@ rule download_senteval:
     params:
         root=DATA_ROOT,
     shell:
-        "hncse download senteval --data-dir {params.root:q} > {log:q} 2>&1"
+        "hncse download senteval --data-dir {params.root:q} --marker {output:q} > {log:q} 2>&1"
 
 
 rule download_wiki1m:
     output:
-        DATA_ROOT / "corpora" / WIKI1M_FILE,
+        DATA_MARKERS["wiki1m"],
     conda:
         CONDA_ENV
     log:
@@ -40,4 +45,4 @@ rule download_wiki1m:
     params:
         root=DATA_ROOT,
     shell:
-        "hncse download wiki1m --data-dir {params.root:q} > {log:q} 2>&1"
+        "hncse download wiki1m --data-dir {params.root:q} --marker {output:q} > {log:q} 2>&1"

@@ -10,7 +10,7 @@
 
 rule train:
     input:
-        corpus=lambda wildcards: run_of(wildcards).corpus,
+        corpus=train_corpus,
     output:
         RUNS_DIR / "{run}" / "train_summary.json",
     conda:
@@ -30,5 +30,6 @@ rule train:
         run_dir=lambda wildcards: run_of(wildcards).directory,
     shell:
         "OMP_NUM_THREADS={threads} "
-        "{params.launcher} train --set {params.options} --output-dir {params.run_dir:q} "
+        "{params.launcher} train --exit-with-parent --set {params.options} "
+        "--output-dir {params.run_dir:q} "
         "> {log:q} 2>&1"

@@ -22,6 +22,7 @@ from pydantic import (
 
 from hncse import HncseError
 from hncse.objectives import HNMOptions, ObjectiveOptions, PMOptions, available_objectives
+from hncse.objectives.registry import mixes_hard_negatives
 from hncse.poolers import Pooler
 
 
@@ -115,8 +116,10 @@ class TrainConfig(BaseModel):
 
     @model_validator(mode="after")
     def _k_fits_the_bank(self) -> TrainConfig:
-        """k bank vectors per query must exist once the bank is full (method.md); a larger k
-        would silently become the bank's size."""
+        """k bank vectors per query must exist once the bank is full (docs/method.md); a larger k
+        would silently become the bank's size. Only methods that mix hard negatives use k."""
+        if not mixes_hard_negatives(self.method):
+            return self
         if self.bank == "in_batch":
             capacity, what = self.batch_size - 1, f"batch_size - 1 = {self.batch_size - 1}"
         else:

@@ -437,6 +437,8 @@ def test_k_larger_than_the_bank_is_refused() -> None:
     with pytest.raises(ConfigError, match=r"k = 16.*15"):
         load_config(overrides={"k": 16, "batch_size": 16, "bank": "in_batch"})
     assert load_config(overrides={"k": 32, "batch_size": 16, "bank_size": 2}).k == 32
+    # methods without hard negative mixing never draw k vectors: any batch size will do
+    assert load_config(overrides={"method": "simcse", "batch_size": 8}).k > 8 - 1
 
 
 def test_the_exported_model_gets_the_usual_file_mode(tmp_path: Path,

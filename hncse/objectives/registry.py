@@ -64,6 +64,11 @@ def _contrastive(positive_mixing: bool, hard_negative_mixing: bool) -> Objective
     return factory
 
 
+def mixes_hard_negatives(name: str) -> bool:
+    """Whether method ``name`` draws k vectors from the negative bank (HNM)."""
+    return CONTRASTIVE_METHODS.get(name, (False, False))[1]
+
+
 for _name, (_pm, _hnm) in CONTRASTIVE_METHODS.items():
     register_objective(_name)(_contrastive(_pm, _hnm))
 

@@ -26,7 +26,7 @@ import psutil
 import pytest
 import yaml
 
-from hncse.analysis.studies import ANALYSES, load_studies
+from hncse.analysis.studies import load_studies
 from hncse.config import TrainConfig
 
 REPO = Path(__file__).resolve().parents[1]
@@ -266,12 +266,6 @@ def test_a_new_baseline_file_joins_the_dag(tmp_path: Path, data_root: Path) -> N
 
 
 # --------------------------------------------------------------------------- study spec
-def test_schema_offers_the_analyses_hncse_analysis_accepts() -> None:
-    schema = yaml.safe_load((REPO / "workflow" / "schemas" / "config.schema.yaml").read_text())
-    study = schema["properties"]["studies"]["additionalProperties"]["properties"]
-    assert tuple(study["analysis"]["enum"]) == ANALYSES
-
-
 def test_study_spec_lists_each_study_runs(tmp_path: Path, data_root: Path) -> None:
     """results/studies.yaml from the run registry alone (no run needed), read back by
     hncse.analysis; a second study including the first gets its runs too."""

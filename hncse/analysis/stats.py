@@ -19,6 +19,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import gc
 import math
 from dataclasses import dataclass
@@ -72,8 +73,12 @@ class SeedTest:
     mde: float
 
     def interval(self, confidence: float = CONFIDENCE) -> tuple[float, float]:
-        """The t interval of the mean difference at ``confidence``."""
-        return t_interval(self.mean, self.sd, self.n, confidence)
+        """The t interval of the mean difference at ``confidence`` (a point when every
+        seed gave the same difference)."""
+        if self.n >= 2 and self.sd == 0:
+            return self.mean, self.mean
+        low, high = t_interval(self.mean, self.sd, self.n, confidence)
+        return float(low), float(high)
 
 
 def t_interval(mean: float | np.ndarray, sd: float | np.ndarray, n: int,
@@ -119,15 +124,23 @@ def minimum_detectable_effect(sd: float, n: int) -> float:
     return float(TTestPower().solve_power(nobs=n, alpha=ALPHA, power=POWER)) * sd
 
 
-def seeds_needed(effect: float, sd: float) -> float:
-    """Seeds a paired t test needs to detect ``effect`` with 80% power at α 0.05, given the
-    seed sd of the differences (NaN when sd is unknown; 2 when sd is 0)."""
+def seeds_needed(effect: float, sd: float, most: int = 10_000) -> float:
+    """Seeds a two-sided paired t test needs to detect ``effect`` with 80% power at α 0.05,
+    given the seed sd of the differences (NaN when sd is unknown; 2 when sd is 0)."""
     if not np.isfinite(sd) or effect == 0:
         return math.nan
     if sd == 0:
         return 2.0
-    n = TTestPower().solve_power(effect_size=abs(effect) / sd, alpha=ALPHA, power=POWER)
-    return float(max(2, math.ceil(n)))
+    power = TTestPower()
+    size = abs(effect) / sd
+    if power.power(effect_size=size, nobs=2, alpha=ALPHA) >= POWER:  # NaN: not enough
+        return 2.0
+    for n in range(3, 101):
+        achieved = power.power(effect_size=size, nobs=n, alpha=ALPHA)
+        if np.isnan(achieved) or achieved >= POWER:  # NaN: nct underflows as power → 1
+            return float(n)
+    n = power.solve_power(effect_size=size, alpha=ALPHA, power=POWER)
+    return float(math.ceil(n)) if np.isfinite(n) else float(most)
 
 
 def seed_test(differences: np.ndarray) -> SeedTest:
@@ -145,13 +158,12 @@ def seed_test(differences: np.ndarray) -> SeedTest:
         else:  # identical differences on every seed: no spread to test against
             p_t = 1.0 if mean == 0 else 0.0
         p_wilcoxon = 1.0 if not d.any() else float(stats.wilcoxon(d).pvalue)
-    low, high = (float(v) for v in t_interval(mean, sd, n))
-    if n >= 2 and sd == 0:
-        low = high = mean
     d_low, d_high = d_z_interval(d)
-    return SeedTest(n, mean, sd, low, high, p_t, p_wilcoxon,
+    test = SeedTest(n, mean, sd, math.nan, math.nan, p_t, p_wilcoxon,
                     d_z if n >= 3 else math.nan, d_low, d_high,
                     minimum_detectable_effect(sd, n))
+    low, high = test.interval()
+    return dataclasses.replace(test, low=low, high=high)
 
 
 def holm(pvalues: pd.Series) -> pd.Series:

@@ -58,7 +58,7 @@ def contrastive_objective(
             stats |= fn.pm_stats(z, p, p_tilde, hardest, cases, mixed)
         if hard_negative_mixing:
             candidates, exclude_self = _hnm_candidates(p, inputs.bank, config)
-            synthetic = None
+            synthetic = mixed_from = None
             if candidates is not None and candidates.shape[0] - int(exclude_self) >= 2:
                 selected = fn.select_bank_vectors(
                     z, candidates, config.k, config.beta, exclude_self
@@ -67,8 +67,9 @@ def contrastive_objective(
                     candidates, selected, config.m, config.alpha, inputs.generator
                 )
                 synthetic = fn.synthetic_similarities(z, negatives)
+                mixed_from = fn.bank_similarities(z, candidates, selected)
                 similarities = torch.cat([similarities, synthetic], dim=1)
-            stats |= fn.hnm_stats(in_batch, synthetic)
+            stats |= fn.hnm_stats(in_batch, synthetic, mixed_from, config.k)
         loss = fn.info_nce_loss(similarities, config.temperature)
     return ObjectiveOutput(loss=loss, stats=fn.to_floats(stats))
 

@@ -88,9 +88,22 @@ def test_holm_matches_a_hand_computation() -> None:
     p = pd.Series([0.01, 0.04, np.nan, 0.03, 0.005], index=list("abcde"))
     expected = pd.Series([0.03, 0.06, np.nan, 0.06, 0.02], index=list("abcde"))
     pd.testing.assert_series_equal(holm(p), expected)
+    # Holm's level 1 − α·p/p_Holm: e at 1 − α/4; b's step (×1) carries d's 0.06 over
     levels = holm_levels(p)
-    assert levels["e"] == pytest.approx(1 - 0.05 / 4) and levels["b"] == pytest.approx(0.95)
-    assert np.isnan(levels["c"])
+    assert levels["e"] == pytest.approx(1 - 0.05 / 4)
+    assert levels["b"] == pytest.approx(1 - 0.05 / 1.5) and np.isnan(levels["c"])
+
+
+def test_corrected_intervals_agree_with_holm() -> None:
+    """The interval at each member's Holm level excludes 0 exactly when p_Holm < α."""
+    rng = np.random.default_rng(8)
+    for _ in range(50):
+        tests = [seed_test(rng.normal(rng.uniform(0, 1.5), 1, 5)) for _ in range(6)]
+        p = pd.Series([t.p_t for t in tests])
+        adjusted, levels = holm(p), holm_levels(p)
+        for test, p_holm, level in zip(tests, adjusted, levels, strict=True):
+            low, high = test.interval(level)
+            assert (low > 0 or high < 0) == (p_holm < ALPHA)
 
 
 def test_holm_controls_the_familywise_rate() -> None:

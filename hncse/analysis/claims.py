@@ -306,9 +306,11 @@ def claim_result(claim: str, comparisons: Comparisons, baseline: str) -> ClaimRe
     tables, missing = [], []
     for family in FAMILIES[claim]:
         table, absent = family_table(family, comparisons, baseline)
-        tables.append(table.assign(family=family.name))
+        if len(table):
+            tables.append(table.assign(family=family.name))
         missing += absent
-    table = pd.concat(tables, ignore_index=True)
+    table = (pd.concat(tables, ignore_index=True) if tables
+             else pd.DataFrame(columns=[*FAMILY_COLUMNS, "family"]))
     word = combine(list(table["verdict"]))
     row = deciding_row(table, word)
     counts = table["verdict"].value_counts()

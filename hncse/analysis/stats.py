@@ -11,8 +11,8 @@
   coverage for a stated 95%; tests/test_analysis_coverage.py).
 - Multiplicity: Holm over a claim's declared family
   (``statsmodels.stats.multitest.multipletests``). The corrected interval of a member is
-  the t interval at Holm's level for its rank, 1 − α/(m − j + 1): it excludes 0 whenever
-  the Holm-adjusted p is below α.
+  its t interval at the level 1 − α·p/p_Holm (:func:`holm_levels`): it excludes 0 exactly
+  when the Holm-adjusted p is below α, so interval and verdict always agree.
 - Test-set level (two single models, one seed each): the paired bootstrap over the test
   pairs of ρ(gold, a) − ρ(gold, b) (``scipy.stats.bootstrap``, percentile interval).
 """
@@ -191,12 +191,15 @@ def holm(pvalues: pd.Series) -> pd.Series:
 
 
 def holm_levels(pvalues: pd.Series) -> pd.Series:
-    """Each member's confidence level under Holm: 1 − α/(m − j + 1) for the j-th smallest
-    of the m present p-values (NaN where untested)."""
+    """Each member's confidence level under Holm, 1 − α·p/p_Holm: its t interval at that
+    level excludes 0 exactly when the Holm-adjusted p is below α (the step-down's
+    multiplier for the j-th smallest of m p-values is at least m − j + 1, more when an
+    earlier step carries over). NaN where untested."""
     present = pvalues.dropna()
-    ranks = present.rank(method="first").astype(int)
-    levels = 1 - ALPHA / (len(present) - ranks + 1)
-    return levels.reindex(pvalues.index)
+    adjusted = holm(present)
+    steps = len(present) - present.rank(method="first") + 1
+    multiplier = (adjusted / present).where(present > 0, steps)
+    return (1 - ALPHA / multiplier).reindex(pvalues.index)
 
 
 def spearman_rows(x: np.ndarray, y: np.ndarray, axis: int = -1) -> np.ndarray:

@@ -153,8 +153,9 @@ def pm_stats(
     pm/frac_{clear,ambiguous,inverted}: share of queries per case; over the mixed queries
     (ambiguous + inverted): pm/delta_sim_query = mean s(z, p̃) − s(z, p) and
     pm/delta_sim_negative = mean s(p̃, n) − s(p, n) (NaN when no query is mixed);
-    pm/num_mixed: their count; pm/num_queries: the queries of the step. Clear rows have p̃ − p = 0 exactly, so sums over all rows
-    divided by the count are the means over the mixed ones.
+    pm/num_mixed: their count; pm/num_queries: the queries of the step. Clear rows have
+    p̃ − p = 0 exactly, so sums over all rows divided by the count are the means over the
+    mixed ones.
     """
     with torch.no_grad():
         change = p_tilde.detach().float() - p.detach().float()

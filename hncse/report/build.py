@@ -24,8 +24,8 @@ from markupsafe import Markup
 from hncse.analysis.analyses import verdicts
 from hncse.analysis.cli import Analysis, add_common_arguments, analyse
 from hncse.analysis.sections import CLAIMS, QUESTIONS, Section, VerdictRow
-from hncse.analysis.verdicts import DEFINITIONS, NOT_EVALUATED
 from hncse.analysis.tables import to_html
+from hncse.analysis.verdicts import DEFINITIONS, NOT_EVALUATED
 from hncse.files import write_text
 from hncse.report.provenance import Provenance, gather
 

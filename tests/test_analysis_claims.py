@@ -64,7 +64,7 @@ def test_c1_verdict_follows_the_simulated_truth(tmp_path: Path, hncse_noise: flo
     assert row.n == 6 and row.interval is not None and row.interval.n == 6
     assert row.interval.method == "paired t over seeds, Holm-corrected"
     assert (row.interval.low > 0) == (expected == REPRODUCED)
-    assert row.mde > 0 and "seeds at 80% power" in row.detail
+    assert row.mde > 0 and "at 80% power" in row.detail
 
 
 def test_ablation_claims_and_mechanisms(tmp_path: Path) -> None:

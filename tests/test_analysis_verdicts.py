@@ -81,7 +81,7 @@ def test_a_null_method_with_few_noisy_seeds_is_inconclusive(tmp_path: Path, seed
     row = c_row(write_stsb_study(tmp_path, 0.0, 2.0, seeds), "C1")
     assert row.verdict == INCONCLUSIVE
     assert row.mde > PAPER_EFFECT and f"MDE {row.mde:.2f}" in row.detail
-    assert "seeds at 80% power" in row.detail  # the seeds that would detect +1.2
+    assert "seeds that detect the paper's +1.2 at 80% power" in row.detail
 
 
 def test_pm_that_never_mixes_is_untestable(tmp_path: Path) -> None:

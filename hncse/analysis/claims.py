@@ -47,6 +47,7 @@ from hncse.analysis.tasks import (
     transfer_columns,
 )
 from hncse.analysis.verdicts import (
+    INCONCLUSIVE,
     NOT_EVALUATED,
     REPRODUCED,
     Evidence,
@@ -196,7 +197,7 @@ def _bootstrap_single_models(comparison: Comparison, match: pd.Series, pairs: Pa
 
 Comparisons = Callable[[str, str], Comparison | None]
 
-FAMILY_COLUMNS = ["comparison", "task", "n", "estimate", "ci_low", "ci_high", "level",
+FAMILY_COLUMNS = ["comparison", "task", "n", "estimate", "sd", "ci_low", "ci_high", "level",
                   "interval", "p_t", "p_t_holm", "p_wilcoxon", "p_wilcoxon_holm", "d_z",
                   "d_z_low", "d_z_high", "mde", "paper_effect", "seeds_for_paper_effect",
                   "verdict"]
@@ -234,7 +235,7 @@ def _member_row(member: Member, test: SeedTest, comparison: Comparison) -> dict:
     interval = bootstrap.interval() if bootstrap is not None else None
     return {
         "comparison": member.comparison, "task": member.task, "n": test.n,
-        "estimate": interval.estimate if interval else test.mean,
+        "estimate": interval.estimate if interval else test.mean, "sd": test.sd,
         "ci_low": interval.low if interval else np.nan,
         "ci_high": interval.high if interval else np.nan, "level": np.nan,
         "interval": interval.method if interval else (
@@ -318,8 +319,11 @@ def claim_result(claim: str, comparisons: Comparisons, baseline: str) -> ClaimRe
     if row is not None:
         detail += f"; deciding: {row['comparison']} · {row['task']} {describe_row(row)}"
         if not pd.isna(row["paper_effect"]):
-            detail += (f"; the paper's {row['paper_effect']:+g} would need "
-                       f"{_seeds(row['seeds_for_paper_effect'])} seeds at 80% power")
+            detail += (f"; seeds that detect the paper's {row['paper_effect']:+g} at 80% "
+                       f"power: {_seeds(row['seeds_for_paper_effect'])}")
+        elif word == INCONCLUSIVE and not pd.isna(row["sd"]):
+            detail += (f"; seeds that would detect the observed {row['estimate']:+.2f} at 80% "
+                       f"power: {_seeds(seeds_needed(row['estimate'], row['sd']))}")
     if missing:
         detail += f"; not evaluated (missing): {', '.join(missing)}"
     interval = None
@@ -332,4 +336,4 @@ def claim_result(claim: str, comparisons: Comparisons, baseline: str) -> ClaimRe
 
 
 def _seeds(value: float) -> str:
-    return "an unknown number of" if np.isnan(value) else f"{int(value)}"
+    return "unknown" if np.isnan(value) else f"{int(value)}"

@@ -23,15 +23,16 @@ from hncse.analysis.verdicts import NOT_EVALUATED
 
 PM_FRACTIONS = ("pm/frac_clear", "pm/frac_ambiguous", "pm/frac_inverted")
 FAMILY_NOTE = ("estimate = mean seed-paired difference; interval: paired t over seeds at "
-               "Holm's level for the member's rank within the declared family (level "
+               "the member's Holm level 1 − α·p/p_Holm within the declared family (level "
                "column), so it excludes 0 exactly when the Holm-adjusted p (p_t_holm) is "
                "below 0.05; with one seed per method, the paired bootstrap over test pairs "
                "(uncorrected). p_wilcoxon: the second test (cannot reject with n ≤ 5). d_z: "
                "standardised mean difference with its 95% interval (none below 3 seeds). "
                "mde: minimum detectable effect, 80% power, α 0.05, from the seed sd and n")
 MECHANISM_NOTE = ("per run: C4 over its mixed queries, C5 over its steps with synthetic "
-                  "negatives; interval: t over runs' means at Holm's level within the "
-                  "claim's family (C4: at least 3 runs that mixed; else no interval)")
+                  "negatives; interval: t over runs' means at the Holm level 1 − α·p/p_Holm "
+                  "within the claim's family (C4: at least 3 runs that mixed; else no "
+                  "interval); d_z over runs with its 95% interval; mde at 80% power")
 
 
 @analysis_kind("ablation", section="C1")

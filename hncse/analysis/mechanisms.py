@@ -92,7 +92,8 @@ def _part_row(claim: str, variant: str, part: Part, values: pd.Series, weights: 
             "ci_low": np.nan, "ci_high": np.nan,
             "interval": T_OVER_RUNS if tested else f"none (fewer than {min_runs} runs)",
             "p_t": test.p_t if tested else np.nan, "p_t_holm": np.nan,
-            "d_z": test.d_z, "mde": test.mde if tested else np.nan, "acted": True,
+            "d_z": test.d_z, "d_z_low": test.d_z_low, "d_z_high": test.d_z_high,
+            "mde": test.mde if tested else np.nan, "acted": True,
             "_test": test if tested else None}
 
 

@@ -105,9 +105,10 @@ def _best_setting(section: Section, scores: pd.DataFrame, x: str) -> None:
 
 def _gains(data: StudyData, x: str) -> pd.DataFrame:
     """Each method − baseline on STS avg at every value of ``x`` (and context): the mean
-    seed-paired difference, its t interval over seeds at Holm's level within the table (one
-    declared family: every gain of the question), the Holm p and the minimum detectable
-    effect; with one seed per method, the pair bootstrap (uncorrected)."""
+    seed-paired difference, its t interval over seeds at the Holm level 1 − α·p/p_Holm
+    within the table (one declared family: every gain of the question), the Holm p and
+    the minimum detectable effect; with one seed per method, the pair bootstrap
+    (uncorrected)."""
     scores = data.scores
     rows, tests, base = [], [], data.study.baseline
     for (context, value), frame in scores.groupby(["context", x], sort=True, dropna=False):
@@ -152,8 +153,9 @@ def _gain_section(data: StudyData, key: str, title: str, logx: bool) -> list[Sec
     section.tables.append(frame_table(gains.drop(columns="hue").set_index([x, "comparison"]),
                                       f"{key}_gains",
                                       f"Gain over {data.study.baseline} on STS avg by {x}",
-                                      "interval: paired t over seeds at Holm's level "
-                                      "within this table (one family); p_t_holm: Holm-"
+                                      "interval: paired t over seeds at the Holm level "
+                                      "1 − α·p/p_Holm within this table (one family), so it "
+                                      "excludes 0 exactly when p_t_holm < 0.05; p_t_holm: Holm-"
                                       "adjusted; mde: minimum detectable effect (80% power, "
                                       "α 0.05)"))
     tested = gains.dropna(subset=["estimate"])

@@ -32,7 +32,7 @@ class ConfigError(HncseError, ValueError):
 
 class TrainConfig(BaseModel):
     """Every training option. Defaults: SimCSE's unsupervised BERT-base recipe and the
-    HNCSE values of method.md (θ = 0.1, k = 10, m = 40, α = 0.5, M = 1)."""
+    HNCSE values of docs/method.md (θ = 0.1, k = 10, m = 40, α = 0.5, M = 1)."""
 
     # allow_inf_nan: no option means anything at infinity or NaN (num_epochs=.inf ran forever)
     model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True,

@@ -109,6 +109,7 @@ BASE_CONFIG: dict[str, Any] = {
     "corpus": "wiki1m_head.txt", "max_sentences": None, "batch_size": 64,
     "output_dir": "ignored", "data_dir": None,
 }
+BATCH = BASE_CONFIG["batch_size"]
 
 
 @dataclass
@@ -191,15 +192,20 @@ def _train_log(run: Run) -> list[dict[str, Any]]:
                                 "loss": 2.0 * np.exp(-step / 15) + rng.normal(0, 0.02),
                                 "lr": 3e-5, "sentences_per_s": 80.0}
         if run.method in ("hncse-pm", "hncse"):
-            clear = rng.uniform(0.6, 0.8) if run.mixes else 1.0
+            mixed = int(rng.integers(13, 26)) if run.mixes else 0  # of 64 queries
+            clear = 1 - mixed / BATCH
             line.update({"pm/frac_clear": clear, "pm/frac_ambiguous": (1 - clear) * 0.7,
                          "pm/frac_inverted": (1 - clear) * 0.3,
                          "pm/delta_sim_query": rng.normal(0.02, 0.01) if run.mixes else np.nan,
                          "pm/delta_sim_negative": rng.normal(0.03, 0.01) if run.mixes
-                         else np.nan})
+                         else np.nan, "pm/num_mixed": float(mixed),
+                         "pm/num_queries": float(BATCH)})
         if run.method in ("hncse-hnm", "hncse"):
             line.update({"hnm/sim_synthetic": rng.normal(0.6, 0.05),
-                         "hnm/sim_inbatch": rng.normal(0.2, 0.05)})
+                         "hnm/sim_inbatch": rng.normal(0.2, 0.05),
+                         "hnm/sim_hardest_inbatch": rng.normal(0.4, 0.05),
+                         "hnm/sim_mixed_from": rng.normal(0.55, 0.05),
+                         "hnm/num_synthetic": 40.0})
         lines.append(line)
         if step % 10 == 0:
             lines.append({"kind": "eval", "step": step, "best": True,

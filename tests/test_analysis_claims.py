@@ -5,24 +5,34 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pandas as pd
 import pytest
-from conftest import ABLATION_NOISE, Run, ablation_runs, write_results, write_study
+from conftest import ABLATION_NOISE, SUBSETS, Run, ablation_runs, write_results, write_study
 
 from hncse.analysis.analyses import Options, run_studies, verdicts
 from hncse.analysis.collect import collect
 from hncse.analysis.sections import Section
-from hncse.analysis.stats import CONTRADICTED, NOT_REPRODUCED, NOT_TESTED, REPRODUCED
+from hncse.analysis.stats import PAIR_BOOTSTRAP
 from hncse.analysis.studies import (
-    ANALYSES,
     StudyError,
+    analysis_names,
     label_runs,
     load_studies,
     parse_studies,
     select_runs,
     select_studies,
 )
+from hncse.analysis.tasks import STS_AVG
+from hncse.analysis.verdicts import (
+    CONTRADICTED,
+    INCONCLUSIVE,
+    NOT_EVALUATED,
+    REPRODUCED,
+    UNTESTABLE,
+)
 
 FAST = Options(n_resamples=200, svg=False)
+SEEDS = (1, 2, 3, 4, 5, 6)  # enough for the synthetic effects to pass Holm
 
 
 def _analyse(root: Path, studies: dict) -> list[Section]:
@@ -36,48 +46,70 @@ def _verdict(sections: list[Section], claim: str) -> str:
 
 
 @pytest.mark.parametrize(("hncse_noise", "expected"), [
-    (0.6, REPRODUCED), (1.0, NOT_REPRODUCED), (2.2, CONTRADICTED)])
+    (0.6, REPRODUCED), (1.0, INCONCLUSIVE), (2.2, CONTRADICTED)])
 def test_c1_verdict_follows_the_simulated_truth(tmp_path: Path, hncse_noise: float,
                                                 expected: str) -> None:
-    write_results(tmp_path, ablation_runs(noise={"simcse": 1.0, "hncse": hncse_noise}))
+    write_results(tmp_path, ablation_runs(seeds=SEEDS,
+                                          noise={"simcse": 1.0, "hncse": hncse_noise}))
     sections = _analyse(tmp_path, {"ablation": {"analysis": "ablation"}})
     assert _verdict(sections, "C1") == expected
     row = next(r for r in verdicts(sections) if r.claim == "C1")
-    assert row.interval is not None and row.interval.n_seeds == 3
-    assert row.interval.method == "paired bootstrap over test pairs and seeds"
+    assert row.n == 6 and row.interval is not None and row.interval.n == 6
+    assert row.interval.method == "paired t over seeds, Holm-corrected"
     assert (row.interval.low > 0) == (expected == REPRODUCED)
+    assert row.mde > 0 and "at 80% power" in row.detail
 
 
 def test_ablation_claims_and_mechanisms(tmp_path: Path) -> None:
     """HNCSE-PM and -HNM beat SimCSE and HNCSE beats both (by construction); the synthetic
-    logs move the mixed positive towards the hardest negative (C4's second part fails) and
-    make synthetic negatives harder (C5 holds)."""
-    write_results(tmp_path, ablation_runs())
+    logs move the mixed positive towards the hardest negative (C4's second part is
+    contradicted) and make synthetic negatives harder than both comparison sets (C5)."""
+    write_results(tmp_path, ablation_runs(seeds=SEEDS))
     sections = _analyse(tmp_path, {"ablation": {"analysis": "ablation"}})
     assert not [s.error for s in sections if s.error]
     assert _verdict(sections, "C3") == REPRODUCED
     assert _verdict(sections, "C4") == CONTRADICTED
     assert _verdict(sections, "C5") == REPRODUCED
     c4_row = next(r for r in verdicts(sections) if r.claim == "C4")
-    assert "deciding part: " in c4_row.detail and "pm/delta_sim_negative" in c4_row.detail
+    assert "pm/delta_sim_negative" in c4_row.detail and "PM mixed" in c4_row.detail
     assert c4_row.interval is not None and c4_row.interval.low > 0  # expected < 0
-    c3_row = next(r for r in verdicts(sections) if r.claim == "C3")
-    assert c3_row.interval is not None and c3_row.interval.low > 0  # the weakest of four
+    assert c4_row.interval.unit == "runs"
     c4 = next(s for s in sections if s.key == "C4")
     mechanism = c4.tables[0].data.set_index(["variant", "statistic"])
     assert mechanism.at[("hncse", "pm/delta_sim_query"), "verdict"] == REPRODUCED
     assert mechanism.at[("hncse", "pm/delta_sim_negative"), "verdict"] == CONTRADICTED
     assert {"simcse", "hncse-hnm"}.isdisjoint(mechanism.index.get_level_values("variant"))
-    c2 = next(s for s in sections if s.key == "C2")
-    tests = c2.tables[1].data.set_index("task")  # hncse − simcse per task
-    assert tests.at["MR", "interval"] == "paired t over seeds"  # no per-example scores
-    assert tests.at["STS12", "interval"].startswith("paired bootstrap")
-    assert tests["p_t_holm"].ge(tests["p_t_holm"].min()).all()
+    counts = c4.tables[1].data
+    assert (counts["queries"] == 40 * 64).all() and counts["mixed"].between(40 * 13,
+                                                                             40 * 25).all()
+    c3 = next(s for s in sections if s.key == "C3").tables[-1].data
+    assert list(c3["family"].unique()) == ["the four ablation comparisons on STS avg",
+                                           "the four ablation comparisons on Transfer avg"]
+    c2 = next(s for s in sections if s.key == "C2").tables[-1].data.set_index("task")
+    assert len(c2) == 14 and c2["interval"].eq("paired t over seeds, Holm-corrected").all()
     stability = next(s for s in sections if s.key == "stability")
     assert [f.name for f in stability.figures] == ["dev_curves", "loss_curves"]
 
 
-def test_single_seed_and_missing_pairs_are_labelled(tmp_path: Path) -> None:
+def test_holm_families_do_not_depend_on_other_tasks(tmp_path: Path) -> None:
+    """C3's STS avg family is the same whether or not transfer tasks were evaluated, and
+    the claim names the members it could not test."""
+    write_results(tmp_path / "all", ablation_runs())
+    runs = ablation_runs()
+    for run in runs:
+        run.tasks = tuple(task for task in SUBSETS)  # STS only
+    write_results(tmp_path / "sts", runs)
+    tables = {}
+    for name in ("all", "sts"):
+        sections = _analyse(tmp_path / name, {"ablation": {"analysis": "ablation"}})
+        c3 = next(s for s in sections if s.key == "C3").tables[-1].data
+        tables[name] = c3[c3["task"] == STS_AVG].reset_index(drop=True)
+    pd.testing.assert_frame_equal(tables["all"], tables["sts"])
+    row = next(r for r in verdicts(sections) if r.claim == "C3")
+    assert "not evaluated (missing): hncse-pm − simcse · Transfer avg" in row.detail
+
+
+def test_single_seed_gets_the_pair_bootstrap_and_no_verdict(tmp_path: Path) -> None:
     runs = ablation_runs(seeds=(1,))
     for run in runs:
         run.pairs = run.method != "hncse-pm"
@@ -86,27 +118,26 @@ def test_single_seed_and_missing_pairs_are_labelled(tmp_path: Path) -> None:
     c1 = next(s for s in sections if s.key == "C1")
     assert any(p.startswith("Single-seed") for p in c1.paragraphs)
     assert "†" in c1.tables[0].text.to_string()
-    row = next(r for r in verdicts(sections) if r.claim == "C1")
-    assert row.interval is not None and row.interval.method == "paired bootstrap over test pairs"
-    # transfer tasks: one seed and no per-example scores -> no interval, said so
-    c2 = next(s for s in sections if s.key == "C2")
-    assert c2.tables[1].data.set_index("task").at["MR", "verdict"] == NOT_TESTED
-    # HNCSE-PM has no per-pair file: its comparisons have no interval at all
-    c3 = next(s for s in sections if s.key == "C3").tables[1].data.set_index("comparison")
-    assert c3.at["hncse-pm − simcse", "verdict"] == NOT_TESTED
-    assert c3.at["hncse-hnm − simcse", "interval"] == "paired bootstrap over test pairs"
+    assert _verdict(sections, "C1") == INCONCLUSIVE  # one seed: no seed-level inference
+    c2 = next(s for s in sections if s.key == "C2").tables[-1].data.set_index("task")
+    assert c2.at["STS-B", "interval"] == PAIR_BOOTSTRAP
+    assert c2.at["MR", "interval"] == "none (one seed per method)"
+    c3 = next(s for s in sections if s.key == "C3").tables[-1].data
+    c3 = c3[c3["task"] == STS_AVG].set_index("comparison")
+    assert c3.at["hncse-pm − simcse", "interval"] == "none (one seed per method)"
+    assert c3.at["hncse-hnm − simcse", "interval"] == PAIR_BOOTSTRAP
 
 
-def test_a_mechanism_that_never_acted_is_not_tested(tmp_path: Path) -> None:
+def test_a_mechanism_that_never_acted_is_untestable(tmp_path: Path) -> None:
     """Real short runs: PM may never mix a query, so its deltas are NaN in every step."""
-    write_results(tmp_path, [Run("hncse-pm", seed, mixes=False) for seed in (1, 2)])
+    write_results(tmp_path, [Run("hncse-pm", seed, mixes=False) for seed in (1, 2, 3)])
     sections = _analyse(tmp_path, {"ablation": {"analysis": "ablation"}})
     c4 = next(s for s in sections if s.key == "C4")
-    assert _verdict(sections, "C4") == NOT_TESTED
-    assert c4.tables[0].data["verdict"].eq(NOT_TESTED).all()
-    assert any("never mixed a query" in p for p in c4.paragraphs)
-    fractions = c4.tables[1].data.set_index("variant")
-    assert fractions.at["hncse-pm", "pm/frac_clear"] == 1.0
+    assert _verdict(sections, "C4") == UNTESTABLE
+    assert c4.tables[0].data["verdict"].eq(UNTESTABLE).all()
+    row = next(r for r in verdicts(sections) if r.claim == "C4")
+    assert "PM mixed 0 of 7680 queries" in row.detail and "left out (no mixed query)" in (
+        row.detail)
 
 
 def test_a_smoke_study_with_one_task(tmp_path: Path) -> None:
@@ -117,23 +148,25 @@ def test_a_smoke_study_with_one_task(tmp_path: Path) -> None:
     write_results(tmp_path, runs)
     sections = _analyse(tmp_path, {"smoke": {"analysis": "ablation"}})
     assert not [s.error for s in sections if s.error]
-    assert _verdict(sections, "C1") == NOT_TESTED  # STS-B was not evaluated
+    assert _verdict(sections, "C1") == NOT_EVALUATED  # STS-B was not evaluated
     c1 = next(s for s in sections if s.key == "C1")
     assert [f.name for f in c1.figures] == ["sts_bars"]
     c2 = next(s for s in sections if s.key == "C2")
     assert not c2.figures and c2.tables[0].text["MR"].eq("–").all()
-    tests = c2.tables[1].data.set_index("task")
-    assert tests.at["STS16", "verdict"] == REPRODUCED  # noise 0.6 vs 1.0: bootstrap sees it
+    tests = c2.tables[-1].data.set_index("task")
+    assert tests.at["STS16", "interval"] == PAIR_BOOTSTRAP
+    assert tests.at["STS16", "ci_low"] > 0  # noise 0.6 vs 1.0: the bootstrap sees it
 
 
 def test_every_analysis_reports_a_study_without_runs(tmp_path: Path) -> None:
     write_results(tmp_path, [Run("simcse", 1)])
-    studies = {f"empty-{a}": {"analysis": a, "runs": {"method": "nothing"}} for a in ANALYSES}
+    studies = {f"empty-{a}": {"analysis": a, "runs": {"method": "nothing"}}
+               for a in analysis_names()}
     sections = _analyse(tmp_path, studies)
     assert not [s.error for s in sections if s.error]
     assert {s.study for s in sections} == set(studies)
     assert all(any("No runs yet" in p for p in s.paragraphs) for s in sections)
-    assert {r.verdict for r in verdicts(sections)} == {NOT_TESTED}
+    assert {r.verdict for r in verdicts(sections)} == {NOT_EVALUATED}
     assert sorted({r.claim for r in verdicts(sections)}) == ["C1", "C2", "C3", "C4", "C5"]
 
 

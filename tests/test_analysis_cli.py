@@ -56,3 +56,24 @@ def test_aggregate_writes_tables_statistics_figures(tmp_path: Path) -> None:
 def test_aggregate_rejects_too_few_bootstrap_replicates(tmp_path: Path) -> None:
     with pytest.raises(SystemExit):
         _parse(["--results", str(tmp_path), "--bootstrap", "10"])
+
+
+def test_from_tables_reproduces_the_seed_level_verdicts(tmp_path: Path) -> None:
+    """Re-analysing the written results.csv/runs.csv gives the same C1–C4 verdict rows as
+    the run folders (all seed-level; C4's counts are rebuilt from the per-step means when
+    the summed counts are absent, as in tables written before they were recorded)."""
+    results = write_results(tmp_path / "results", ablation_runs(seeds=(1, 2, 3)))
+    first = tmp_path / "first"
+    assert cli.run(_parse(["--results", str(results), "--out", str(first), "--no-cka"])) == 0
+    tidy = pd.read_csv(first / "results.csv")
+    tidy[tidy["split"] != "sum"].to_csv(first / "results.csv", index=False)  # older tables
+    again = tmp_path / "again"
+    assert cli.run(_parse(["--from-tables", str(first), "--out", str(again),
+                           "--no-cka"])) == 0
+    columns = ["claim", "verdict", "estimate", "ci_low", "ci_high", "n", "p_holm", "mde"]
+    before, after = (pd.read_csv(folder / "verdicts.csv").set_index("claim")
+                     for folder in (first, again))
+    pd.testing.assert_frame_equal(before.loc[["C1", "C2", "C3", "C4"], columns[1:]],
+                                  after.loc[["C1", "C2", "C3", "C4"], columns[1:]])
+    counts = [pd.read_csv(folder / "all-runs" / "c4_counts.csv") for folder in (first, again)]
+    pd.testing.assert_frame_equal(*counts, check_dtype=False)

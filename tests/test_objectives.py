@@ -175,6 +175,7 @@ def test_pm_stats_hand_computed():
         "pm/delta_sim_query": delta_query,
         "pm/delta_sim_negative": delta_negative,
         "pm/num_mixed": 2.0,
+        "pm/num_queries": 3.0,
     }
     assert out.stats == pytest.approx(expected, rel=1e-5)
     assert delta_query > 0  # method.md: the blend raises s(z, p̃) here ...
@@ -259,12 +260,18 @@ def test_hnm_previous_bank_appends_synthetic_columns():
     options = {"temperature": 0.5, "k": 2, "m": 3}
     out = run("hncse-hnm", h, h_pos, bank_vectors=t(BANK, requires_grad=True), **options)
     assert out.loss.item() == pytest.approx(cross_entropy(rows, 0.5), rel=1e-5)
+    # hardest k = min(2, N − 1) = 1 in-batch negative per query: s(e1, p2) = s(e3, p1) = 0;
+    # the bank vectors mixed: s(e1, b1) = 0.96, s(e1, b2) = 0.936, s(e3, b4) = 0.8,
+    # s(e3, b3) = 0.6
     assert out.stats == pytest.approx(
-        {"hnm/sim_inbatch": 0.0, "hnm/sim_synthetic": (s1 + s2) / 2, "hnm/num_synthetic": 3.0}
+        {"hnm/sim_inbatch": 0.0, "hnm/sim_hardest_inbatch": 0.0,
+         "hnm/sim_synthetic": (s1 + s2) / 2, "hnm/sim_mixed_from": (0.96 + 0.936 + 1.4) / 4,
+         "hnm/num_synthetic": 3.0}
     )
     empty = run("hncse-hnm", h, h_pos, bank_vectors=None, **options)
     assert empty.loss.item() == pytest.approx(cross_entropy([[0.8, 0.0], [0.0, 0.8]], 0.5))
     assert math.isnan(empty.stats["hnm/sim_synthetic"]) and empty.stats["hnm/num_synthetic"] == 0
+    assert math.isnan(empty.stats["hnm/sim_mixed_from"])
 
 
 # in_batch bank on the PM example: query i mixes the other two positives (k = 2, α = 0.5):
@@ -371,8 +378,10 @@ PM_KEYS = {
     "pm/delta_sim_query",
     "pm/delta_sim_negative",
     "pm/num_mixed",
+    "pm/num_queries",
 }
-HNM_KEYS = {"hnm/sim_synthetic", "hnm/sim_inbatch", "hnm/num_synthetic"}
+HNM_KEYS = {"hnm/sim_synthetic", "hnm/sim_inbatch", "hnm/num_synthetic",
+            "hnm/sim_hardest_inbatch", "hnm/sim_mixed_from"}
 
 
 @pytest.mark.parametrize(

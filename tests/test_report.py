@@ -178,4 +178,4 @@ def test_report_of_an_empty_results_folder(tmp_path: Path) -> None:
     page = _parse(out)
     text = " ".join(page.text)
     assert {"c1", "q3", "provenance"} <= page.ids and not page.images
-    assert text.count("not tested") >= 5 and "This analysis failed" not in text
+    assert text.count("not evaluated") >= 5 and "This analysis failed" not in text

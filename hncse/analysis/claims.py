@@ -1,19 +1,17 @@
-"""Verdicts on the paper's claims C1–C5 (docs/study.md), each with the interval behind it.
+"""Verdicts on the comparison claims C1–C3 of docs/study.md, each over its declared family.
 
-Method vs baseline comparisons pair runs by seed. The interval of a task's difference is
-the paired bootstrap over its test pairs (and seeds) where ``eval.pairs.parquet`` exists
-(every STS task); else, for the transfer tasks, which have no per-example scores, the
-t-interval over seeds (none with one seed). ``STS avg`` uses the bootstrap replicates of its
-seven tasks averaged (the test sets are independent; the seed draw is shared).
+Method vs baseline comparisons pair runs by seed; the inference is over the seed-paired
+differences of the headline numbers (:func:`stats.seed_test`). Each claim declares its
+family of tests once (:data:`FAMILIES`), the same whatever a report evaluated; Holm runs
+over the members a report could test, and the members it could not are named.
 
-- C1: HNCSE − SimCSE on STS-B test, expected > 0 (the paper's +1.2 is reported beside it).
-- C2: HNCSE − SimCSE on each of the 14 tasks, each expected > 0.
-- C3: HNCSE-PM − SimCSE, HNCSE-HNM − SimCSE, HNCSE − HNCSE-PM, HNCSE − HNCSE-HNM on STS
-  avg, each expected > 0.
-- C4: over training, ``pm/delta_sim_query`` > 0 and ``pm/delta_sim_negative`` < 0.
-- C5: over training, ``hnm/sim_synthetic − hnm/sim_inbatch`` > 0.
+- C1: HNCSE − baseline on STS-B test (paper: +1.2).
+- C2: HNCSE − baseline on each of the 14 tasks.
+- C3: HNCSE-PM − baseline, HNCSE-HNM − baseline, HNCSE − HNCSE-PM, HNCSE − HNCSE-HNM: one
+  family on STS avg and one on Transfer avg.
 
-A claim with several parts is reproduced only when every part is (:func:`stats.combine`).
+With one seed per method there is no seed-level inference: the comparison shows the
+paired bootstrap over the test pairs (uncorrected, labelled) and is inconclusive.
 """
 
 from __future__ import annotations
@@ -24,20 +22,18 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from hncse.analysis.sections import VerdictRow
 from hncse.analysis.stats import (
-    NOT_TESTED,
+    SEED_T,
     Interval,
-    PairedScores,
-    Verdict,
-    batch_means_interval,
-    bootstrap_replicates,
-    combine,
-    draw_seeds,
-    paired_seed_tests,
-    percentile_interval,
+    PairBootstrap,
+    SeedTest,
+    holm,
+    holm_levels,
+    pair_bootstrap,
+    seed_test,
+    seeds_needed,
     spearman_rows,
-    t_interval,
-    verdict,
 )
 from hncse.analysis.tasks import (
     PAIRS_SUBSET,
@@ -45,51 +41,88 @@ from hncse.analysis.tasks import (
     STS_TASKS,
     STSB,
     TRANSFER_AVG,
+    TRANSFER_TASKS,
     Task,
     sts_columns,
     transfer_columns,
 )
+from hncse.analysis.verdicts import (
+    INCONCLUSIVE,
+    NOT_EVALUATED,
+    REPRODUCED,
+    Evidence,
+    Outcome,
+    combine,
+    decide,
+)
 
 FULL, PM, HNM = "hncse", "hncse-pm", "hncse-hnm"
+BASELINE = "<baseline>"  # stands for the study's baseline in a declared family
 PAPER_STSB_GAIN = 1.2
-HARDNESS_GAP = "hnm/sim_synthetic − hnm/sim_inbatch"
-#: C4/C5 parts: (logged statistic, expected sign, what it means)
-MECHANISM_PARTS: dict[str, tuple[tuple[str, int, str], ...]] = {
-    "C4": (("pm/delta_sim_query", 1, "mixed positive closer to the query: s(z,p̃) − s(z,p)"),
-           ("pm/delta_sim_negative", -1,
-            "mixed positive farther from the hardest negative: s(p̃,n) − s(p,n)")),
-    "C5": ((HARDNESS_GAP, 1, "synthetic negatives harder than in-batch ones"),),
-}
-#: a statistic every step of a method with the mechanism logs (never NaN)
-MECHANISM_MARKER = {"C4": "pm/frac_clear", "C5": "hnm/sim_inbatch"}
 PairsLoader = Callable[[str], pd.DataFrame | None]
+
+
+@dataclass(frozen=True)
+class Member:
+    """One test of a family: ``method − baseline`` on ``task`` (expected > 0), with the
+    paper's stated effect where it states one."""
+
+    method: str
+    baseline: str
+    task: str
+    paper_effect: float | None = None
+
+    def resolved(self, baseline: str) -> Member:
+        swap = {BASELINE: baseline}
+        return Member(swap.get(self.method, self.method), swap.get(self.baseline, self.baseline),
+                      self.task, self.paper_effect)
+
+    @property
+    def comparison(self) -> str:
+        return f"{self.method} − {self.baseline}"
+
+
+@dataclass(frozen=True)
+class Family:
+    """A claim's declared family of tests: Holm runs over its members."""
+
+    name: str
+    members: tuple[Member, ...]
+
+
+_ALL_TASKS = tuple(t.label for t in (*STS_TASKS, *TRANSFER_TASKS))
+_C3_PAIRS = ((PM, BASELINE), (HNM, BASELINE), (FULL, PM), (FULL, HNM))
+FAMILIES: dict[str, tuple[Family, ...]] = {
+    "C1": (Family("HNCSE − baseline on STS-B",
+                  (Member(FULL, BASELINE, STSB, PAPER_STSB_GAIN),)),),
+    "C2": (Family("HNCSE − baseline on each of the 14 tasks",
+                  tuple(Member(FULL, BASELINE, task) for task in _ALL_TASKS)),),
+    "C3": tuple(Family(f"the four ablation comparisons on {average}",
+                       tuple(Member(a, b, average) for a, b in _C3_PAIRS))
+                for average in (STS_AVG, TRANSFER_AVG)),
+}
 
 
 @dataclass
 class Comparison:
-    """``method`` − ``baseline`` over their seed-matched runs."""
+    """``method`` − ``baseline`` over their seed-matched runs: the per-seed differences of
+    every headline column and, for two single models, the pair bootstraps."""
 
     method: str
     baseline: str
     seeds: list[object]
-    tests: pd.DataFrame  # paired_seed_tests, index = task label
-    estimates: dict[str, float] = field(default_factory=dict)
-    replicates: dict[str, np.ndarray] = field(default_factory=dict)
+    differences: pd.DataFrame  # matched pair × headline column
+    bootstraps: dict[str, PairBootstrap] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
 
     @property
     def name(self) -> str:
         return f"{self.method} − {self.baseline}"
 
-    def interval(self, label: str) -> Interval | None:
-        if label in self.replicates:
-            return percentile_interval(self.replicates[label], self.estimates[label],
-                                       len(self.seeds))
-        if label in self.tests.index and self.tests.at[label, "n"] >= 2:
-            row = self.tests.loc[label]
-            return Interval(row["mean_diff"], row["ci_low"], row["ci_high"],
-                            "paired t over seeds", int(row["n"]))
-        return None
+    def test(self, label: str) -> SeedTest:
+        values = self.differences[label] if label in self.differences else pd.Series(
+            dtype=float)
+        return seed_test(values.to_numpy(float))
 
 
 def match_runs(scores: pd.DataFrame, method: str, baseline: str) -> pd.DataFrame:
@@ -115,208 +148,192 @@ def task_pairs(frame: pd.DataFrame | None, task: Task) -> pd.DataFrame | None:
     return part.sort_values(["subset", "pair_index"]) if len(part) else None
 
 
-def paired_scores(frames_a: list[pd.DataFrame], frames_b: list[pd.DataFrame]
-                  ) -> PairedScores | None:
-    """Stack the per-seed scores; None unless every run scored the same pairs (same gold)."""
-    reference = frames_a[0]
-    keys = reference[["subset", "pair_index"]].to_numpy()
-    for frame in (*frames_a, *frames_b):
-        if (len(frame) != len(reference) or not (frame[["subset", "pair_index"]].to_numpy()
-                                                 == keys).all()
-                or not np.allclose(frame["gold"], reference["gold"])):
-            return None
-    return PairedScores(reference["gold"].to_numpy(float),
-                        np.stack([f["score"].to_numpy(float) for f in frames_a]),
-                        np.stack([f["score"].to_numpy(float) for f in frames_b]))
-
-
 def compare(scores: pd.DataFrame, method: str, baseline: str, pairs: PairsLoader,
             n_resamples: int, rng: np.random.Generator) -> Comparison | None:
-    """Paired seed tests on every headline column and, per STS task with per-pair scores
-    for all matched runs, the bootstrap replicates. None when no run pairs up."""
+    """Seed-paired differences on every headline column; for one matched pair of single
+    models, the pair bootstrap of every STS task with per-pair scores (and of STS avg when
+    all seven have one). None when no run pairs up."""
     matched = match_runs(scores, method, baseline)
     if matched.empty:
         return None
     by_run = scores.set_index("run")
     columns = [*sts_columns(), *transfer_columns()]
-    a = by_run.loc[matched["run_a"], columns].set_axis(range(len(matched)))
-    b = by_run.loc[matched["run_b"], columns].set_axis(range(len(matched)))
-    averages = [STS_AVG, TRANSFER_AVG]  # tested apart: not part of the Holm family of tasks
-    task_labels = [c for c in columns if c not in averages]
-    tests = paired_seed_tests(a[task_labels], b[task_labels])
-    avg_tests = paired_seed_tests(a[averages], b[averages])
+    differences = (by_run.loc[matched["run_a"], columns].to_numpy(float)
+                   - by_run.loc[matched["run_b"], columns].to_numpy(float))
     comparison = Comparison(method, baseline, matched["seed"].to_list(),
-                            pd.concat([tests, avg_tests]))
-    seeds = draw_seeds(len(matched), n_resamples, rng)
-    for task in STS_TASKS:
-        frames_a = [task_pairs(pairs(r), task) for r in matched["run_a"]]
-        frames_b = [task_pairs(pairs(r), task) for r in matched["run_b"]]
-        if any(f is None for f in (*frames_a, *frames_b)):
-            continue
-        paired = paired_scores(frames_a, frames_b)
-        if paired is None:
-            comparison.notes.append(f"{task.label}: the runs' per-pair files differ in their "
-                                    "pairs or gold scores; no bootstrap")
-            continue
-        _check_against_eval(paired, a[task.label], b[task.label], task, comparison)
-        comparison.estimates[task.label] = paired.difference()
-        comparison.replicates[task.label] = bootstrap_replicates(paired, seeds, rng)
-    sts_labels = [t.label for t in STS_TASKS]
-    if all(label in comparison.replicates for label in sts_labels):
-        comparison.replicates[STS_AVG] = np.mean(
-            [comparison.replicates[label] for label in sts_labels], axis=0)
-        comparison.estimates[STS_AVG] = float(np.mean(
-            [comparison.estimates[label] for label in sts_labels]))
+                            pd.DataFrame(differences, columns=columns))
+    if len(matched) == 1:
+        _bootstrap_single_models(comparison, matched.iloc[0], pairs, n_resamples, rng)
     return comparison
 
 
-def _check_against_eval(paired: PairedScores, eval_a: pd.Series, eval_b: pd.Series,
-                        task: Task, comparison: Comparison) -> None:
-    """The per-pair scores must reproduce eval.json's Spearman; say so when they do not."""
-    from_pairs = 100 * np.concatenate([spearman_rows(paired.a, paired.gold),
-                                       spearman_rows(paired.b, paired.gold)])
-    from_eval = np.concatenate([eval_a.to_numpy(float), eval_b.to_numpy(float)])
-    if not np.allclose(from_pairs, from_eval, atol=0.05, equal_nan=True):
-        comparison.notes.append(
-            f"{task.label}: Spearman from eval.pairs.parquet {np.round(from_pairs, 2)} differs "
-            f"from eval.json {np.round(from_eval, 2)}")
+def _bootstrap_single_models(comparison: Comparison, match: pd.Series, pairs: PairsLoader,
+                             n_resamples: int, rng: np.random.Generator) -> None:
+    for task in STS_TASKS:
+        a, b = task_pairs(pairs(match["run_a"]), task), task_pairs(pairs(match["run_b"]), task)
+        if a is None or b is None:
+            continue
+        if (len(a) != len(b) or not (a[["subset", "pair_index"]].to_numpy()
+                                     == b[["subset", "pair_index"]].to_numpy()).all()
+                or not np.allclose(a["gold"], b["gold"])):
+            comparison.notes.append(f"{task.label}: the runs' per-pair files differ in their "
+                                    "pairs or gold scores; no bootstrap")
+            continue
+        gold = a["gold"].to_numpy(float)
+        observed = 100 * np.array([spearman_rows(a["score"].to_numpy(float), gold),
+                                   spearman_rows(b["score"].to_numpy(float), gold)])
+        expected = comparison.differences[task.label].iloc[0]
+        if not np.isclose(observed[0] - observed[1], expected, atol=0.05, equal_nan=True):
+            comparison.notes.append(f"{task.label}: Spearman difference from "
+                                    f"eval.pairs.parquet {observed[0] - observed[1]:+.2f} "
+                                    f"differs from eval.json's {expected:+.2f}")
+        comparison.bootstraps[task.label] = pair_bootstrap(
+            gold, a["score"].to_numpy(float), b["score"].to_numpy(float), n_resamples, rng)
+    sts = [t.label for t in STS_TASKS]
+    if all(label in comparison.bootstraps for label in sts):
+        comparison.bootstraps[STS_AVG] = PairBootstrap.mean_of(
+            [comparison.bootstraps[label] for label in sts])
 
 
-def _describe(interval: Interval | None) -> str:
-    if interval is None:
-        return "no interval (one seed and no per-pair scores)"
-    return f"{interval} ({interval.method}, {interval.n_seeds} seed(s))"
+Comparisons = Callable[[str, str], Comparison | None]
+
+FAMILY_COLUMNS = ["comparison", "task", "n", "estimate", "sd", "ci_low", "ci_high", "level",
+                  "interval", "p_t", "p_t_holm", "p_wilcoxon", "p_wilcoxon_holm", "d_z",
+                  "d_z_low", "d_z_high", "mde", "paper_effect", "seeds_for_paper_effect",
+                  "verdict"]
 
 
-def comparison_rows(comparison: Comparison, labels: list[str]) -> pd.DataFrame:
-    """Per label: the interval, its verdict (expected sign +), and the Holm-corrected
-    seed tests."""
-    rows = []
-    for label in labels:
-        interval = comparison.interval(label)
-        test = (comparison.tests.loc[label] if label in comparison.tests.index
-                else pd.Series(dtype=float))
-        rows.append({
-            "task": label,
-            "difference": interval.estimate if interval else np.nan,
-            "ci_low": interval.low if interval else np.nan,
-            "ci_high": interval.high if interval else np.nan,
-            "interval": interval.method if interval else "none",
-            "seeds": len(comparison.seeds),
-            "d_z": test.get("d_z", np.nan),
-            "p_t_holm": test.get("p_t_holm", np.nan),
-            "p_wilcoxon_holm": test.get("p_wilcoxon_holm", np.nan),
-            "verdict": verdict(interval, 1),
-        })
-    return pd.DataFrame(rows).set_index("task")
+def family_table(family: Family, comparisons: Comparisons, baseline: str
+                 ) -> tuple[pd.DataFrame, list[str]]:
+    """One row per member the runs can test (Holm over them), and the members they cannot
+    (named ``comparison · task``)."""
+    rows, tests, missing = [], [], []
+    for member in (m.resolved(baseline) for m in family.members):
+        comparison = comparisons(member.method, member.baseline)
+        test = comparison.test(member.task) if comparison is not None else None
+        if comparison is None or test is None or test.n == 0:
+            missing.append(f"{member.comparison} · {member.task}")
+            continue
+        rows.append(_member_row(member, test, comparison))
+        tests.append(test)
+    table = pd.DataFrame(rows, columns=FAMILY_COLUMNS)
+    if table.empty:
+        return table, missing
+    table["p_t_holm"] = holm(table["p_t"])
+    table["p_wilcoxon_holm"] = holm(table["p_wilcoxon"])
+    table["level"] = holm_levels(table["p_t"])
+    for index, test in enumerate(tests):  # the corrected interval: t at Holm's level
+        level = table.at[index, "level"]
+        if not np.isnan(level):
+            table.loc[index, ["ci_low", "ci_high"]] = test.interval(level)
+    table["verdict"] = [decide(_evidence(row)) for _, row in table.iterrows()]
+    return table, missing
+
+
+def _member_row(member: Member, test: SeedTest, comparison: Comparison) -> dict:
+    bootstrap = comparison.bootstraps.get(member.task) if test.n == 1 else None
+    interval = bootstrap.interval() if bootstrap is not None else None
+    return {
+        "comparison": member.comparison, "task": member.task, "n": test.n,
+        "estimate": interval.estimate if interval else test.mean, "sd": test.sd,
+        "ci_low": interval.low if interval else np.nan,
+        "ci_high": interval.high if interval else np.nan, "level": np.nan,
+        "interval": interval.method if interval else (
+            f"{SEED_T}, Holm-corrected" if test.n >= 2 else "none (one seed per method)"),
+        "p_t": test.p_t, "p_t_holm": np.nan, "p_wilcoxon": test.p_wilcoxon,
+        "p_wilcoxon_holm": np.nan, "d_z": test.d_z, "d_z_low": test.d_z_low,
+        "d_z_high": test.d_z_high, "mde": test.mde,
+        "paper_effect": np.nan if member.paper_effect is None else member.paper_effect,
+        "seeds_for_paper_effect": (seeds_needed(member.paper_effect, test.sd)
+                                   if member.paper_effect is not None else np.nan),
+        "verdict": NOT_EVALUATED,
+    }
+
+
+def _evidence(row: pd.Series) -> Evidence | None:
+    if np.isnan(row["p_t_holm"]):
+        return Evidence(row["estimate"], np.nan, np.nan, np.nan, np.nan, None)
+    effect = row["paper_effect"]
+    return Evidence(row["estimate"], row["ci_low"], row["ci_high"], row["p_t_holm"],
+                    row["mde"], None if pd.isna(effect) else float(effect))
 
 
 @dataclass
 class ClaimResult:
-    """A verdict with the interval behind it: the claim's own, or for a claim made of
-    parts the deciding part's (the one whose interval is weakest in the expected
-    direction), plus the table of all parts."""
+    """A claim's verdict, the interval of the member that decided it, a one-paragraph
+    account, and the table of every member of its families."""
 
-    verdict: Verdict
+    verdict: Outcome
     interval: Interval | None
     detail: str
     table: pd.DataFrame = field(default_factory=pd.DataFrame)
+    deciding: pd.Series | None = None  # the member (table row) that carries the verdict
+
+    def verdict_row(self, claim: str, study: str, context: str) -> VerdictRow:
+        row = self.deciding
+        if row is None:
+            return VerdictRow(claim, study, context, self.verdict, self.interval, self.detail)
+        n = row["n"] if "n" in row else row["runs"]
+        return VerdictRow(claim, study, context, self.verdict, self.interval, self.detail,
+                          int(n), float(row["p_t_holm"]), float(row["mde"]))
 
 
-def claim_c1(comparison: Comparison | None) -> ClaimResult:
-    if comparison is None:
-        return ClaimResult(NOT_TESTED, None, f"no seed-matched {FULL} and baseline runs")
-    interval = comparison.interval(STSB)
-    inside = (interval is not None and interval.low <= PAPER_STSB_GAIN <= interval.high)
-    detail = (f"{comparison.name} on STS-B test: {_describe(interval)}; the paper's "
-              f"+{PAPER_STSB_GAIN} is {'inside' if inside else 'outside'} the interval")
-    return ClaimResult(verdict(interval, 1), interval, detail)
-
-
-def _deciding_part(table: pd.DataFrame, estimate: str, signs: pd.Series
-                   ) -> tuple[str, Interval] | None:
-    """The part whose interval reaches furthest against its expected sign."""
-    tested = table.dropna(subset=["ci_low", "ci_high"])
-    if tested.empty:
+def deciding_row(table: pd.DataFrame, word: Outcome) -> pd.Series | None:
+    """The member that carries the claim's word: of those with it, the weakest evidence
+    (largest Holm p)."""
+    carrying = table[table["verdict"] == word]
+    if carrying.empty:
         return None
-    sign = signs.loc[tested.index]
-    against = (sign * tested["ci_low"]).where(sign > 0, -tested["ci_high"])
-    position = int(np.argmin(against.to_numpy()))
-    row, label = tested.iloc[position], tested.index[position]
-    name = " · ".join(map(str, label)) if isinstance(label, tuple) else str(label)
-    seeds = row["seeds"] if "seeds" in row else row["runs"]
-    return name, Interval(row[estimate], row["ci_low"], row["ci_high"], row["interval"],
-                          int(seeds))
+    return carrying.loc[carrying["p_t_holm"].fillna(np.inf).idxmax()]
 
 
-def _summary(what: str, verdicts: list[str], deciding: tuple[str, Interval] | None) -> str:
-    counts = pd.Series(verdicts, dtype=object).value_counts()
-    detail = f"{what}: " + (", ".join(f"{n} {v}" for v, n in counts.items()) or "nothing")
-    if deciding is not None:
-        detail += f"; deciding part: {deciding[0]}"
-    return detail
+def describe_row(row: pd.Series) -> str:
+    """'+0.09 [−0.07, +0.24] (paired t over seeds, Holm-corrected, n = 3, Holm p 0.41,
+    MDE 0.40)' for one member."""
+    if np.isnan(row["ci_low"]):
+        interval = f"{row['estimate']:+.2f}, no interval"
+    else:
+        interval = f"{row['estimate']:+.2f} [{row['ci_low']:+.2f}, {row['ci_high']:+.2f}]"
+    parts = [row["interval"], f"n = {int(row['n'])}"]
+    if not np.isnan(row["p_t_holm"]):
+        parts.append(f"Holm p {row['p_t_holm']:.2g}")
+    if not np.isnan(row["mde"]):
+        parts.append(f"MDE {row['mde']:.2f}")
+    return f"{interval} ({', '.join(parts)})"
 
 
-def claim_parts(comparisons: list[tuple[Comparison | None, str]], labels: list[str],
-                what: str) -> ClaimResult:
-    """Several comparisons × labels, each expected > 0; the combined verdict."""
+def claim_result(claim: str, comparisons: Comparisons, baseline: str) -> ClaimResult:
+    """Every family of ``claim``, Holm within each; the claim's word combines its members'."""
     tables, missing = [], []
-    for comparison, name in comparisons:
-        if comparison is None:
-            missing.append(name)
-            continue
-        rows = comparison_rows(comparison, labels)
-        rows.index = [f"{comparison.name} · {label}" if len(comparisons) > 1 else label
-                      for label in rows.index]
-        tables.append(rows.assign(comparison=comparison.name))
-    table = pd.concat(tables) if tables else pd.DataFrame()
-    verdicts = [*table["verdict"]] if len(table) else []
-    deciding = (_deciding_part(table, "difference", pd.Series(1, index=table.index))
-                if len(table) else None)
-    detail = _summary(what, verdicts, deciding)
+    for family in FAMILIES[claim]:
+        table, absent = family_table(family, comparisons, baseline)
+        if len(table):
+            tables.append(table.assign(family=family.name))
+        missing += absent
+    table = (pd.concat(tables, ignore_index=True) if tables
+             else pd.DataFrame(columns=[*FAMILY_COLUMNS, "family"]))
+    word = combine(list(table["verdict"]))
+    row = deciding_row(table, word)
+    counts = table["verdict"].value_counts()
+    detail = ", ".join(f"{n} {v}" for v, n in counts.items()) or "no member could be tested"
+    if row is not None:
+        detail += f"; deciding: {row['comparison']} · {row['task']} {describe_row(row)}"
+        if not pd.isna(row["paper_effect"]):
+            detail += (f"; seeds that detect the paper's {row['paper_effect']:+g} at 80% "
+                       f"power: {_seeds(row['seeds_for_paper_effect'])}")
+        elif word == INCONCLUSIVE and not pd.isna(row["sd"]):
+            detail += (f"; seeds that would detect the observed {row['estimate']:+.2f} at 80% "
+                       f"power: {_seeds(seeds_needed(row['estimate'], row['sd']))}")
     if missing:
-        detail += f"; not tested (no seed-matched runs): {', '.join(missing)}"
-        verdicts += [NOT_TESTED] * len(missing)
-    return ClaimResult(combine(verdicts), deciding[1] if deciding else None, detail, table)
+        detail += f"; not evaluated (missing): {', '.join(missing)}"
+    interval = None
+    if row is not None and not np.isnan(row["ci_low"]):
+        interval = Interval(row["estimate"], row["ci_low"], row["ci_high"], row["interval"],
+                            int(row["n"]))
+    if word == REPRODUCED and missing:
+        detail += "; reproduced on the members evaluated only"
+    return ClaimResult(word, interval, detail, table, row)
 
 
-def mechanism_interval(steps: pd.DataFrame, key: str) -> Interval | None:
-    """Mean of a logged statistic over training: t over the runs' means (≥ 2 runs), else
-    batch means over the one run's steps."""
-    train = steps[(steps["kind"] == "train")] if "kind" in steps else steps
-    if key not in train:
-        return None
-    per_run = train.groupby("run")[key].mean().dropna()
-    if len(per_run) >= 2:
-        return t_interval(per_run.to_numpy(), "t over runs' means")
-    if len(per_run) == 1:
-        return batch_means_interval(train.loc[train["run"] == per_run.index[0], key].to_numpy())
-    return None
-
-
-def mechanism_claim(claim: str, steps: pd.DataFrame, variants: pd.DataFrame) -> ClaimResult:
-    """C4 or C5 over every variant whose runs logged the statistics."""
-    rows = []
-    for variant, runs in variants.groupby("variant", sort=False)["run"]:
-        part_steps = steps[steps["run"].isin(runs)]
-        marker = MECHANISM_MARKER[claim]
-        if marker not in part_steps or part_steps[marker].isna().all():
-            continue  # this variant's method has no such mechanism
-        for key, sign, meaning in MECHANISM_PARTS[claim]:
-            # all NaN (e.g. PM never mixed a query): a row without interval, not tested
-            interval = mechanism_interval(part_steps, key) if key in part_steps else None
-            rows.append({"variant": variant, "statistic": key, "sign": sign,
-                         "expected": "> 0" if sign > 0 else "< 0", "meaning": meaning,
-                         "runs": part_steps["run"].nunique(),
-                         "mean": interval.estimate if interval else np.nan,
-                         "ci_low": interval.low if interval else np.nan,
-                         "ci_high": interval.high if interval else np.nan,
-                         "interval": interval.method if interval else "none",
-                         "verdict": verdict(interval, sign)})
-    if not rows:
-        return ClaimResult(NOT_TESTED, None, "no run logged the statistics")
-    table = pd.DataFrame(rows).set_index(["variant", "statistic"])
-    deciding = _deciding_part(table, "mean", table["sign"])
-    return ClaimResult(combine(list(table["verdict"])), deciding[1] if deciding else None,
-                       _summary("parts", list(table["verdict"]), deciding),
-                       table.drop(columns="sign"))
+def _seeds(value: float) -> str:
+    return "unknown" if np.isnan(value) else f"{int(value)}"

@@ -21,8 +21,9 @@ from pathlib import Path
 import pandas as pd
 
 from hncse.analysis.analyses import Options, run_studies, verdicts
-from hncse.analysis.collect import Collection, collect
+from hncse.analysis.collect import Collection, collect, from_tables
 from hncse.analysis.figures import write_figure
+from hncse.analysis.mechanisms import Thresholds
 from hncse.analysis.output import write_frame
 from hncse.analysis.sections import CLAIMS, Section, VerdictRow
 from hncse.analysis.studies import Study, load_studies, select_studies
@@ -46,8 +47,13 @@ def _replicates(text: str) -> int:
 
 def add_common_arguments(parser: argparse.ArgumentParser) -> None:
     """Arguments shared by ``hncse aggregate`` and ``hncse report``."""
-    parser.add_argument("--results", type=Path, required=True,
+    source = parser.add_mutually_exclusive_group(required=True)
+    source.add_argument("--results", type=Path,
                         help="results folder holding the run folders")
+    source.add_argument("--from-tables", type=Path, metavar="DIR",
+                        help="re-analyse the results.csv and runs.csv of an earlier "
+                             "aggregate (no training logs or per-pair scores: claims that "
+                             "need them are not evaluated)")
     parser.add_argument("--studies", type=Path, default=None,
                         help="study spec YAML (default: every run as one ablation and one "
                              "embedding-space study)")
@@ -60,6 +66,11 @@ def add_common_arguments(parser: argparse.ArgumentParser) -> None:
                         help="data root for CKA's STS-B sentences (default $HNCSE_DATA_DIR)")
     parser.add_argument("--no-cka", action="store_true",
                         help="skip CKA (no model is loaded)")
+    parser.add_argument("--min-mixed-fraction", type=float, default=Thresholds.min_fraction,
+                        help="C4 is untestable unless PM mixed at least this fraction of "
+                             "the queries (default 0.01)")
+    parser.add_argument("--min-mixed-queries", type=int, default=Thresholds.min_queries,
+                        help="... and at least this many queries (default 100)")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -82,13 +93,20 @@ def _senteval(args: argparse.Namespace) -> Path | None:
 
 def analyse(args: argparse.Namespace, svg: bool = True) -> Analysis:
     """Collect ``--results`` and run every study of ``--studies``."""
-    collection = collect(args.results)
+    collection = collect(args.results) if args.results else from_tables(args.from_tables)
     studies = select_studies(load_studies(args.studies), args.study)
-    options = Options(args.bootstrap, args.bootstrap_seed, _senteval(args), svg)
+    thresholds = Thresholds(args.min_mixed_fraction, args.min_mixed_queries)
+    options = Options(args.bootstrap, args.bootstrap_seed, _senteval(args), svg, thresholds)
     return Analysis(collection, studies, run_studies(collection, studies, options))
 
 
+VERDICT_COLUMNS = ["claim", "statement", "study", "context", "verdict", "estimate", "ci_low",
+                   "ci_high", "interval", "n", "p_holm", "mde", "detail"]
+
+
 def verdict_frame(rows: list[VerdictRow]) -> pd.DataFrame:
+    """One row per claim and context: the verdict word and the deciding part's estimate,
+    corrected interval and how it was made, n, Holm p within the family and MDE."""
     return pd.DataFrame([{
         "claim": row.claim, "statement": CLAIMS.get(row.claim, ""), "study": row.study,
         "context": row.context, "verdict": row.verdict,
@@ -96,9 +114,8 @@ def verdict_frame(rows: list[VerdictRow]) -> pd.DataFrame:
         "ci_low": row.interval.low if row.interval else None,
         "ci_high": row.interval.high if row.interval else None,
         "interval": row.interval.method if row.interval else "",
-        "detail": row.detail,
-    } for row in rows], columns=["claim", "statement", "study", "context", "verdict",
-                                 "estimate", "ci_low", "ci_high", "interval", "detail"])
+        "n": row.n, "p_holm": row.p_holm, "mde": row.mde, "detail": row.detail,
+    } for row in rows], columns=VERDICT_COLUMNS).astype({"n": "Int64"})
 
 
 def write_outputs(analysis: Analysis, out: Path) -> list[Path]:
@@ -122,7 +139,7 @@ def write_outputs(analysis: Analysis, out: Path) -> list[Path]:
 
 def run(args: argparse.Namespace) -> int:
     analysis = analyse(args)
-    out = args.out or args.results / "analysis"
+    out = args.out or (args.results or args.from_tables) / "analysis"
     written = write_outputs(analysis, out)
     failed = [s for s in analysis.sections if s.error]
     for section in failed:

@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from hncse import HncseError
@@ -80,8 +81,9 @@ class Collection:
     def pairs(self, run: str) -> pd.DataFrame | None:
         """The run's ``eval.pairs.parquet`` (None when absent), read once."""
         if run not in self._pairs:
-            path = Path(self.runs.set_index("run").at[run, "path"]) / "eval.pairs.parquet"
-            self._pairs[run] = pd.read_parquet(path) if path.is_file() else None
+            folder = self.runs.set_index("run").at[run, "path"]
+            path = Path(folder) / "eval.pairs.parquet"
+            self._pairs[run] = pd.read_parquet(path) if folder and path.is_file() else None
         return self._pairs[run]
 
 
@@ -171,19 +173,70 @@ def read_train_log(path: Path) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+#: per-step counts summed over a run (split ``sum``), under the metric named here
+SUMMED = {"pm/num_mixed": "pm/mixed_queries", "pm/num_queries": "pm/queries"}
+#: per-step means over the mixed queries: a run's mean weights each step by its count
+MIXED_MEANS = ("pm/delta_sim_query", "pm/delta_sim_negative")
+#: C5's like-with-like gaps, per step: synthetic minus each comparison set (split ``mean``)
+GAPS = {"hnm/gap_hardest_inbatch": "hnm/sim_hardest_inbatch",
+        "hnm/gap_mixed_from": "hnm/sim_mixed_from"}
+
+
+def _mechanism_means(train: pd.DataFrame) -> dict[str, float]:
+    """Each ``pm/*`` and ``hnm/*`` statistic's mean over the logged steps (the PM deltas
+    weighted by the step's mixed queries), the C5 gaps, and the summed counts."""
+    means: dict[str, float] = {}
+    for column in train.columns:
+        if column.startswith(MECHANISM_PREFIXES) and train[column].notna().any():
+            means[column] = float(train[column].mean())
+    if "pm/num_mixed" in train:
+        for column in MIXED_MEANS:
+            present = train[[column, "pm/num_mixed"]].dropna()
+            if column in train and present["pm/num_mixed"].sum() > 0:
+                means[column] = float(np.average(present[column],
+                                                 weights=present["pm/num_mixed"]))
+    for gap, other in GAPS.items():
+        if other in train and "hnm/sim_synthetic" in train:
+            values = (train["hnm/sim_synthetic"] - train[other]).dropna()
+            if len(values):
+                means[gap] = float(values.mean())
+    return means
+
+
 def training_records(summary: dict[str, Any] | None, log: pd.DataFrame) -> list[dict[str, Any]]:
-    """Summary numbers of training and the mean of each mechanism statistic over steps."""
+    """Summary numbers of training, the mean of each mechanism statistic over steps and
+    the summed counts of PM's queries."""
     metrics: dict[str, Any] = {k: (summary or {}).get(k) for k in SUMMARY_METRICS}
     train = log[log["kind"] == "train"] if "kind" in log else log.iloc[0:0]
     if "loss" in train and train["loss"].notna().any():
         metrics["final_loss"] = train["loss"].dropna().iloc[-1]
     records = [{"task": "training", "family": "", "split": "", "metric": k, "value": float(v)}
                for k, v in metrics.items() if _is_number(v) and not math.isnan(v)]
-    for column in train.columns:
-        if column.startswith(MECHANISM_PREFIXES) and train[column].notna().any():
-            records.append({"task": "training", "family": "", "split": "mean",
-                            "metric": column, "value": float(train[column].mean())})
+    records += [{"task": "training", "family": "", "split": "mean", "metric": k,
+                 "value": v} for k, v in _mechanism_means(train).items()]
+    records += [{"task": "training", "family": "", "split": "sum", "metric": name,
+                 "value": float(train[column].sum())}
+                for column, name in SUMMED.items() if column in train]
     return records
+
+
+def from_tables(folder: Path) -> Collection:
+    """A collection read back from the ``results.csv`` and ``runs.csv`` that ``hncse
+    aggregate`` wrote (e.g. a committed report's tables): no training logs, no per-pair
+    scores, so only what the tidy table holds can be analysed."""
+    folder = Path(folder)
+    try:
+        table = pd.read_csv(folder / "results.csv", keep_default_na=False,
+                            na_values=[""], dtype={"split": str, "family": str})
+        runs = pd.read_csv(folder / "runs.csv")
+    except (OSError, pd.errors.ParserError) as error:
+        raise ResultsError(f"{folder}: cannot read results.csv and runs.csv ({error})"
+                           ) from None
+    table[["split", "family"]] = table[["split", "family"]].fillna("")
+    runs["seed"] = runs["seed"].astype("Int64")
+    runs["path"] = ""  # the run folders are not at hand
+    return Collection(root=folder, table=table, runs=runs,
+                      steps=pd.DataFrame(columns=["run", "kind", "step"]))
 
 
 def find_run_dirs(root: Path) -> list[Path]:

@@ -3,11 +3,13 @@ shared by ``hncse aggregate`` (files) and ``hncse report`` (one HTML file)."""
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 from hncse.analysis.figures import Figure
-from hncse.analysis.stats import Interval, Verdict
+from hncse.analysis.stats import Interval
 from hncse.analysis.tables import Table
+from hncse.analysis.verdicts import Outcome
 
 #: claims and questions of docs/study.md, in report order, with what the paper says
 CLAIMS: dict[str, str] = {
@@ -24,9 +26,16 @@ QUESTIONS: dict[str, str] = {
     "Q2": "Scaling and domain: does HNM's gain over SimCSE grow, shrink or vanish?",
     "Q3": "Embedding space (alignment, uniformity, CKA to SimCSE) and STS performance.",
 }
-#: report order of section keys; sweeps and stability sit between the claims and questions
-ORDER: tuple[str, ...] = ("C1", "C2", "C3", "C4", "C5", "stability", "grid_km", "tau",
-                          "theta", "Q1", "Q2-scaling", "Q2-domain", "Q3")
+#: the report opens with the claims and training stability; the sections of the other
+#: analysis kinds follow in the order they are declared (:func:`report_order`)
+ORDER: tuple[str, ...] = (*CLAIMS, "stability")
+
+
+def report_order() -> tuple[str, ...]:
+    from hncse.analysis.kinds import registry  # the kinds' modules import this one
+
+    kinds = [kind.section for kind in registry().values() if kind.section not in ORDER]
+    return (*ORDER, *kinds)
 
 
 @dataclass(frozen=True)
@@ -36,14 +45,17 @@ class VerdictRow:
     claim: str
     study: str
     context: str
-    verdict: Verdict
+    verdict: Outcome
     interval: Interval | None
     detail: str
+    n: int | None = None  # seeds (or runs) behind the deciding part
+    p_holm: float = math.nan  # its Holm-adjusted p within the declared family
+    mde: float = math.nan  # its minimum detectable effect (80% power, α 0.05)
 
 
 @dataclass
 class Section:
-    key: str  # one of ORDER
+    key: str  # one of report_order()
     title: str
     study: str
     paragraphs: list[str] = field(default_factory=list)
@@ -57,4 +69,5 @@ class Section:
 
 
 def order_key(section: Section) -> tuple[int, str]:
-    return ORDER.index(section.key) if section.key in ORDER else len(ORDER), section.study
+    order = report_order()
+    return order.index(section.key) if section.key in order else len(order), section.study

@@ -1,63 +1,181 @@
-"""The statistics of docs/study.md: paired tests over seeds with Holm correction, effect sizes,
-the paired bootstrap over test pairs, intervals for training statistics, and verdicts.
+"""The statistics of docs/study.md, two sources of uncertainty kept apart.
 
-- Seeds: method and baseline runs are paired by seed (same seed, same data order).
-  Per task: paired t-test (``scipy.stats.ttest_rel``, with its 95% interval of the mean
-  difference) and Wilcoxon signed-rank (``scipy.stats.wilcoxon``, exact for small n; note
-  that with n ≤ 5 seeds its smallest two-sided p is 2/2ⁿ ≥ 0.0625, so it cannot reject at
-  α = 0.05). The p-values of one comparison are Holm-corrected across its tasks
-  (``statsmodels.stats.multitest.multipletests(method="holm")``). Effect size: Cohen's
-  d_z = mean(d) / sd(d) of the paired differences d.
-- Pairs: the difference in Spearman (×100) between two models scored on the same test
-  pairs, ``ρ(gold, a) − ρ(gold, b)``, resampled with replacement B times (percentile 95%
-  interval, Efron & Tibshirani 1993). With several seeds each replicate also resamples the
-  matched seed pairs (a two-level bootstrap), so the interval carries seed variance as
-  well as test-set variance; with one seed it is the plain paired bootstrap. A resample is
-  held as item counts and ranked from one presort (:class:`Ranking`), exactly as
-  ``rankdata`` would rank it, in O(n) instead of O(n log n) per replicate.
-- Training statistics are autocorrelated over steps: their interval is a t-interval over
-  runs (seeds) when there are several, else over ~20 contiguous batch means of the one run
-  (the batch-means method).
+- Seed level (training randomness): a method-vs-method comparison over seeds is inferred
+  from the seed-paired differences d (same seed, same data order): the paired t test and
+  its interval (``scipy.stats.ttest_1samp`` on d), Wilcoxon signed-rank as the second test
+  (``scipy.stats.wilcoxon``; with n ≤ 5 its smallest two-sided p is 2/2ⁿ ≥ 0.0625, so it
+  cannot reject at 0.05), the effect size d_z = mean(d)/sd(d) with its interval from the
+  noncentral t (``scipy.stats.nct``; none below 3 seeds), and the minimum detectable effect
+  at 80% power (``statsmodels.stats.power.TTestPower``). Seeds are never resampled: with
+  3–5 seeds a percentile bootstrap over them collapses to about their range (≈ 75–80%
+  coverage for a stated 95%; tests/test_analysis_coverage.py).
+- Multiplicity: Holm over a claim's declared family
+  (``statsmodels.stats.multitest.multipletests``). The corrected interval of a member is
+  its t interval at the level 1 − α·p/p_Holm (:func:`holm_levels`): it excludes 0 exactly
+  when the Holm-adjusted p is below α, so interval and verdict always agree.
+- Test-set level (two single models, one seed each): the paired bootstrap over the test
+  pairs of ρ(gold, a) − ρ(gold, b) (``scipy.stats.bootstrap``, percentile interval).
 """
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 import gc
-import warnings
+import math
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import stats
+from scipy import optimize, stats
 from statsmodels.stats.multitest import multipletests
+from statsmodels.stats.power import TTestPower
 
-ALPHA = 0.05
-CONFIDENCE = 0.95
-Verdict = Literal["reproduced", "not reproduced at this scale", "contradicted", "not tested"]
-REPRODUCED: Verdict = "reproduced"
-NOT_REPRODUCED: Verdict = "not reproduced at this scale"
-CONTRADICTED: Verdict = "contradicted"
-NOT_TESTED: Verdict = "not tested"
+from hncse.analysis.verdicts import ALPHA, POWER
+
+CONFIDENCE = 1 - ALPHA
+SEED_T = "paired t over seeds"
+PAIR_BOOTSTRAP = "paired bootstrap over test pairs (one seed per method; uncorrected)"
 
 
 @dataclass(frozen=True)
 class Interval:
-    """A point estimate with its 95% interval, how it was obtained and on how many seeds."""
+    """A point estimate with an interval, how the interval was made and on how many
+    independent units (seeds or runs)."""
 
     estimate: float
     low: float
     high: float
     method: str
-    n_seeds: int
+    n: int
+    unit: str = "seeds"
 
     def __str__(self) -> str:
         return f"{self.estimate:+.2f} [{self.low:+.2f}, {self.high:+.2f}]"
 
 
+@dataclass(frozen=True)
+class SeedTest:
+    """Inference over n seed-paired differences: their mean and sd, the uncorrected 95% t
+    interval, the t and Wilcoxon p-values, d_z with its 95% interval (NaN below 3), and the
+    minimum detectable effect (80% power, α 0.05, two-sided; NaN below 2)."""
+
+    n: int
+    mean: float
+    sd: float
+    low: float
+    high: float
+    p_t: float
+    p_wilcoxon: float
+    d_z: float
+    d_z_low: float
+    d_z_high: float
+    mde: float
+
+    def interval(self, confidence: float = CONFIDENCE) -> tuple[float, float]:
+        """The t interval of the mean difference at ``confidence`` (a point when every
+        seed gave the same difference)."""
+        if self.n >= 2 and self.sd == 0:
+            return self.mean, self.mean
+        low, high = t_interval(self.mean, self.sd, self.n, confidence)
+        return float(low), float(high)
+
+
+def t_interval(mean: float | np.ndarray, sd: float | np.ndarray, n: int,
+               confidence: float = CONFIDENCE) -> tuple[Any, Any]:
+    """Student t interval of a mean from its sample sd and n (``scipy.stats.t``); NaN below
+    2 values. Vectorised over ``mean`` and ``sd`` (studies sharing n)."""
+    if n < 2:
+        return np.full_like(mean, np.nan), np.full_like(mean, np.nan)
+    return stats.t.interval(confidence, n - 1, loc=mean, scale=np.asarray(sd) / math.sqrt(n))
+
+
+def d_z_interval(differences: np.ndarray, confidence: float = CONFIDENCE
+                 ) -> tuple[float, float]:
+    """Interval of the standardised mean difference d_z by inverting the noncentral t
+    distribution of t = d_z·√n (Steiger & Fouladi 1997); NaN below 3 differences."""
+    n = len(differences)
+    sd = differences.std(ddof=1) if n >= 2 else 0.0
+    if n < 3 or sd == 0:
+        return math.nan, math.nan
+    t_observed = differences.mean() / sd * math.sqrt(n)
+    tail = (1 - confidence) / 2
+
+    def gap(delta: float, quantile: float) -> float:
+        cdf = stats.nct.cdf(t_observed, n - 1, delta)
+        if np.isnan(cdf):  # far tails underflow: the cdf is 0 above t, 1 below it
+            cdf = 0.0 if delta > t_observed else 1.0
+        return cdf - quantile
+
+    def noncentrality(quantile: float) -> float:
+        width = 2.0  # widen the bracket until it holds the root (cdf falls as δ grows)
+        while gap(t_observed - width, quantile) < 0 or gap(t_observed + width, quantile) > 0:
+            width *= 2
+        return optimize.brentq(gap, t_observed - width, t_observed + width, args=(quantile,))
+
+    return noncentrality(1 - tail) / math.sqrt(n), noncentrality(tail) / math.sqrt(n)
+
+
+def minimum_detectable_effect(sd: float, n: int) -> float:
+    """Smallest true mean difference a two-sided paired t test over n seeds detects with
+    80% power at α 0.05, given the seed sd of the differences; NaN below 2 seeds."""
+    if n < 2 or not np.isfinite(sd):
+        return math.nan
+    return _detectable_d_z(n) * sd
+
+
+@functools.cache
+def _detectable_d_z(n: int) -> float:
+    """The standardised effect detectable with 80% power at α 0.05 over n pairs."""
+    return float(TTestPower().solve_power(nobs=n, alpha=ALPHA, power=POWER))
+
+
+def seeds_needed(effect: float, sd: float, most: int = 10_000) -> float:
+    """Seeds a two-sided paired t test needs to detect ``effect`` with 80% power at α 0.05,
+    given the seed sd of the differences (NaN when sd is unknown; 2 when sd is 0)."""
+    if not np.isfinite(sd) or effect == 0:
+        return math.nan
+    if sd == 0:
+        return 2.0
+    power = TTestPower()
+    size = abs(effect) / sd
+    if power.power(effect_size=size, nobs=2, alpha=ALPHA) >= POWER:  # NaN: not enough
+        return 2.0
+    for n in range(3, 101):
+        achieved = power.power(effect_size=size, nobs=n, alpha=ALPHA)
+        if np.isnan(achieved) or achieved >= POWER:  # NaN: nct underflows as power → 1
+            return float(n)
+    n = power.solve_power(effect_size=size, alpha=ALPHA, power=POWER)
+    return float(math.ceil(n)) if np.isfinite(n) else float(most)
+
+
+def seed_test(differences: np.ndarray) -> SeedTest:
+    """All seed-level inference on the seed-paired differences (NaN entries dropped)."""
+    d = np.asarray(differences, float)
+    d = d[~np.isnan(d)]
+    n = len(d)
+    mean = float(d.mean()) if n else math.nan
+    sd = float(d.std(ddof=1)) if n >= 2 else math.nan
+    p_t = p_wilcoxon = d_z = math.nan
+    if n >= 2:
+        if sd > 0:
+            p_t = float(stats.ttest_1samp(d, 0.0).pvalue)
+            d_z = mean / sd
+        else:  # identical differences on every seed: no spread to test against
+            p_t = 1.0 if mean == 0 else 0.0
+        p_wilcoxon = 1.0 if not d.any() else float(stats.wilcoxon(d).pvalue)
+    d_low, d_high = d_z_interval(d)
+    test = SeedTest(n, mean, sd, math.nan, math.nan, p_t, p_wilcoxon,
+                    d_z if n >= 3 else math.nan, d_low, d_high,
+                    minimum_detectable_effect(sd, n))
+    low, high = test.interval()
+    return dataclasses.replace(test, low=low, high=high)
+
+
 def holm(pvalues: pd.Series) -> pd.Series:
-    """Holm step-down adjusted p-values; NaN entries (untestable tasks) stay NaN and do not
-    count towards the number of tests."""
+    """Holm step-down adjusted p-values; NaN entries (untested members) stay NaN and do
+    not count towards the number of tests."""
     adjusted = pd.Series(np.nan, index=pvalues.index)
     present = pvalues.dropna()
     if not present.empty:
@@ -72,212 +190,62 @@ def holm(pvalues: pd.Series) -> pd.Series:
     return adjusted
 
 
-def paired_seed_tests(a: pd.DataFrame, b: pd.DataFrame) -> pd.DataFrame:
-    """Per column (task) of two seed-indexed frames: the paired tests of ``a − b`` over the
-    seeds both have a value for, then Holm across the tasks.
-
-    Columns: n, mean_diff, sd_diff, d_z, ci_low, ci_high (t-based 95%), t, p_t,
-    p_wilcoxon, p_t_holm, p_wilcoxon_holm. Fewer than 2 seeds: NaN tests. All tasks are
-    tested in one vectorised call (``nan_policy="omit"`` drops a task's missing seeds).
-    """
-    tasks = a.columns.intersection(b.columns, sort=False)
-    seeds = a.index.intersection(b.index, sort=False)
-    if tasks.empty:
-        return pd.DataFrame()
-    a_values = a.loc[seeds, tasks].to_numpy(float)
-    b_values = b.loc[seeds, tasks].to_numpy(float)
-    diff = a_values - b_values
-    n = (~np.isnan(diff)).sum(axis=0)
-    with np.errstate(invalid="ignore", divide="ignore"), warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN tasks: NaN is the answer
-        mean = np.nanmean(diff, axis=0)
-        sd = np.where(n >= 2, np.nanstd(diff, axis=0, ddof=1), np.nan)
-    table = pd.DataFrame({"n": n, "mean_diff": mean, "sd_diff": sd,
-                          "d_z": np.where(sd > 0, mean / np.where(sd > 0, sd, 1), np.nan),
-                          "ci_low": np.nan, "ci_high": np.nan, "t": np.nan, "p_t": np.nan,
-                          "p_wilcoxon": np.nan}, index=tasks)
-    spread = (n >= 2) & (sd > 0)
-    if spread.any():
-        test = stats.ttest_rel(a_values[:, spread], b_values[:, spread], nan_policy="omit")
-        ci = test.confidence_interval(CONFIDENCE)
-        table.loc[spread, ["t", "p_t", "ci_low", "ci_high"]] = np.column_stack(
-            [test.statistic, test.pvalue, ci.low, ci.high])
-    # identical differences on every seed: a degenerate interval at the mean
-    constant = (n >= 2) & (sd == 0)
-    table.loc[constant, ["ci_low", "ci_high"]] = np.column_stack([mean[constant]] * 2)
-    table.loc[constant, "p_t"] = np.where(mean[constant] == 0, 1.0, 0.0)
-    ranked = (n >= 2) & ~((sd == 0) & (mean == 0))  # no difference at all: nothing to rank
-    if ranked.any():
-        table.loc[ranked, "p_wilcoxon"] = stats.wilcoxon(diff[:, ranked],
-                                                         nan_policy="omit").pvalue
-    table.loc[(n >= 2) & (sd == 0) & (mean == 0), "p_wilcoxon"] = 1.0
-    table["p_t_holm"] = holm(table["p_t"])
-    table["p_wilcoxon_holm"] = holm(table["p_wilcoxon"])
-    return table
+def holm_levels(pvalues: pd.Series) -> pd.Series:
+    """Each member's confidence level under Holm, 1 − α·p/p_Holm: its t interval at that
+    level excludes 0 exactly when the Holm-adjusted p is below α (the step-down's
+    multiplier for the j-th smallest of m p-values is at least m − j + 1, more when an
+    earlier step carries over). NaN where untested."""
+    present = pvalues.dropna()
+    adjusted = holm(present)
+    steps = len(present) - present.rank(method="first") + 1
+    multiplier = (adjusted / present).where(present > 0, steps)
+    return (1 - ALPHA / multiplier).reindex(pvalues.index)
 
 
-def t_interval(values: np.ndarray, method: str) -> Interval | None:
-    """Mean and its t-based 95% interval (``scipy.stats.ttest_1samp``); None below 2 values."""
-    values = np.asarray(values, float)
-    values = values[~np.isnan(values)]
-    if len(values) < 2:
-        return None
-    if np.ptp(values) == 0:
-        return Interval(values[0], values[0], values[0], method, len(values))
-    ci = stats.ttest_1samp(values, 0.0).confidence_interval(CONFIDENCE)
-    return Interval(float(values.mean()), float(ci.low), float(ci.high), method, len(values))
-
-
-def batch_means_interval(series: np.ndarray, n_batches: int = 20) -> Interval | None:
-    """Interval of the mean of one autocorrelated series: t-interval over the means of
-    ``n_batches`` contiguous batches (fewer for short series)."""
-    series = np.asarray(series, float)
-    series = series[~np.isnan(series)]
-    if len(series) < 2:
-        return None
-    batches = [chunk.mean() for chunk in np.array_split(series, min(n_batches, len(series)))]
-    interval = t_interval(np.array(batches), "batch means over steps (single run)")
-    if interval is None:
-        return None
-    return Interval(float(series.mean()), interval.low, interval.high, interval.method, 1)
-
-
-def spearman_rows(x: np.ndarray, y: np.ndarray) -> np.ndarray:
-    """Spearman correlation along the last axis (``y`` broadcasts against ``x``; average
-    ranks for ties, as ``scipy.stats.spearmanr``)."""
-    rx = stats.rankdata(x, axis=-1)
-    ry = stats.rankdata(np.broadcast_to(y, x.shape), axis=-1)
-    rx -= rx.mean(axis=-1, keepdims=True)
-    ry -= ry.mean(axis=-1, keepdims=True)
+def spearman_rows(x: np.ndarray, y: np.ndarray, axis: int = -1) -> np.ndarray:
+    """Spearman correlation along ``axis`` (``y`` broadcasts against ``x``; average ranks
+    for ties, as ``scipy.stats.spearmanr``)."""
+    x, y = np.broadcast_arrays(x, y)
+    rx = stats.rankdata(x, axis=axis)
+    ry = stats.rankdata(y, axis=axis)
+    rx -= rx.mean(axis=axis, keepdims=True)
+    ry -= ry.mean(axis=axis, keepdims=True)
     with np.errstate(invalid="ignore", divide="ignore"):
-        return (rx * ry).sum(-1) / np.sqrt((rx * rx).sum(-1) * (ry * ry).sum(-1))
+        return (rx * ry).sum(axis) / np.sqrt((rx * rx).sum(axis) * (ry * ry).sum(axis))
+
+
+def spearman_difference(gold: np.ndarray, a: np.ndarray, b: np.ndarray, axis: int = -1
+                        ) -> np.ndarray:
+    """ρ(gold, a) − ρ(gold, b) in Spearman points ×100."""
+    return 100 * (spearman_rows(a, gold, axis) - spearman_rows(b, gold, axis))
 
 
 @dataclass(frozen=True)
-class Ranking:
-    """Sort order and tie groups of one score vector: enough to rank any bootstrap
-    resample of it without sorting again."""
+class PairBootstrap:
+    """The paired bootstrap over test pairs of one test set: the observed difference and
+    its replicates (kept so that averages over independent test sets can be formed)."""
 
-    order: np.ndarray  # argsort of the scores
-    starts: np.ndarray  # position, in sorted order, where each tie group starts
-    group: np.ndarray  # tie group of each item (original order)
+    estimate: float
+    replicates: np.ndarray
+
+    def interval(self) -> Interval:
+        tail = 100 * ALPHA / 2
+        low, high = np.nanpercentile(self.replicates, [tail, 100 - tail])
+        return Interval(self.estimate, float(low), float(high), PAIR_BOOTSTRAP, 1)
 
     @classmethod
-    def of(cls, values: np.ndarray) -> Ranking:
-        order = np.argsort(values, kind="stable")
-        ordered = values[order]
-        new_group = np.r_[True, ordered[1:] != ordered[:-1]]
-        group = np.empty(len(values), dtype=int)
-        group[order] = np.cumsum(new_group) - 1
-        return cls(order, np.flatnonzero(new_group), group)
-
-    def centred_ranks(self, counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Average rank of each item within resamples that hold it ``counts`` (B, n)
-        times (the counts of lower tie groups plus the middle of its own group), minus the
-        mean rank (n + 1)/2; and the count-weighted norm of those ranks (B,)."""
-        in_group = np.add.reduceat(counts[:, self.order], self.starts, axis=1)  # (B, G)
-        below = np.cumsum(in_group, axis=1) - in_group
-        ranks = (below + (in_group + 1) / 2)[:, self.group] - (counts.shape[1] + 1) / 2
-        return ranks, np.sqrt((counts * ranks * ranks).sum(1))
+    def mean_of(cls, parts: list[PairBootstrap]) -> PairBootstrap:
+        """The average over independent test sets (e.g. STS avg over its seven tasks)."""
+        return cls(float(np.mean([p.estimate for p in parts])),
+                   np.mean([p.replicates for p in parts], axis=0))
 
 
-def resampled_spearman(counts: np.ndarray, x: Ranking, y: tuple[np.ndarray, np.ndarray]
-                       ) -> np.ndarray:
-    """Spearman of ``x`` with ``y`` (centred ranks and norms from ``centred_ranks`` on the
-    same ``counts``) over resamples given as item counts (B, n): the Pearson correlation
-    of the resample's ranks, each item weighted by its count. Exact (what ``rankdata`` on
-    the resample gives) and O(n) per resample after one sort."""
-    rx, nx = x.centred_ranks(counts)
-    ry, ny = y
-    return (counts * rx * ry).sum(1) / (nx * ny)
-
-
-@dataclass(frozen=True)
-class PairedScores:
-    """Per-pair scores of two models on one test set, matched by seed:
-    ``gold`` (n,), ``a`` and ``b`` (seeds, n)."""
-
-    gold: np.ndarray
-    a: np.ndarray
-    b: np.ndarray
-
-    @property
-    def n_seeds(self) -> int:
-        return self.a.shape[0]
-
-    def difference(self) -> float:
-        """Observed mean over seeds of ρ(gold, a) − ρ(gold, b), in Spearman points ×100."""
-        return float(100 * (spearman_rows(self.a, self.gold)
-                            - spearman_rows(self.b, self.gold)).mean())
-
-
-def draw_seeds(n_seeds: int, n_resamples: int, rng: np.random.Generator) -> np.ndarray:
-    """Seed indices of each replicate (B, S): resampled when there are several seeds."""
-    if n_seeds == 1:
-        return np.zeros((n_resamples, 1), dtype=int)
-    return rng.integers(0, n_seeds, size=(n_resamples, n_seeds))
-
-
-def bootstrap_replicates(scores: PairedScores, seeds: np.ndarray, rng: np.random.Generator,
-                         chunk: int = 100) -> np.ndarray:
-    """Replicates (B,) of the seed-mean Spearman difference ×100. Replicate r resamples the
-    test pairs with replacement (the same pairs for both models and every seed) and
-    averages the per-seed differences over its seed draw ``seeds[r]``."""
-    n = scores.gold.shape[0]
-    gold = Ranking.of(scores.gold)
-    models = [(Ranking.of(a), Ranking.of(b)) for a, b in zip(scores.a, scores.b, strict=True)]
-    out = np.empty(seeds.shape[0])
-    for start in range(0, seeds.shape[0], chunk):
-        draw = seeds[start:start + chunk]  # (c, S)
-        picks = rng.integers(0, n, size=(draw.shape[0], n))
-        offsets = n * np.arange(draw.shape[0])[:, None]  # one bincount for all resamples
-        counts = np.bincount((picks + offsets).ravel(), minlength=picks.size).reshape(
-            picks.shape).astype(float)
-        gold_ranks = gold.centred_ranks(counts)
-        per_seed = np.stack([  # (c, S): every seed's difference on these resamples
-            resampled_spearman(counts, a, gold_ranks) - resampled_spearman(counts, b, gold_ranks)
-            for a, b in models], axis=1)
-        out[start:start + chunk] = 100 * np.take_along_axis(per_seed, draw, axis=1).mean(1)
-    return out
-
-
-def percentile_interval(replicates: np.ndarray, estimate: float, n_seeds: int) -> Interval:
-    tail = 100 * (1 - CONFIDENCE) / 2
-    low, high = np.nanpercentile(replicates, [tail, 100 - tail])
-    method = "paired bootstrap over test pairs" + (" and seeds" if n_seeds > 1 else "")
-    return Interval(estimate, float(low), float(high), method, n_seeds)
-
-
-def paired_bootstrap(scores: PairedScores, n_resamples: int = 1000,
-                     rng: np.random.Generator | None = None) -> Interval:
-    """95% percentile interval of ρ(gold, a) − ρ(gold, b) (×100) on one test set."""
-    rng = rng or np.random.default_rng(0)
-    seeds = draw_seeds(scores.n_seeds, n_resamples, rng)
-    replicates = bootstrap_replicates(scores, seeds, rng)
-    return percentile_interval(replicates, scores.difference(), scores.n_seeds)
-
-
-def verdict(interval: Interval | None, direction: int = 1) -> Verdict:
-    """``reproduced`` when the interval excludes 0 in the paper's ``direction`` (+1: the
-    method is higher), ``contradicted`` when it excludes 0 the other way, else ``not
-    reproduced at this scale``; ``not tested`` without an interval."""
-    if interval is None or np.isnan(interval.low) or np.isnan(interval.high):
-        return NOT_TESTED
-    low, high = sorted((direction * interval.low, direction * interval.high))
-    if low > 0:
-        return REPRODUCED
-    if high < 0:
-        return CONTRADICTED
-    return NOT_REPRODUCED
-
-
-def combine(verdicts: list[Verdict]) -> Verdict:
-    """A claim made of parts: reproduced when every part is, contradicted when any part
-    is, not tested when none could be tested, else not reproduced at this scale."""
-    if not verdicts or all(v == NOT_TESTED for v in verdicts):
-        return NOT_TESTED
-    if any(v == CONTRADICTED for v in verdicts):
-        return CONTRADICTED
-    if all(v == REPRODUCED for v in verdicts):
-        return REPRODUCED
-    return NOT_REPRODUCED
+def pair_bootstrap(gold: np.ndarray, a: np.ndarray, b: np.ndarray, n_resamples: int,
+                   rng: np.random.Generator) -> PairBootstrap:
+    """Resample the test pairs with replacement (the same pairs for both models) and
+    recompute ρ(gold, a) − ρ(gold, b) ×100 (``scipy.stats.bootstrap``, paired)."""
+    result = stats.bootstrap((gold, a, b), spearman_difference, paired=True,
+                             vectorized=True, n_resamples=n_resamples, method="percentile",
+                             confidence_level=CONFIDENCE, random_state=rng, batch=200)
+    return PairBootstrap(float(spearman_difference(gold, a, b)),
+                         result.bootstrap_distribution)

@@ -19,32 +19,27 @@ that mapping under a top-level ``studies:`` key::
 
 Filter keys are the columns of the collected runs: ``run``, ``method``, ``backbone``,
 ``seed`` and every key of the runs' configs (``k``, ``m``, ``temperature``, ``corpus``,
-...). An empty or absent ``runs`` takes every run. Analyses: see :data:`ANALYSES`.
+...). An empty or absent ``runs`` takes every run. Analyses: :func:`analysis_names`.
 """
 
 from __future__ import annotations
 
 import fnmatch
 from pathlib import Path
-from typing import Any, Literal, get_args
+from typing import Any
 
 import numpy as np
 import pandas as pd
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from hncse import HncseError
-
-Analysis = Literal["ablation", "grid_km", "tau", "theta", "beta", "scaling", "domain",
-                   "embedding_space"]
-ANALYSES: tuple[str, ...] = get_args(Analysis)
+from hncse.analysis.kinds import registry
 
 
-DEFAULT_X: dict[str, tuple[str, ...]] = {
-    "ablation": (), "grid_km": ("k", "m"), "tau": ("temperature",), "theta": ("theta",),
-    "beta": ("beta",), "scaling": ("max_sentences",), "domain": ("corpus",),
-    "embedding_space": (),
-}
+def analysis_names() -> tuple[str, ...]:
+    """The analyses a study may name (declared in :mod:`hncse.analysis.kinds`)."""
+    return tuple(registry())
 
 
 class StudyError(HncseError, ValueError):
@@ -55,16 +50,23 @@ class Study(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     name: str
-    analysis: Analysis
+    analysis: str
     title: str | None = None
     description: str | None = None
     runs: dict[str, Any] | list[str] = Field(default_factory=dict)
     baseline: str = Field("simcse", description="method every other method is compared with")
     x: list[str] | None = Field(None, description="swept setting(s); default per analysis")
 
+    @field_validator("analysis")
+    @classmethod
+    def _known_analysis(cls, name: str) -> str:
+        if name not in registry():
+            raise ValueError(f"unknown analysis {name!r}")
+        return name
+
     @model_validator(mode="after")
     def _x_fits_the_analysis(self) -> Study:
-        wanted = len(DEFAULT_X[self.analysis])
+        wanted = len(registry()[self.analysis].axes)
         if self.x is not None and len(self.x) != wanted:
             raise ValueError(f"x: analysis {self.analysis} sweeps {wanted} setting(s), "
                              f"got {self.x}")
@@ -77,7 +79,7 @@ class Study(BaseModel):
     @property
     def swept(self) -> tuple[str, ...]:
         """The setting(s) the analysis varies along (x axis, grid axes)."""
-        return tuple(self.x) if self.x else DEFAULT_X[self.analysis]
+        return tuple(self.x) if self.x else registry()[self.analysis].axes
 
 
 #: used when no spec is given: every run, read as one ablation and one embedding-space study
@@ -103,7 +105,7 @@ def parse_studies(data: object, source: str) -> list[Study]:
             problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}"
                                  for e in error.errors())
             raise StudyError(f"{source}: study {name!r}: {problems} "
-                             f"(analysis is one of {', '.join(ANALYSES)})") from None
+                             f"(analysis is one of {', '.join(analysis_names())})") from None
     return studies
 
 

@@ -91,6 +91,8 @@ def frame_table(frame: pd.DataFrame, name: str, title: str, note: str = "",
     whole in the CSV; p-values in scientific notation below 0.001."""
 
     def show(column: str, value: object) -> str:
+        if value is None or value is pd.NA:
+            return "–"
         if isinstance(value, float | np.floating):
             if np.isnan(value):
                 return "–"

@@ -1,6 +1,6 @@
 """The objectives' mathematics as small pure tensor functions (docs/method.md).
 
-Notation as in method.md: z_i = h_i/‖h_i‖ is the query, p_i = h_i⁺/‖h_i⁺‖ its positive,
+Notation as in docs/method.md: z_i = h_i/‖h_i‖ is the query, p_i = h_i⁺/‖h_i⁺‖ its positive,
 s(a, b) the cosine similarity, τ the temperature. Every function casts its inputs to float32
 (the loss is computed in float32 even when the encoder runs in bf16/fp16); callers that run
 under ``torch.autocast`` must disable it around these functions, as the registered objectives
@@ -47,7 +47,7 @@ def info_nce_loss(similarities: Tensor, tau: float) -> Tensor:
 
 
 class PMCase(IntEnum):
-    """Per-query case of positive mixing (method.md, HNCSE-PM, cases 1-3)."""
+    """Per-query case of positive mixing (docs/method.md, HNCSE-PM, cases 1-3)."""
 
     CLEAR = 0  # d1 > d2 and r > θ: p̃ = p
     AMBIGUOUS = 1  # d1 > d2 and r ≤ θ: p̃ = normalize(w1·p + w2·n)
@@ -148,13 +148,14 @@ def mixed_positive_similarities(
 def pm_stats(
     z: Tensor, p: Tensor, p_tilde: Tensor, hardest: HardestNegatives, cases: Tensor, mixed: Tensor
 ) -> dict[str, Tensor]:
-    """Mechanism check of PM (method.md "Log, per step"), as 0-d tensors.
+    """Mechanism check of PM (docs/method.md "Log, per step"), as 0-d tensors.
 
     pm/frac_{clear,ambiguous,inverted}: share of queries per case; over the mixed queries
     (ambiguous + inverted): pm/delta_sim_query = mean s(z, p̃) − s(z, p) and
     pm/delta_sim_negative = mean s(p̃, n) − s(p, n) (NaN when no query is mixed);
-    pm/num_mixed: their count. Clear rows have p̃ − p = 0 exactly, so sums over all rows
-    divided by the count are the means over the mixed ones.
+    pm/num_mixed: their count; pm/num_queries: the queries of the step. Clear rows have
+    p̃ − p = 0 exactly, so sums over all rows divided by the count are the means over the
+    mixed ones.
     """
     with torch.no_grad():
         change = p_tilde.detach().float() - p.detach().float()
@@ -169,6 +170,7 @@ def pm_stats(
         "pm/delta_sim_query": delta_query,
         "pm/delta_sim_negative": delta_negative,
         "pm/num_mixed": num_mixed,
+        "pm/num_queries": float(cases.shape[0]),
     }
 
 
@@ -260,20 +262,36 @@ def synthetic_similarities(z: Tensor, synthetic: Tensor) -> Tensor:
     return torch.bmm(synthetic.float(), z.float().unsqueeze(-1)).squeeze(-1)
 
 
-def hnm_stats(similarities: Tensor, synthetic: Tensor | None) -> dict[str, Tensor | float]:
-    """Mechanism check of HNM (method.md "Log, per step").
+def bank_similarities(queries: Tensor, bank: Tensor, selected: Tensor) -> Tensor:
+    """s(z_i, b) for the bank vectors each query mixes from, ``selected`` (N, k): (N, k)."""
+    with torch.no_grad():
+        chosen = bank.detach().float()[selected]  # (N, k, d)
+        return torch.bmm(chosen, queries.detach().float().unsqueeze(-1)).squeeze(-1)
 
-    hnm/sim_inbatch: mean s(z_i, p_j) over j ≠ i (original positives); hnm/sim_synthetic:
-    mean s(z_i, h) over the synthetic negatives (NaN when there are none);
-    hnm/num_synthetic: synthetic negatives per query (0 while the bank is empty).
+
+def hnm_stats(
+    similarities: Tensor, synthetic: Tensor | None, mixed_from: Tensor | None, k: int
+) -> dict[str, Tensor | float]:
+    """Mechanism check of HNM (docs/method.md "Log, per step"; docs/study.md C5: like with like).
+
+    hnm/sim_inbatch: mean s(z_i, p_j) over j ≠ i (original positives);
+    hnm/sim_hardest_inbatch: mean over queries of the k largest s(z_i, p_j), j ≠ i (k capped
+    at N − 1); hnm/sim_synthetic: mean s(z_i, h) over the synthetic negatives;
+    hnm/sim_mixed_from: mean s(z_i, b) over the bank vectors each query mixed (``mixed_from``,
+    N × k); both NaN when there are none; hnm/num_synthetic: synthetic negatives per query
+    (0 while the bank is empty).
     """
     with torch.no_grad():
         s = similarities.detach().float()
         n = s.shape[0]
         off_diagonal_mean = (s.sum() - s.trace()) / (n * (n - 1))
+        others = s.clone().fill_diagonal_(-math.inf)
+        hardest = others.topk(min(k, n - 1), dim=1).values.mean()
         return {
             "hnm/sim_inbatch": off_diagonal_mean,
+            "hnm/sim_hardest_inbatch": hardest,
             "hnm/sim_synthetic": math.nan if synthetic is None else synthetic.detach().mean(),
+            "hnm/sim_mixed_from": math.nan if mixed_from is None else mixed_from.mean(),
             "hnm/num_synthetic": 0.0 if synthetic is None else float(synthetic.shape[1]),
         }
 

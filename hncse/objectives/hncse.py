@@ -25,7 +25,8 @@ class ContrastiveObjective:
     normalize(α·b_a + (1 − α)·b_b) of pairs of the k bank vectors nearest z_i (detached);
     without HNM (or while the bank is empty) there are none. Computed in float32, even
     under autocast. Statistics: ``pm/*`` (the cases' fractions, how p̃ moved) and ``hnm/*``
-    (the mean similarity of synthetic and in-batch negatives).
+    (the mean similarity to the query of the synthetic negatives, of all and of the hardest k
+    in-batch negatives, and of the bank vectors mixed: docs/study.md, C5).
 
     Sources: SimCSE (Gao et al., EMNLP 2021, eq. 1); HNCSE (arXiv 2411.12156, sections 3.2
     and 3.3) and the authors' code; the choices where they are thin: docs/method.md.
@@ -67,29 +68,31 @@ class ContrastiveObjective:
                 )
                 stats |= fn.pm_stats(z, p, p_tilde, hardest, cases, mixed)
             if self.hnm is not None:
-                synthetic = self._synthetic_similarities(z, p, inputs, self.hnm)
+                synthetic, mixed_from = self._synthetic_similarities(z, p, inputs, self.hnm)
                 if synthetic is not None:
                     similarities = torch.cat([similarities, synthetic], dim=1)
-                stats |= fn.hnm_stats(in_batch, synthetic)
+                stats |= fn.hnm_stats(in_batch, synthetic, mixed_from, self.hnm.k)
             loss = fn.info_nce_loss(similarities, self.temperature)
         return ObjectiveOutput(loss=loss, stats=fn.to_floats(stats))
 
     @staticmethod
     def _synthetic_similarities(z: Tensor, p: Tensor, inputs: ObjectiveInputs,
-                                hnm: HNMOptions) -> Tensor | None:
-        """s(z_i, h_{i,t}) (N, m), or None while there is nothing to mix. The vectors mixed:
+                                hnm: HNMOptions) -> tuple[Tensor | None, Tensor | None]:
+        """s(z_i, h_{i,t}) (N, m) and s(z_i, b) for the k vectors b each query mixed from
+        (N, k), or None while there is nothing to mix. The vectors mixed:
         ``previous``, the bank of earlier batches; ``in_batch`` (authors' code), the current
         batch's detached positives p_j, j ≠ i."""
         if hnm.bank == "in_batch":
             candidates, exclude_self = p.detach(), True
         elif inputs.bank is None or inputs.bank.shape[0] == 0:
-            return None
+            return None, None
         else:
             candidates = inputs.bank.to(device=p.device, dtype=torch.float32)
             exclude_self = False
         if candidates.shape[0] - int(exclude_self) < 2:  # a pair needs two vectors
-            return None
+            return None, None
         selected = fn.select_bank_vectors(z, candidates, hnm.k, hnm.beta, exclude_self)
         negatives = fn.mix_hard_negatives(candidates, selected, hnm.m, hnm.alpha,
                                           inputs.generator)
-        return fn.synthetic_similarities(z, negatives)
+        return (fn.synthetic_similarities(z, negatives),
+                fn.bank_similarities(z, candidates, selected))

@@ -24,8 +24,8 @@ from markupsafe import Markup
 from hncse.analysis.analyses import verdicts
 from hncse.analysis.cli import Analysis, add_common_arguments, analyse
 from hncse.analysis.sections import CLAIMS, QUESTIONS, Section, VerdictRow
-from hncse.analysis.stats import NOT_TESTED
 from hncse.analysis.tables import to_html
+from hncse.analysis.verdicts import DEFINITIONS, NOT_EVALUATED
 from hncse.files import write_text
 from hncse.report.provenance import Provenance, gather
 
@@ -47,7 +47,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def regenerate_command(args: argparse.Namespace) -> str:
     """The exact ``hncse report`` call that rebuilds this report."""
-    argv = ["hncse", "report", "--results", str(args.results), "--out", str(args.out),
+    source = ["--results", str(args.results)] if args.results else [
+        "--from-tables", str(args.from_tables)]
+    argv = ["hncse", "report", *source, "--out", str(args.out),
             "--bootstrap", str(args.bootstrap), "--bootstrap-seed", str(args.bootstrap_seed)]
     for flag, value in (("--studies", args.studies), ("--benchmarks", args.benchmarks),
                         ("--data-dir", args.data_dir)):
@@ -82,12 +84,12 @@ def _section_view(section: Section) -> dict[str, Any]:
 
 def verdict_table(sections: list[Section]) -> list[VerdictRow]:
     """Every claim's verdict rows in claim order; a claim no study tested gets one
-    ``not tested`` row, so the table always lists C1–C5."""
+    ``not evaluated`` row, so the table always lists C1–C5."""
     rows = verdicts(sections)
     table = []
     for claim in CLAIMS:
         mine = [r for r in rows if r.claim == claim]
-        table += mine or [VerdictRow(claim, "–", "", NOT_TESTED, None,
+        table += mine or [VerdictRow(claim, "–", "", NOT_EVALUATED, None,
                                      "no ablation study in the study spec")]
     return table
 
@@ -103,6 +105,7 @@ def render(analysis: Analysis, provenance: Provenance, title: str,
     return env.get_template(TEMPLATE).render(
         title=title, generated=datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC"),
         claims=CLAIMS, verdicts=verdict_table(analysis.sections), questions=questions,
+        definitions=DEFINITIONS,
         sections=sections, provenance=provenance, runs_html=_frame_html(provenance.runs),
         benchmarks_html=_frame_html(provenance.benchmarks),
         n_runs=len(analysis.collection.runs), results=str(analysis.collection.root),
@@ -123,7 +126,7 @@ def studies_yaml(analysis: Analysis) -> str:
 
 def run(args: argparse.Namespace) -> int:
     analysis = analyse(args, svg=False)  # the HTML embeds PNGs only
-    benchmarks = args.benchmarks or args.results / "benchmarks"
+    benchmarks = args.benchmarks or (args.results or args.from_tables) / "benchmarks"
     provenance = gather(analysis.collection, regenerate_command(args), studies_yaml(analysis),
                         benchmarks)
     write_text(args.out, render(analysis, provenance, args.title, args.workflow_command))

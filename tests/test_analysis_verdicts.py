@@ -1,0 +1,91 @@
+"""Acceptance: synthetic studies with a known truth get the verdict study.md defines.
+
+Each study is a results folder of run folders (eval.json with STS-B test only, run.json)
+read by the real pipeline (collect → studies → claims). HNCSE − SimCSE on STS-B is set per
+seed as ``effect + N(0, sd)``; SimCSE's own seed effect is shared by both (same seed, same
+data order), so the seed-paired differences have sd ``sd``.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from conftest import Run, write_results
+
+from hncse.analysis.analyses import Options, run_studies, verdicts
+from hncse.analysis.collect import collect
+from hncse.analysis.sections import VerdictRow
+from hncse.analysis.studies import parse_studies
+from hncse.analysis.verdicts import (
+    ALPHA,
+    CONTRADICTED,
+    INCONCLUSIVE,
+    NOT_REPRODUCED,
+    REPRODUCED,
+    UNTESTABLE,
+)
+
+PAPER_EFFECT = 1.2
+
+
+def write_stsb_study(root: Path, effect: float, sd: float, seeds: int, rng_seed: int = 0
+                     ) -> Path:
+    rng = np.random.default_rng(rng_seed)
+    for seed in range(1, seeds + 1):
+        simcse = 82.0 + rng.normal(0, 0.5)
+        for method, score in (("simcse", simcse),
+                              ("hncse", simcse + effect + rng.normal(0, sd))):
+            folder = root / "runs" / method / f"seed{seed}"
+            folder.mkdir(parents=True)
+            (folder / "run.json").write_text(json.dumps(
+                {"method": method, "backbone": "minilm", "seed": seed, "settings": {}}))
+            (folder / "eval.json").write_text(json.dumps({
+                "schema_version": 1, "mode": "fasttest", "model": {}, "tasks": {
+                    "STSBenchmark": {"family": "sts_cosine", "splits": {"test": {
+                        "spearman": score, "pearson": score, "n": 1379}}}}}))
+    return root
+
+
+def c_row(root: Path, claim: str) -> VerdictRow:
+    sections = run_studies(collect(root), parse_studies({"s": {"analysis": "ablation"}}, "t"),
+                           Options(n_resamples=100, svg=False))
+    return next(row for row in verdicts(sections) if row.claim == claim)
+
+
+def test_the_papers_effect_over_five_seeds_is_reproduced(tmp_path: Path) -> None:
+    row = c_row(write_stsb_study(tmp_path, PAPER_EFFECT, 0.3, 5), "C1")
+    assert row.verdict == REPRODUCED
+    assert row.p_holm < ALPHA and row.interval is not None and row.interval.low > 0
+    assert row.n == 5
+
+
+def test_the_opposite_effect_is_contradicted(tmp_path: Path) -> None:
+    row = c_row(write_stsb_study(tmp_path, -PAPER_EFFECT, 0.3, 5), "C1")
+    assert row.verdict == CONTRADICTED
+    assert row.p_holm < ALPHA and row.interval is not None and row.interval.high < 0
+
+
+def test_a_null_method_with_enough_seeds_is_not_reproduced(tmp_path: Path) -> None:
+    row = c_row(write_stsb_study(tmp_path, 0.0, 0.3, 10), "C1")
+    assert row.verdict == NOT_REPRODUCED
+    assert row.p_holm >= ALPHA and row.mde <= PAPER_EFFECT  # it had the power ...
+    assert row.interval is not None and row.interval.high < PAPER_EFFECT  # ... and excludes it
+
+
+@pytest.mark.parametrize("seeds", [2, 3])
+def test_a_null_method_with_few_noisy_seeds_is_inconclusive(tmp_path: Path, seeds: int
+                                                            ) -> None:
+    row = c_row(write_stsb_study(tmp_path, 0.0, 2.0, seeds), "C1")
+    assert row.verdict == INCONCLUSIVE
+    assert row.mde > PAPER_EFFECT and f"MDE {row.mde:.2f}" in row.detail
+    assert "seeds that detect the paper's +1.2 at 80% power" in row.detail
+
+
+def test_pm_that_never_mixes_is_untestable(tmp_path: Path) -> None:
+    write_results(tmp_path, [Run("hncse-pm", seed, mixes=False) for seed in (1, 2, 3)])
+    row = c_row(tmp_path, "C4")
+    assert row.verdict == UNTESTABLE
+    assert "PM mixed 0 of" in row.detail  # the counts are shown

@@ -160,7 +160,7 @@ def test_killed_run_resumes_to_the_same_weights(
     process.wait()
     assert (run / STATE_DIR).is_dir(), "the run never saved its state"
     assert not (run / SUMMARY_FILE).exists(), "the run finished before it was killed"
-    saved_step = checkpoint.load_training_state(run / STATE_DIR)["run"].step
+    saved_step = checkpoint.load_training_state(run / STATE_DIR)["run"]["step"]
     saved_lines = [line for line in (run / LOG_FILE).read_text().splitlines()
                    if logged_step(line) <= saved_step]
     assert saved_step >= 10 and len(saved_lines) >= saved_step

@@ -142,7 +142,7 @@ def test_paper_dag_has_the_planned_jobs(paper_slurm_dry_run, data_root,
 
 def test_slurm_profile_launches_multi_gpu_runs_with_torchrun(paper_slurm_dry_run) -> None:
     commands = [line for line in paper_slurm_dry_run.stdout.splitlines()
-                if " train --set " in line]
+                if " train --exit-with-parent --set " in line]
     roberta = [c for c in commands if "backbone=roberta-base" in c]
     bert = [c for c in commands if "backbone=bert-base-uncased" in c]
     assert roberta and bert

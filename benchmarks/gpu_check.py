@@ -129,7 +129,9 @@ def check_training(backbone: Path, work: Path, args: argparse.Namespace) -> dict
                 "method": method, "backbone": str(backbone), "corpus": "wiki1m_head.txt",
                 "data_dir": args.data_dir, "batch_size": args.batch_size,
                 "precision": precision, "output_dir": str(work / f"{method}-{precision}"),
-                "max_steps": args.steps + args.warmup})
+                "max_steps": args.steps + args.warmup,
+                # the recipe's k = 10, or what a tiny batch's one-batch bank holds
+                "k": min(10, args.batch_size)})
             reset_peak_memory(args.device)
             seconds[method], losses = timed_steps(Trainer(config), args.steps, args.warmup,
                                                   args.device)
@@ -212,6 +214,7 @@ def check_torchrun(backbone: Path, work: Path, args: argparse.Namespace) -> dict
     overrides = {"method": "hncse", "backbone": str(backbone), "corpus": "wiki1m_head.txt",
                  "data_dir": args.data_dir, "batch_size": args.batch_size * nproc,
                  "max_steps": 2, "output_dir": str(work / "torchrun"),
+                 "k": min(10, args.batch_size * nproc),
                  "precision": precisions(args.device)[0]}
     env = os.environ | {"OMP_NUM_THREADS": "1"}
     started = time.perf_counter()

@@ -39,7 +39,7 @@ class CostError(HncseError, ValueError):
     """A run the estimate cannot cost; the message names the run and what is missing."""
 
 
-# Sentences `hncse evaluate` encodes per task (docs/senteval-protocol.md; SentEval's sizes,
+# Sentences `hncse evaluate` encodes per task (docs/protocol.md; SentEval's sizes,
 # Conneau & Kiela 2018, arXiv 1803.05449, Table 1): STS pairs count twice, SST2 is
 # train + dev + test, TREC train + test, MRPC both sentences of train + test pairs.
 SENTEVAL_SENTENCES: dict[str, int] = {

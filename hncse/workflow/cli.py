@@ -19,7 +19,7 @@ import yaml
 from hncse import HncseError
 from hncse.data_root import resolve_data_root
 from hncse.workflow.baselines import BUILT_IN, add_built_in
-from hncse.workflow.cost import Throughput, backbone_lines, cost_table
+from hncse.workflow.cost import EVAL_TOKENS, Throughput, backbone_lines, cost_table
 from hncse.workflow.plan import Plan, Planner
 
 DEFAULT_CONFIG = Path("config/config.yaml")  # the Snakefile's
@@ -91,16 +91,16 @@ def run(args: argparse.Namespace) -> int:
         print(f"all (each run once): {trained} trainings, {len(plan.runs)} evaluations")
         return 0
     table = cost_table(plan, Throughput(args.tflops), GPU_COUNTS)
-    print(f"Cost of {args.configfile}: an ESTIMATE from FLOP counts, ASSUMING "
-          f"{args.tflops:g} TFLOP/s sustained per GPU (--tflops; not measured).")
-    print("Training 6·N·tokens (2 views × max_seq_length a sentence), evaluation 2·N·tokens "
-          "(SentEval's sentences); N:")
+    print(f"Cost of {args.configfile}: an ESTIMATE from FLOP counts, ASSUMING {args.tflops:g} "
+          "TFLOP/s sustained per GPU\n(--tflops; no GPU measured). Training 6·N·tokens "
+          "(2 views × max_seq_length tokens a sentence),\nevaluation 2·N·tokens (SentEval's "
+          f"sentences, {EVAL_TOKENS} tokens each). N, the encoder layers' weights:")
     print("\n".join(backbone_lines(plan)))
     print()
     print(table)
     print()
-    print("Runs shared by studies count in each study; `all` counts each once. Wall time: "
-          "runs are independent jobs on whole GPUs,\nmax(GPU-hours / GPUs, longest "
-          "training + evaluation of one run); loading and the transfer classifiers' fits "
-          "are not counted.")
+    print("Runs shared by studies count in each of them; `all` counts each run once.\n"
+          "Wall time: runs are independent jobs on whole GPUs: max(GPU-hours / GPUs, the "
+          "longest\ntraining + evaluation of one run). Not counted: loading, tokenising, "
+          "the transfer tasks'\nclassifier fits.")
     return 0

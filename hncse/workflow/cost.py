@@ -82,8 +82,11 @@ class Architecture:
         return self.layer_parameters + (self.vocab + self.positions + 2) * h + 2 * h + h * h + h
 
 
-BERT = "Devlin et al. 2019, arXiv 1810.04805, §3: L=12/24, H=768/1024, FFN 4H; 110M/340M"
-ROBERTA = "Liu et al. 2019, arXiv 1907.11692: BERT's sizes, 50K BPE vocabulary; 125M/355M"
+# Devlin et al. 2019, §3: L = 12 / 24, H = 768 / 1024, FFN 4H, 110M / 340M parameters, a
+# 30,522-piece uncased vocabulary; Liu et al. 2019: BERT's shapes, a 50K BPE vocabulary
+# (50,265 in the released models), 125M / 355M parameters.
+BERT = "published sizes, Devlin et al. 2019, arXiv 1810.04805"
+ROBERTA = "published sizes, Liu et al. 2019, arXiv 1907.11692"
 # Published architectures, used when no config.json is at hand offline. PUBLISHED_SIZES is
 # what the papers state (tests/test_cost.py checks Architecture.parameters against it).
 KNOWN_BACKBONES: dict[str, Architecture] = {
@@ -273,8 +276,8 @@ def backbone_lines(plan: Plan) -> list[str]:
     for model in dict.fromkeys(run.model for run in plan.runs.values()):
         arch = architecture(model)
         if arch is not None:
-            lines.append(f"  {model}: N = {arch.layer_parameters / 1e6:.1f}M layer weights "
-                         f"of {arch.parameters / 1e6:.1f}M ({arch.source})")
+            lines.append(f"  {model}: N = {arch.layer_parameters / 1e6:.1f}M of "
+                         f"{arch.parameters / 1e6:.1f}M weights ({arch.source})")
         else:
             lines.append(f"  {model}: no FLOP model (not costed)")
     return lines

@@ -6,9 +6,13 @@ Measures, in one run and interleaved round by round (so machine drift hits all a
 - the trainer's step (``Trainer.train_step``) for every method;
 
 and reports sentences/s, each method's step time relative to SimCSE's, the trainer's SimCSE
-step relative to the bare step, and the peak RSS of a separate process per method.
+step relative to the bare step, and the peak RSS of a separate process per method. With
+``--compile``, SimCSE and HNCSE also train with ``compile: true`` (torch.compile of the
+encoder) in the same rounds: their step time relative to eager, and the first compiled
+step's seconds (the compilation).
 
     python benchmarks/bench_training.py --data-dir ../shared/data [--batch-size 64 --rounds 8]
+    python benchmarks/bench_training.py --data-dir ../shared/data --compile
 
 Targets (issue 2): HNCSE step ≤ 1.05 × SimCSE step; trainer SimCSE step ≤ 1.05 × bare step;
 peak RSS ≤ 2.5 GB at batch 64.
@@ -33,14 +37,30 @@ from hncse.config import TrainConfig, load_config
 from hncse.trainer import Trainer
 
 METHODS = ("simcse", "hncse-pm", "hncse-hnm", "hncse")
+COMPILED = ("simcse", "hncse")  # timed again with compile: true under --compile
 
 
-def make_config(args: argparse.Namespace, method: str) -> TrainConfig:
+def make_config(args: argparse.Namespace, method: str, compile_encoder: bool = False
+                ) -> TrainConfig:
     return load_config(overrides={
         "method": method, "backbone": args.backbone, "corpus": args.corpus,
         "data_dir": args.data_dir, "batch_size": args.batch_size, "max_seq_length": 32,
         "output_dir": str(Path(args.out) / method), "max_steps": 10_000, "seed": 1,
+        "compile": compile_encoder,
     })
+
+
+def compiled_runners(args: argparse.Namespace) -> tuple[dict[str, Callable[[int], None]],
+                                                        dict[str, float]]:
+    """Compiled trainers' steps, and the seconds of each one's first step (compilation)."""
+    runners, first_step = {}, {}
+    for method in COMPILED:
+        trainer = Trainer(make_config(args, method, compile_encoder=True))
+        start = time.perf_counter()
+        trainer.train_step(0)
+        first_step[method] = time.perf_counter() - start
+        runners[f"{method}+compile"] = trainer.train_step
+    return runners, first_step
 
 
 def bare_step(trainer: Trainer) -> Callable[[int], None]:
@@ -107,6 +127,8 @@ def main() -> None:
     parser.add_argument("--memory-steps", type=int, default=6)
     parser.add_argument("--out", default="benchmarks/out")
     parser.add_argument("--json", type=Path, help="also write the figures here")
+    parser.add_argument("--compile", action="store_true",
+                        help=f"also time {' and '.join(COMPILED)} with compile: true")
     parser.add_argument("--memory-probe", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.memory_probe:
@@ -116,6 +138,10 @@ def main() -> None:
     trainers = {method: Trainer(make_config(args, method)) for method in METHODS}
     runners: dict[str, Callable[[int], None]] = {"bare": bare_step(trainers["simcse"])}
     runners.update({method: trainer.train_step for method, trainer in trainers.items()})
+    first_compiled_step: dict[str, float] = {}
+    if args.compile:
+        compiled, first_compiled_step = compiled_runners(args)
+        runners.update(compiled)
     time_steps(runners, 1, args.warmup_steps)
     times = time_steps(runners, args.rounds, args.steps_per_round)
     median = {name: statistics.median(values) for name, values in times.items()}
@@ -129,6 +155,10 @@ def main() -> None:
         "trainer_simcse_over_bare": median["simcse"] / median["bare"],
         "peak_rss_mb": {m: peak_rss_mb(args, m) for m in ("simcse", "hncse")},
     }
+    if args.compile:
+        results["compiled_over_eager"] = {m: median[f"{m}+compile"] / median[m]
+                                          for m in COMPILED}
+        results["first_compiled_step_s"] = first_compiled_step
     print(f"{'step':<10} {'s/step':>8} {'sent/s':>8} {'× simcse':>9}")
     for name in runners:
         ratio = f"{results['ratio_to_simcse'][name]:9.3f}" if name in METHODS else " " * 9
@@ -136,6 +166,10 @@ def main() -> None:
     print(f"trainer SimCSE step / bare step: {results['trainer_simcse_over_bare']:.3f}")
     print("peak RSS (MB): " + ", ".join(f"{m} {v:.0f}" for m, v in
                                          results["peak_rss_mb"].items()))
+    if args.compile:
+        print("compiled step / eager step: " + ", ".join(
+            f"{m} {results['compiled_over_eager'][m]:.3f} (first step, compiling: "
+            f"{first_compiled_step[m]:.0f} s)" for m in COMPILED))
     if args.json:
         args.json.write_text(json.dumps(results, indent=2) + "\n")
 

@@ -1,4 +1,4 @@
-"""Acceptance check for a GPU machine (≤ 8 minutes on one GPU), three parts:
+"""Acceptance check for a GPU machine (≤ 8 minutes on one GPU), four parts:
 
 1. training: every method on a BERT-base-sized, randomly initialised encoder, in bf16 and
    fp16 (CUDA autocast; fp16 with the gradient scaler): sentences/s, peak GPU memory, the
@@ -7,7 +7,10 @@
    CPU; every STS Spearman (× 100, as eval.json reports it) within 0.01 and TREC's accuracy
    (%) within 0.5 of the CPU's;
 3. distributed: one torchrun process group (NCCL on CUDA) over the machine's GPUs, two HNCSE
-   steps whose losses every rank agrees on.
+   steps whose losses every rank agrees on;
+4. compile: SimCSE and HNCSE (``--compile-methods``) in the first precision with and without
+   ``compile: true`` (torch.compile of the encoder), side by side: the compiled step time
+   relative to eager, the warm-up seconds (compilation), finite losses.
 
     python benchmarks/gpu_check.py --data-dir ../shared/data [--out gpu_check.json]
 
@@ -45,6 +48,7 @@ from hncse.trainer import Trainer
 
 METHODS = ("simcse", "hncse-pm", "hncse-hnm", "hncse")
 EVAL_TASKS = "sts,TREC"
+COMPILE_METHODS = "simcse,hncse"
 STS_TOLERANCE = 0.01  # Spearman × 100
 ACCURACY_TOLERANCE = 0.5  # accuracy, %
 # BERT-base as in the paper; "tiny" for the CPU test of this script's logic
@@ -120,20 +124,26 @@ def timed_steps(trainer: Trainer, steps: int, warmup: int, device: str
     return (time.perf_counter() - start) / steps, losses
 
 
+def training_trainer(backbone: Path, work: Path, args: argparse.Namespace, method: str,
+                     precision: str, compile_encoder: bool = False) -> Trainer:
+    name = f"{method}-{precision}{'-compiled' if compile_encoder else ''}"
+    return Trainer(load_config(overrides={
+        "method": method, "backbone": str(backbone), "corpus": "wiki1m_head.txt",
+        "data_dir": args.data_dir, "batch_size": args.batch_size, "precision": precision,
+        "output_dir": str(work / name), "max_steps": args.steps + args.warmup,
+        "compile": compile_encoder,
+        # the recipe's k = 10, or what a tiny batch's one-batch bank holds
+        "k": min(10, args.batch_size)}))
+
+
 def check_training(backbone: Path, work: Path, args: argparse.Namespace) -> dict[str, Any]:
     results: dict[str, Any] = {}
     for precision in precisions(args.device):
         seconds: dict[str, float] = {}
         for method in METHODS:
-            config = load_config(overrides={
-                "method": method, "backbone": str(backbone), "corpus": "wiki1m_head.txt",
-                "data_dir": args.data_dir, "batch_size": args.batch_size,
-                "precision": precision, "output_dir": str(work / f"{method}-{precision}"),
-                "max_steps": args.steps + args.warmup,
-                # the recipe's k = 10, or what a tiny batch's one-batch bank holds
-                "k": min(10, args.batch_size)})
+            trainer = training_trainer(backbone, work, args, method, precision)
             reset_peak_memory(args.device)
-            seconds[method], losses = timed_steps(Trainer(config), args.steps, args.warmup,
+            seconds[method], losses = timed_steps(trainer, args.steps, args.warmup,
                                                   args.device)
             results[f"{method}/{precision}"] = {
                 "sentences_per_s": round(args.batch_size / seconds[method], 1),
@@ -142,6 +152,28 @@ def check_training(backbone: Path, work: Path, args: argparse.Namespace) -> dict
                 "finite": all(math.isfinite(x) for x in losses)}
         results[f"hncse_over_simcse_step/{precision}"] = round(
             seconds["hncse"] / seconds["simcse"], 3)
+    return results
+
+
+def check_compile(backbone: Path, work: Path, args: argparse.Namespace) -> dict[str, Any]:
+    """Eager, then compiled, per method in the first precision; the warm-up steps hold the
+    compilation."""
+    precision = precisions(args.device)[0]
+    results: dict[str, Any] = {}
+    for method in filter(None, args.compile_methods.split(",")):
+        seconds, warmup_s, finite = {}, {}, True
+        for compiled in (False, True):
+            trainer = training_trainer(backbone, work, args, method, precision, compiled)
+            started = time.perf_counter()
+            seconds[compiled], losses = timed_steps(trainer, args.steps, args.warmup,
+                                                    args.device)
+            warmup_s[compiled] = time.perf_counter() - started - args.steps * seconds[compiled]
+            finite = finite and all(math.isfinite(x) for x in losses)
+        results[f"{method}/{precision}"] = {
+            "compiled_over_eager_step": round(seconds[True] / seconds[False], 3),
+            "sentences_per_s": round(args.batch_size / seconds[True], 1),
+            "warmup_s": round(warmup_s[True], 1), "eager_warmup_s": round(warmup_s[False], 1),
+            "finite": finite}
     return results
 
 
@@ -236,8 +268,9 @@ def check_torchrun(backbone: Path, work: Path, args: argparse.Namespace) -> dict
 
 
 def failed_checks(results: dict[str, Any]) -> list[str]:
-    failures = [f"training {name}: a loss was not finite"
-                for name, record in results["training"].items()
+    failures = [f"{part} {name}: a loss was not finite"
+                for part in ("training", "compile")
+                for name, record in results[part].items()
                 if isinstance(record, dict) and not record["finite"]]
     failures += [f"evaluation {line}" for line in results["evaluation"]["failures"]]
     if not results["torchrun"]["ok"]:
@@ -257,6 +290,7 @@ def run_checks(args: argparse.Namespace) -> dict[str, Any]:
         results["training"] = check_training(backbone, work, args)
         results["evaluation"] = check_evaluation(backbone, args)
         results["torchrun"] = check_torchrun(backbone, work, args)
+        results["compile"] = check_compile(backbone, work, args)
     results["failures"] = failed_checks(results)
     results["wall_s"] = round(time.perf_counter() - started, 1)
     return results
@@ -273,6 +307,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--warmup", type=int, default=3)
     parser.add_argument("--eval-tasks", default=EVAL_TASKS,
                         help="evaluated on both devices (default: %(default)s)")
+    parser.add_argument("--compile-methods", default=COMPILE_METHODS,
+                        help="timed with and without compile: true ('' for none; "
+                        "default: %(default)s)")
     parser.add_argument("--nproc", type=int, default=None,
                         help="torchrun workers (default: the GPU count)")
     parser.add_argument("--out", type=Path, default=None, help="also write the JSON here")

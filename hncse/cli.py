@@ -17,6 +17,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "download": ("hncse.download", "fetch SentEval data or wiki1m (online users)"),
     "aggregate": ("hncse.analysis.cli", "collect results: tidy table, tables, statistics"),
     "report": ("hncse.report.build", "build the self-contained HTML report of a results folder"),
+    "plan": ("hncse.workflow.cli", "what a workflow config's studies run; --cost: GPU estimate"),
 }
 
 

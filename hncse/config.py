@@ -74,6 +74,7 @@ class TrainConfig(BaseModel):
     seed: int = Field(42, ge=0)
     precision: Literal["fp32", "bf16", "fp16"] = "fp32"
     dropout: float | None = Field(None, ge=0.0, lt=1.0, description="None = backbone's own")
+    compile: bool = Field(False, description="torch.compile the encoder (docs/training.md)")
     # evaluation, checkpoints, output
     eval_steps: int = Field(125, ge=0, description="STS-B dev every N steps; 0 = only at end")
     eval_batch_size: int = Field(128, ge=1)

@@ -149,6 +149,8 @@ class Trainer:
         if self.context.enabled:
             ids = [self.device.index] if self.device.type == "cuda" else None
             self.model = DistributedDataParallel(self.encoder, device_ids=ids)
+        if config.compile:  # opt-in: measured in docs/training.md
+            self.model = torch.compile(self.model)
         self.optimizer = torch.optim.AdamW(
             self.encoder.parameters(), lr=config.learning_rate, weight_decay=config.weight_decay
         )

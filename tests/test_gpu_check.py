@@ -1,6 +1,6 @@
 """What of the GPU path can run on a CPU: bf16 autocast training steps, and the acceptance
 script benchmarks/gpu_check.py with ``--device cpu --size tiny`` (its training, evaluation
-comparison and torchrun parts on a 2-layer encoder, gloo instead of NCCL)."""
+comparison, torchrun and compile parts on a 2-layer encoder, gloo instead of NCCL)."""
 
 from __future__ import annotations
 
@@ -90,6 +90,7 @@ def test_the_script_runs_every_check_on_cpu(gpu_check: ModuleType, data_root: Pa
     status = gpu_check.main(["--device", "cpu", "--size", "tiny", "--batch-size", "8",
                              "--steps", "2", "--warmup", "1", "--nproc", "2",
                              "--eval-tasks", "STS16,STSBenchmark,TREC",
+                             "--compile-methods", "simcse",
                              "--data-dir", str(data_root), "--out", str(out)])
     results = json.loads(out.read_text())
     assert status == 0, results["failures"]
@@ -105,6 +106,10 @@ def test_the_script_runs_every_check_on_cpu(gpu_check: ModuleType, data_root: Pa
     torchrun = results["torchrun"]
     assert torchrun["ok"] and torchrun["backend"] == "gloo" and torchrun["world_size"] == 2
     assert len(torchrun["losses"]) == 2
+    compiled = results["compile"]
+    assert list(compiled) == ["simcse/bf16"]
+    record = compiled["simcse/bf16"]
+    assert record["finite"] and record["compiled_over_eager_step"] > 0
 
 
 @pytest.mark.slow

@@ -44,6 +44,15 @@ def test_cost_imports_no_torch() -> None:
     assert result.stdout.strip() == "[]"
 
 
+def test_hncse_plan_starts_without_torch() -> None:
+    """`hncse plan` imports only its own command's module, not the trainer's torch."""
+    code = ("import sys; from hncse.cli import build_parser; build_parser('plan'); print(sorted("
+            "m for m in sys.modules if m.split('.')[0] in ('torch', 'transformers')))")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            timeout=60, check=True)
+    assert result.stdout.strip() == "[]"
+
+
 def test_parameters_of_a_tiny_encoder() -> None:
     arch = Architecture(2, 4, 8, 10, 6, source="test")
     assert arch.layer_parameters == 344

@@ -150,15 +150,15 @@ def _figures(data: StudyData, sections: dict[str, Section]) -> None:
         sections[key].figures.append(figures.level_dots(
             long, name, title, ylabel,
             published.SIMCSE_BERT_BASE.scores if has_baseline else None,
-            published.SIMCSE_BERT_BASE.label, svg=svg))
+            published.SIMCSE_BERT_BASE.label, published.SIMCSE_BERT_BASE.source, svg=svg))
         mine = data.scores[data.scores["method"] == baseline]
         beside = published.beside(mine, columns, _ours(data, baseline)) if has_baseline else (
             pd.DataFrame())
         if not beside.empty:
             sections[key].tables.append(frame_table(
                 beside, f"{name}_published", "Our SimCSE beside the published SimCSE",
-                "different backbone and scale: the published numbers place ours, they are "
-                "not a target"))
+                f"{published.SIMCSE_BERT_BASE.source}. A different backbone and scale: the "
+                "published numbers place ours, they are not a target"))
 
 
 def _mechanism(data: StudyData, claim: str) -> Section:
@@ -208,14 +208,13 @@ def _step_curves(steps: pd.DataFrame, keys: list[str], name: str, title: str, sv
                  logy: bool = False) -> figures.Figure:
     thinned = thin(steps, keys).melt(id_vars=["run", "variant", "step"], value_vars=keys,
                                      var_name="statistic", value_name="value")
-    one = len(keys) == 1  # one statistic: the series are the variants, in their colours
-    thinned["series"] = thinned["variant"] if one else (
-        thinned["variant"] + " · " + thinned["statistic"])
+    one = len(keys) == 1  # several statistics: one dash pattern each
     band = "range over runs (log axis)" if logy else "sd over runs"
-    return figures.curves(thinned, "step", "value", "series", name, title,
+    return figures.curves(thinned, "step", "value", "variant", name, title,
                           ylabel=keys[0] if one else "value",
-                          caption=f"binned to ≤ {MAX_CURVE_POINTS} points; band: {band}",
-                          logy=logy, svg=svg)
+                          caption=f"colour: variant; binned to ≤ {MAX_CURVE_POINTS} points; "
+                                  f"band: {band}", logy=logy,
+                          style=None if one else "statistic", svg=svg)
 
 
 def _stability(data: StudyData) -> Section:

@@ -103,14 +103,14 @@ def _legend(ax: plt.Axes) -> None:
 
 def level_dots(long: pd.DataFrame, name: str, title: str, ylabel: str,
                published: dict[str, float] | None = None, published_label: str = "",
-               *, svg: bool = True) -> Figure:
+               published_source: str = "", *, svg: bool = True) -> Figure:
     """Levels per task: one small point per run (seed), a large marker at the mean over
     seeds, per method side by side; ``published`` values (task -> number) as black ×.
     ``long`` has columns task, variant, value (one row per run × task)."""
     tasks = list(dict.fromkeys(long["task"]))
     styles = method_styles(list(long["variant"].unique()))
     width = 0.7 / max(1, len(styles))
-    fig, ax = plt.subplots(figsize=(min(10.5, max(6.0, 0.75 * len(tasks) + 3.5)), 3.8))
+    fig, ax = plt.subplots(figsize=(min(10.5, max(6.0, 0.8 * len(tasks) + 3.5)), 3.8))
     for i, (variant, style) in enumerate(styles.items()):
         part = long[long["variant"] == variant]
         offset = (i - (len(styles) - 1) / 2) * width
@@ -125,12 +125,11 @@ def level_dots(long: pd.DataFrame, name: str, title: str, ylabel: str,
         shown = {t: v for t, v in published.items() if t in tasks}
         ax.scatter([tasks.index(t) for t in shown], list(shown.values()),
                    label=published_label, **PUBLISHED_STYLE)
-    ax.set_xticks(range(len(tasks)), tasks, rotation=30 if len(tasks) > 6 else 0,
-                  ha="right" if len(tasks) > 6 else "center")
+    ax.set_xticks(range(len(tasks)), tasks, rotation=30, ha="right")
     ax.set(xlabel="", ylabel=ylabel)
     _legend(ax)
     return render(fig, name, title, "small points: one run (seed) each; large marker: mean "
-                  "over seeds" + ("; ×: published number" if published else ""), svg)
+                  "over seeds" + (f"; ×: {published_source}" if published else ""), svg)
 
 
 def forest(rows: pd.DataFrame, seeds: pd.DataFrame, name: str, title: str, xlabel: str,
@@ -179,19 +178,20 @@ def heatmap(mean: pd.DataFrame, labels: pd.DataFrame, name: str, title: str,
 
 def curves(data: pd.DataFrame, x: str, y: str, hue: str, name: str, title: str,
            logx: bool = False, ylabel: str | None = None, caption: str = "", *,
-           logy: bool = False, every_point: bool = False, svg: bool = True) -> Figure:
-    """Lines of ``y`` over ``x`` per ``hue`` (methods in their fixed colours and markers);
-    band: sd over runs at the same ``x`` (on a log axis: the range over runs, which stays
-    positive); markers where there are few points, or at every point with
-    ``every_point`` (evaluations)."""
+           logy: bool = False, every_point: bool = False, style: str | None = None,
+           svg: bool = True) -> Figure:
+    """Lines of ``y`` over ``x`` per ``hue`` (methods in their fixed colours and markers;
+    ``style``: a second grouping drawn as dash patterns); band: sd over runs at the same
+    ``x`` (on a log axis: the range over runs, which stays positive); markers where there
+    are few points, or at every point with ``every_point`` (evaluations)."""
     fig, ax = plt.subplots(figsize=(7.0, 3.6))
-    few = every_point or data[x].nunique() <= MARKER_LIMIT
+    few = style is None and (every_point or data[x].nunique() <= MARKER_LIMIT)
     styles = method_styles(list(data[hue].unique()))
     sns.lineplot(data, x=x, y=y, hue=hue, hue_order=list(styles),
                  palette={n: s.colour for n, s in styles.items()},
-                 errorbar=("pi", 100) if logy else "sd", style=hue if few else None,
+                 errorbar=("pi", 100) if logy else "sd", style=style or (hue if few else None),
                  markers={n: s.marker for n, s in styles.items()} if few else False,
-                 dashes=False, ax=ax)
+                 dashes=style is not None, ax=ax)
     if logx:
         ax.set_xscale("log")
     if logy:

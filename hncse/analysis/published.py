@@ -16,17 +16,22 @@ import pandas as pd
 @dataclass(frozen=True)
 class Published:
     method: str
-    source: str  # who published it, on which backbone and at which scale
+    backbone: str
+    scale: str  # who published it and at which scale
     scores: dict[str, float]  # task label -> number
 
     @property
     def label(self) -> str:
-        return f"{self.method}, published ({self.source})"
+        return f"{self.method}, published ({self.backbone})"
+
+    @property
+    def source(self) -> str:
+        return f"{self.label}: {self.scale}"
 
 
 SIMCSE_BERT_BASE = Published(
-    "simcse", "SimCSE paper: BERT-base, 110 M parameters; 1M Wikipedia sentences, 1 epoch, "
-    "batch 64",
+    "simcse", "BERT-base", "SimCSE paper; 110 M parameters, 1M Wikipedia sentences, 1 "
+    "epoch, batch 64",
     {"STS12": 68.40, "STS13": 82.41, "STS14": 74.38, "STS15": 80.91, "STS16": 78.56,
      "STS-B": 76.85, "SICK-R": 72.23, "STS avg": 76.25, "MR": 81.18, "CR": 86.46,
      "SUBJ": 94.45, "MPQA": 88.88, "SST": 85.50, "TREC": 89.80, "MRPC": 74.43,

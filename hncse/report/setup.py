@@ -37,11 +37,13 @@ LABELS: dict[str, str] = {
     "max_sentences": "max_sentences", "max_seq_length": "max length (tokens)",
     "precision": "precision",
 }
+NO_TRAINING = "no further training"
+UNSET_TRAINING = "not logged"  # steps trained of a run without training
 #: what an unset (None) setting means
 UNSET: dict[str, str] = {"max_steps": "not set (epochs decide)", "max_sentences": "all",
                          "max_grad_norm": "no clipping", "dropout": "the backbone's own",
-                         "parameters": "unknown (model not at hand)"}
-NO_TRAINING = "no further training"
+                         "parameters": "unknown (model not at hand)",
+                         "steps_trained": UNSET_TRAINING, "corpus_sentences": "not logged"}
 #: per-run numbers of the tidy table shown in the configuration
 RUN_FACTS = {("model", "parameters"): "parameters", ("training", "steps"): "steps_trained",
              ("training", "corpus_sentences"): "corpus_sentences"}
@@ -106,8 +108,11 @@ def _groups(configs: pd.DataFrame) -> pd.DataFrame:
                      "seeds": ", ".join(map(str, seeds)) or "none (deterministic)",
                      "runs": list(part.index)})
     groups = pd.DataFrame(rows)
-    differing = [c for c in settings if groups[c].nunique() > 1]
-    groups["group"] = [_group_label(r, differing) for _, r in groups.iterrows()]
+    trained = groups["steps_trained"] != UNSET_TRAINING
+    differing = [c for c in settings if groups.loc[trained, c].nunique() > 1]
+    groups["group"] = [_group_label(r, differing) if is_trained
+                       else f"{r['method']} ({r['backbone']}, {NO_TRAINING})"
+                       for is_trained, (_, r) in zip(trained, groups.iterrows(), strict=True)]
     groups["config_sha256"] = [config_hash(r[settings].to_dict()) for _, r in groups.iterrows()]
     return groups
 
@@ -146,16 +151,17 @@ def setup_section(collection: Collection, study: Study, provenance: Mapping[str,
         section.say(f"No training: {len(as_is)} encoder(s) evaluated as they are "
                     f"({', '.join(sorted(set(as_is['backbone'])))}, {NO_TRAINING}).")
     if len(as_is):
-        encoders = as_is.groupby(["method", "backbone", "parameters", "eval_pooler"]
-                                 if "eval_pooler" in as_is else ["method", "backbone",
-                                                                 "parameters"],
-                                 sort=False).size().rename("runs").to_frame()
+        keys = [k for k in ("method", "backbone", "parameters", "pooler") if k in as_is]
+        encoders = as_is.groupby(keys, sort=False).size().rename("runs").to_frame()
         encoders["training"] = NO_TRAINING
         section.tables.append(frame_table(encoders, "setup_as_is",
                                           "Encoders evaluated as they are"))
     groups = _groups(configs)
     evaluation = pd.DataFrame([{"run group": g["group"], **_evaluation(collection, g["runs"])}
-                               for _, g in groups.iterrows()]).set_index("run group")
+                               for _, g in groups.iterrows()])
+    evaluation = evaluation.groupby(["tasks", "protocol"], sort=False)["run group"].agg(
+        lambda names: f"all {len(names)}" if len(names) == len(groups) else "; ".join(names))
+    evaluation = evaluation.reset_index().set_index("run group")
     section.tables.append(frame_table(evaluation, "setup_evaluation", "Evaluation",
                                       "max_train_samples cuts the transfer classifiers' "
                                       "training data: such accuracies compare only with "

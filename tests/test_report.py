@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import write_study
+from conftest import REPO, write_study
 from PIL import Image
 
 from hncse.analysis import figures
@@ -273,3 +273,59 @@ def test_report_draws_differences_per_claim(report: tuple[Path, argparse.Namespa
                 "Transfer tasks", "C4: per-step statistics", "Training loss"):
         assert f'alt="{alt}"' in html, alt
     assert "the first point is step 0, before training" in html
+
+
+#: in the page: a figure that does not decode, or anything wider than the viewport, is
+#: reported on the console (the committed reports' own script may not check both)
+_PAGE_CHECKS = """<script>
+window.addEventListener("load", () => {
+  for (const img of document.images) {
+    if (!img.complete || !img.naturalWidth) console.error("undecodable image: " + img.alt);
+  }
+  const width = document.documentElement.scrollWidth;
+  if (width > window.innerWidth) console.error("page wider than the viewport: " + width);
+  for (const el of document.body.querySelectorAll("*")) {
+    const right = el.getBoundingClientRect().right;
+    if (right > window.innerWidth + 1) {
+      console.error("wider than the viewport: <" + el.tagName.toLowerCase() + "> to "
+                    + Math.round(right) + " px");
+      break;
+    }
+  }
+});
+</script>"""
+COMMITTED_REPORTS = sorted((REPO / "reports").glob("*.html"))
+
+
+def _checked_copy(report: Path, folder: Path) -> Path:
+    """``report`` with the page checks appended (the original stays untouched)."""
+    copy = folder / report.name
+    copy.write_text(report.read_text(encoding="utf-8").replace(
+        "</body>", _PAGE_CHECKS + "</body>"), encoding="utf-8")
+    return copy
+
+
+@pytest.mark.skipif(CHROMIUM is None and not os.environ.get("CI"),
+                    reason="chromium not installed (apt-get install chromium)")
+@pytest.mark.parametrize("committed", COMMITTED_REPORTS, ids=lambda p: p.name)
+def test_committed_report_renders_in_a_1280px_browser(committed: Path, tmp_path: Path) -> None:
+    log = _chromium(_checked_copy(committed, tmp_path), tmp_path / "shot.png")
+    assert _console(log) == []
+
+
+@pytest.mark.skipif(CHROMIUM is None and not os.environ.get("CI"),
+                    reason="chromium not installed (apt-get install chromium)")
+def test_page_checks_catch_a_wide_page_and_a_broken_image(
+        report: tuple[Path, argparse.Namespace], tmp_path: Path) -> None:
+    assert COMMITTED_REPORTS  # the parametrised test above has reports to check
+    good = _console(_chromium(_checked_copy(report[0], tmp_path), tmp_path / "good.png"))
+    assert good == []
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    page = report[0].read_text(encoding="utf-8").replace(
+        "data:image/png;base64,", "data:image/png;base64,AAAA", 1).replace(
+        "<h1>", '<div style="width: 1500px">wide</div><h1>', 1)
+    (broken / "report.html").write_text(page, encoding="utf-8")
+    log = " ".join(_console(_chromium(_checked_copy(broken / "report.html", tmp_path),
+                                      tmp_path / "broken.png")))
+    assert "undecodable image" in log and "wider than the viewport" in log

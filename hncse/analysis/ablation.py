@@ -193,7 +193,7 @@ def _mechanism(data: StudyData, claim: str) -> Section:
         value_name="value").dropna() if keys else pd.DataFrame()
     if len(long) >= MIN_DISTRIBUTION:
         section.figures.insert(0, figures.counts(
-            long, f"{claim.lower()}_counts", f"{claim}: per-step statistics",
+            long, f"{claim.lower()}_step_counts", f"{claim}: per-step statistics",
             "logged training steps per bin (all runs of a variant); line at 0",
             svg=data.options.svg))
     elif not long.empty:  # too few values for a distribution: the values themselves

@@ -25,10 +25,10 @@ from hncse.analysis.cli import Analysis, add_common_arguments, analyse, source_f
 from hncse.analysis.collect import collect, from_tables
 from hncse.analysis.inputs import read_inputs, write_inputs
 from hncse.analysis.sections import CLAIMS, QUESTIONS, Section, VerdictRow
+from hncse.analysis.studies import Study, load_studies, parse_studies
 from hncse.analysis.tables import to_html
 from hncse.analysis.verdicts import DEFINITIONS, NOT_EVALUATED
 from hncse.files import write_text
-from hncse.analysis.studies import Study, load_studies, parse_studies
 from hncse.report.provenance import Provenance, benchmark_table, gather, project_path
 from hncse.report.setup import setup_section
 

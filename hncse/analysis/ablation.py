@@ -51,8 +51,10 @@ def ablation(data: StudyData) -> list[Section]:
     sections["C1"].tables.append(summary_table(
         data.scores, sts_columns(), "sts",
         "STS (Spearman ×100; STS12–16 'all', STS-B and SICK-R test)"))
-    sections["C2"].tables.append(summary_table(data.scores, transfer_columns(), "transfer",
-                                               "Transfer tasks (test accuracy, %)"))
+    if data.scores[transfer_columns()].notna().any().any():  # an STS-only study has none
+        sections["C2"].tables.append(summary_table(data.scores, transfer_columns(),
+                                                   "transfer",
+                                                   "Transfer tasks (test accuracy, %)"))
     sections["C3"].tables.append(summary_table(data.scores, [STSB, STS_AVG, TRANSFER_AVG],
                                                "ablation", "Ablation"))
     for context, frame in _contexts(data):
@@ -142,9 +144,10 @@ def _figures(data: StudyData, sections: dict[str, Section]) -> None:
     baseline = data.study.baseline
     has_baseline = baseline == published.SIMCSE_BERT_BASE.method and (
         data.training["method"] == baseline).any()
-    for key, columns, name, title, ylabel in (
-            ("C1", sts_columns(), "sts_levels", "STS tasks", "Spearman ×100"),
-            ("C2", transfer_columns(), "transfer_levels", "Transfer tasks", "accuracy (%)")):
+    for key, columns, summary, name, title, ylabel in (
+            ("C1", sts_columns(), "sts", "sts_levels", "STS tasks", "Spearman ×100"),
+            ("C2", transfer_columns(), "transfer", "transfer_levels", "Transfer tasks",
+             "accuracy (%)")):
         if (long := long_scores(data.scores, columns)).empty:
             continue
         sections[key].figures.append(figures.level_dots(
@@ -154,8 +157,10 @@ def _figures(data: StudyData, sections: dict[str, Section]) -> None:
         mine = data.scores[data.scores["method"] == baseline]
         beside = published.beside(mine, columns, _ours(data, baseline)) if has_baseline else (
             pd.DataFrame())
-        if not beside.empty:
-            sections[key].tables.append(frame_table(
+        if not beside.empty:  # right after our levels, before the tests
+            tables = sections[key].tables
+            after = next((i + 1 for i, t in enumerate(tables) if t.name == summary), 0)
+            tables.insert(after, frame_table(
                 beside, f"{name}_published", "Our SimCSE beside the published SimCSE",
                 f"{published.SIMCSE_BERT_BASE.source}. A different backbone and scale: the "
                 "published numbers place ours, they are not a target"))

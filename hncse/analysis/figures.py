@@ -237,8 +237,13 @@ def intervals(data: pd.DataFrame, x: str, hue: str, name: str, title: str, xlabe
     groups = list(dict.fromkeys(data[hue]))
     positions = {v: i for i, v in enumerate(dict.fromkeys(data[x]))}
     numeric = pd.api.types.is_numeric_dtype(data[x])
-    for offset, (group, color) in enumerate(zip(groups, sns.color_palette(n_colors=len(groups)),
-                                                strict=True)):
+    # a group "method − baseline (context)" takes its method's colour
+    methods = {g: str(g).split(" − ")[0] for g in groups}
+    styles = method_styles(list(set(methods.values())))
+    fallback = sns.color_palette(n_colors=len(groups))
+    unique = len(set(methods.values())) == len(groups)
+    for offset, group in enumerate(groups):
+        color = styles[methods[group]].colour if unique else fallback[offset]
         part = data[data[hue] == group]
         xs = part[x].to_numpy(float) if numeric else np.array(
             [positions[v] + 0.1 * (offset - (len(groups) - 1) / 2) for v in part[x]])

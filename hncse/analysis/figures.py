@@ -192,6 +192,10 @@ def curves(data: pd.DataFrame, x: str, y: str, hue: str, name: str, title: str,
                  errorbar=("pi", 100) if logy else "sd", style=style or (hue if few else None),
                  markers={n: s.marker for n, s in styles.items()} if few else False,
                  dashes=style is not None, ax=ax)
+    if few:  # every run's own value beside the mean
+        for name, part in data.dropna(subset=[y]).groupby(hue, sort=False):
+            ax.scatter(part[x], part[y], s=9, color=styles[name].colour, alpha=0.45,
+                       linewidths=0, zorder=1)
     if logx:
         ax.set_xscale("log")
     if logy:
@@ -199,7 +203,9 @@ def curves(data: pd.DataFrame, x: str, y: str, hue: str, name: str, title: str,
     ax.set(ylabel=ylabel or y)
     _legend_outside(ax)
     band = "range over seeds" if logy else "sd over seeds"
-    return render(fig, name, title, caption or f"line: mean over seeds; band: {band}", svg)
+    points = "; small points: one run each" if few else ""
+    return render(fig, name, title,
+                  (caption or f"line: mean over seeds; band: {band}") + points, svg)
 
 
 def counts(long: pd.DataFrame, name: str, title: str, caption: str, *, svg: bool = True

@@ -162,9 +162,11 @@ def forest(rows: pd.DataFrame, seeds: pd.DataFrame, name: str, title: str, xlabe
     ax.set_yticks(list(ys.values()), list(ys.keys()))
     ax.set(xlabel=xlabel, ylim=(-0.7, len(labels) - 0.3))
     _legend(ax)
-    return render(fig, name, title, "marker: estimate (mean seed-paired difference); line: "
-                  "its Holm-corrected interval (none with one seed); grey points: the "
-                  "per-seed differences; dashed: no difference", svg)
+    return render(fig, name, title, "marker: estimate; line: its interval as the tests "
+                  "table below states it (paired t over seeds, Holm-corrected; with one seed "
+                  "per method the uncorrected bootstrap over test pairs); grey points: the "
+                  "per-seed differences; ×: the paper's stated effect; dashed: no difference",
+                  svg)
 
 
 def heatmap(mean: pd.DataFrame, labels: pd.DataFrame, name: str, title: str,

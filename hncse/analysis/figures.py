@@ -195,8 +195,8 @@ def curves(data: pd.DataFrame, x: str, y: str, hue: str, name: str, title: str,
                  markers={n: s.marker for n, s in styles.items()} if few else False,
                  dashes=style is not None, ax=ax)
     if few:  # every run's own value beside the mean
-        for name, part in data.dropna(subset=[y]).groupby(hue, sort=False):
-            ax.scatter(part[x], part[y], s=9, color=styles[name].colour, alpha=0.45,
+        for group, part in data.dropna(subset=[y]).groupby(hue, sort=False):
+            ax.scatter(part[x], part[y], s=9, color=styles[group].colour, alpha=0.45,
                        linewidths=0, zorder=1)
     if logx:
         ax.set_xscale("log")

@@ -226,11 +226,12 @@ class Trainer:
 
         return stsb_dev_spearman(encode, self.data_root)
 
-    def _evaluate_and_keep_best(self, log: Any) -> None:
-        """Rank 0 evaluates and exports; the others wait (only rank 0's RunState is saved)."""
+    def _evaluate_and_keep_best(self, log: Any, keep: bool = True) -> None:
+        """Rank 0 evaluates and exports (``keep``: may become the best checkpoint); the
+        others wait (only rank 0's RunState is saved)."""
         if self.context.is_main:
             score = self.evaluate_dev()
-            is_best = score > self.state.best_score
+            is_best = keep and score > self.state.best_score
             if is_best:
                 self.state.best_score, self.state.best_step = score, self.state.step
                 checkpoint.export_model(self.encoder, self.output_dir / MODEL_DIR)
@@ -322,6 +323,8 @@ class Trainer:
             bar = tqdm(range(self.state.step, self.total_steps), initial=self.state.step,
                        total=self.total_steps, desc=f"train {config.method}",
                        disable=not self.context.is_main, dynamic_ncols=True)
+            if self.state.step == 0 and config.eval_steps:  # the dev curve starts untrained
+                self._evaluate_and_keep_best(log, keep=False)
             for step in bar:
                 stats = self.train_step(step)
                 self.state.step = step + 1

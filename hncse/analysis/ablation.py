@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from hncse.analysis import claims, figures, mechanisms
+from hncse.analysis import claims, figures, mechanisms, published
 from hncse.analysis.analyses import (
     MAX_CURVE_POINTS,
     StudyData,
@@ -21,6 +21,7 @@ from hncse.analysis.tables import frame_table, summary_table
 from hncse.analysis.tasks import STS_AVG, STSB, TRANSFER_AVG, sts_columns, transfer_columns
 from hncse.analysis.verdicts import NOT_EVALUATED
 
+MIN_DISTRIBUTION = 30  # fewer values than this are listed, not drawn as a distribution
 PM_FRACTIONS = ("pm/frac_clear", "pm/frac_ambiguous", "pm/frac_inverted")
 FAMILY_NOTE = ("estimate = mean seed-paired difference; interval: paired t over seeds at "
                "the member's Holm level 1 − α·p/p_Holm within the declared family (level "
@@ -50,8 +51,10 @@ def ablation(data: StudyData) -> list[Section]:
     sections["C1"].tables.append(summary_table(
         data.scores, sts_columns(), "sts",
         "STS (Spearman ×100; STS12–16 'all', STS-B and SICK-R test)"))
-    sections["C2"].tables.append(summary_table(data.scores, transfer_columns(), "transfer",
-                                               "Transfer tasks (test accuracy, %)"))
+    if data.scores[transfer_columns()].notna().any().any():  # an STS-only study has none
+        sections["C2"].tables.append(summary_table(data.scores, transfer_columns(),
+                                                   "transfer",
+                                                   "Transfer tasks (test accuracy, %)"))
     sections["C3"].tables.append(summary_table(data.scores, [STSB, STS_AVG, TRANSFER_AVG],
                                                "ablation", "Ablation"))
     for context, frame in _contexts(data):
@@ -71,6 +74,8 @@ def ablation(data: StudyData) -> list[Section]:
                     f"{key.lower()}_tests{suffix(context)}",
                     f"{key}: tests of its declared families{in_context(context)}",
                     FAMILY_NOTE))
+                section.figures.append(_forest(key, context, result.table, comparison,
+                                               data.options.svg))
     _figures(data, sections)
     notes = sorted({n for c in cache.values() if c is not None for n in c.notes})
     for note in notes:
@@ -103,15 +108,62 @@ def _claim_section(data: StudyData, key: str) -> Section:
     return section
 
 
+def _forest(key: str, context: str, table: pd.DataFrame, comparison: claims.Comparisons,
+            svg: bool) -> figures.Figure:
+    """The claim's members as a forest plot: each difference with its interval and the
+    per-seed differences behind it."""
+    rows = table.assign(label=table["comparison"] + " · " + table["task"],
+                        method=table["comparison"].str.split(" − ").str[0])
+    seeds = []
+    for _, row in rows.iterrows():
+        pair = comparison(*row["comparison"].split(" − "))
+        if pair is not None and row["task"] in pair.differences:
+            seeds += [{"label": row["label"], "value": v}
+                      for v in pair.differences[row["task"]].dropna()]
+    return figures.forest(rows, pd.DataFrame(seeds, columns=["label", "value"]),
+                          f"{key.lower()}_forest{suffix(context)}",
+                          f"{key}: differences{in_context(context)}",
+                          "difference (points: Spearman ×100 or accuracy %)", svg=svg)
+
+
+def _ours(data: StudyData, method: str) -> str:
+    """Our runs of ``method`` as a label: backbone, parameters, steps × batch."""
+    runs = data.training[data.training["method"] == method]
+    parts = [str(runs["backbone"].iloc[0])]
+    parameters = data.collection.table[(data.collection.table["metric"] == "parameters")
+                                       & data.collection.table["run"].isin(runs["run"])]
+    if len(parameters):
+        parts.append(f"{parameters['value'].iloc[0] / 1e6:.1f} M parameters")
+    if "steps" in runs and runs["steps"].notna().any() and "batch_size" in runs:
+        parts.append(f"{runs['steps'].median():.0f} steps × batch {runs['batch_size'].iloc[0]:g}")
+    return f"{method}: {', '.join(parts)}"
+
+
 def _figures(data: StudyData, sections: dict[str, Section]) -> None:
     svg = data.options.svg
-    if not (bars := long_scores(data.scores, sts_columns())).empty:
-        sections["C1"].figures.append(figures.task_bars(bars, "sts_bars", "STS tasks",
-                                                        "Spearman ×100", svg=svg))
-    if not (bars := long_scores(data.scores, transfer_columns())).empty:
-        sections["C2"].figures.append(figures.task_bars(bars, "transfer_bars",
-                                                        "Transfer tasks", "accuracy (%)",
-                                                        svg=svg))
+    baseline = data.study.baseline
+    has_baseline = baseline == published.SIMCSE_BERT_BASE.method and (
+        data.training["method"] == baseline).any()
+    for key, columns, summary, name, title, ylabel in (
+            ("C1", sts_columns(), "sts", "sts_levels", "STS tasks", "Spearman ×100"),
+            ("C2", transfer_columns(), "transfer", "transfer_levels", "Transfer tasks",
+             "accuracy (%)")):
+        if (long := long_scores(data.scores, columns)).empty:
+            continue
+        sections[key].figures.append(figures.level_dots(
+            long, name, title, ylabel,
+            published.SIMCSE_BERT_BASE.scores if has_baseline else None,
+            published.SIMCSE_BERT_BASE.label, published.SIMCSE_BERT_BASE.source, svg=svg))
+        mine = data.scores[data.scores["method"] == baseline]
+        beside = published.beside(mine, columns, _ours(data, baseline)) if has_baseline else (
+            pd.DataFrame())
+        if not beside.empty:  # right after our levels, before the tests
+            tables = sections[key].tables
+            after = next((i + 1 for i, t in enumerate(tables) if t.name == summary), 0)
+            tables.insert(after, frame_table(
+                beside, f"{name}_published", "Our SimCSE beside the published SimCSE",
+                f"{published.SIMCSE_BERT_BASE.source}. A different backbone and scale: the "
+                "published numbers place ours, they are not a target"))
 
 
 def _mechanism(data: StudyData, claim: str) -> Section:
@@ -142,24 +194,32 @@ def _mechanism(data: StudyData, claim: str) -> Section:
                                                 data.options.svg))
     parts = [p.statistic for p in mechanisms.PARTS[claim] if p.statistic in steps]
     long = steps[steps["kind"] == "train"].melt(
-        id_vars=["variant"], value_vars=parts or keys, var_name="statistic",
+        id_vars=["variant", "run", "step"], value_vars=parts or keys, var_name="statistic",
         value_name="value").dropna() if keys else pd.DataFrame()
-    if not long.empty:
-        section.figures.insert(0, figures.histograms(
-            long, f"{claim.lower()}_histograms", f"{claim}: per-step statistics",
-            "distribution over logged training steps (all runs of a variant); line at 0",
+    if len(long) >= MIN_DISTRIBUTION:
+        section.figures.insert(0, figures.counts(
+            long, f"{claim.lower()}_step_counts", f"{claim}: per-step statistics",
+            "logged training steps per bin (all runs of a variant); line at 0",
             svg=data.options.svg))
+    elif not long.empty:  # too few values for a distribution: the values themselves
+        section.tables.append(frame_table(
+            long.set_index(["variant", "run", "step", "statistic"]),
+            f"{claim.lower()}_values", f"{claim}: per-step statistics (fewer than "
+            f"{MIN_DISTRIBUTION} values, listed)", digits=4))
     return section
 
 
-def _step_curves(steps: pd.DataFrame, keys: list[str], name: str, title: str, svg: bool
-                 ) -> figures.Figure:
+def _step_curves(steps: pd.DataFrame, keys: list[str], name: str, title: str, svg: bool,
+                 logy: bool = False) -> figures.Figure:
     thinned = thin(steps, keys).melt(id_vars=["run", "variant", "step"], value_vars=keys,
                                      var_name="statistic", value_name="value")
-    thinned["series"] = thinned["variant"] + " · " + thinned["statistic"]
-    return figures.curves(thinned, "step", "value", "series", name, title,
-                          caption=f"binned to ≤ {MAX_CURVE_POINTS} points; band: sd over runs",
-                          svg=svg)
+    one = len(keys) == 1  # several statistics: one dash pattern each
+    band = "range over runs (log axis)" if logy else "sd over runs"
+    return figures.curves(thinned, "step", "value", "variant", name, title,
+                          ylabel=keys[0] if one else "value",
+                          caption=f"colour: variant; binned to ≤ {MAX_CURVE_POINTS} points; "
+                                  f"band: {band}", logy=logy,
+                          style=None if one else "statistic", svg=svg)
 
 
 def _stability(data: StudyData) -> Section:
@@ -167,17 +227,22 @@ def _stability(data: StudyData) -> Section:
                       data.study.name)
     evals = data.steps[data.steps["kind"] == "eval"] if "kind" in data.steps else data.steps
     if "stsb_dev_spearman" in evals and evals["stsb_dev_spearman"].notna().any():
+        start = ("the first point is step 0, before training" if (evals["step"] == 0).any()
+                 else "these logs have no step-0 evaluation")
         section.figures.append(figures.curves(
             evals, "step", "stsb_dev_spearman", "variant", "dev_curves",
             "STS-B dev Spearman during training", ylabel="STS-B dev Spearman",
-            svg=data.options.svg))
+            caption=f"a marker at every evaluation; line: mean over seeds; band: sd over "
+                    f"seeds; {start}", every_point=True, svg=data.options.svg))
     if "loss" in data.steps and data.steps["loss"].notna().any():
         section.figures.append(_step_curves(data.steps, ["loss"], "loss_curves",
-                                            "Training loss", data.options.svg))
+                                            "Training loss", data.options.svg, logy=True))
     metrics = [m for m in ("best_stsb_dev_spearman", "best_step", "steps", "seconds",
                            "sentences_per_s", "final_loss") if m in data.training]
-    if metrics:
-        section.tables.append(summary_table(data.training, metrics, "training",
+    trained = data.training[data.training["steps"].notna()] if "steps" in data.training else (
+        data.training.iloc[0:0])  # runs used as they are have no training row
+    if metrics and len(trained):
+        section.tables.append(summary_table(trained, metrics, "training",
                                             "Training summary", mark_best=False))
     if not section.figures and not section.tables:
         section.say("No training logs in this study (untrained baselines only).")

@@ -95,7 +95,7 @@ def no_runs(data: StudyData, key: str, title: str) -> Section:
 
 
 def long_scores(scores: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
-    """Scores in long form (run, variant, task, value) for bar charts."""
+    """Scores in long form (run, variant, task, value) for the level dot plots."""
     present = [c for c in columns if scores[c].notna().any()]
     return scores.melt(id_vars=["run", "variant"], value_vars=present, var_name="task",
                        value_name="value").dropna(subset=["value"])

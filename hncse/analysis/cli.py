@@ -23,10 +23,11 @@ import pandas as pd
 from hncse.analysis.analyses import Options, run_studies, verdicts
 from hncse.analysis.collect import Collection, collect, from_tables
 from hncse.analysis.figures import write_figure
+from hncse.analysis.inputs import read_inputs as from_inputs
 from hncse.analysis.mechanisms import Thresholds
 from hncse.analysis.output import write_frame
 from hncse.analysis.sections import CLAIMS, Section, VerdictRow
-from hncse.analysis.studies import Study, load_studies, select_studies
+from hncse.analysis.studies import Study, load_studies, parse_studies, select_studies
 from hncse.analysis.tables import frame_table, to_markdown, write_table
 from hncse.files import write_text
 
@@ -54,6 +55,10 @@ def add_common_arguments(parser: argparse.ArgumentParser) -> None:
                         help="re-analyse the results.csv and runs.csv of an earlier "
                              "aggregate (no training logs or per-pair scores: claims that "
                              "need them are not evaluated)")
+    source.add_argument("--from-inputs", type=Path, metavar="DIR",
+                        help="rebuild from the compact inputs `hncse report` wrote beside "
+                             "a report (<report>_inputs/: tidy table, per-pair scores, "
+                             "training logs, CKA values, study spec, provenance)")
     parser.add_argument("--studies", type=Path, default=None,
                         help="study spec YAML (default: every run as one ablation and one "
                              "embedding-space study)")
@@ -91,10 +96,23 @@ def _senteval(args: argparse.Namespace) -> Path | None:
         return None
 
 
-def analyse(args: argparse.Namespace, svg: bool = True) -> Analysis:
-    """Collect ``--results`` and run every study of ``--studies``."""
-    collection = collect(args.results) if args.results else from_tables(args.from_tables)
-    studies = select_studies(load_studies(args.studies), args.study)
+def source_folder(args: argparse.Namespace) -> Path:
+    return Path(args.results or args.from_tables or args.from_inputs)
+
+
+def analyse(args: argparse.Namespace, svg: bool = True, collection: Collection | None = None,
+            studies: list[Study] | None = None) -> Analysis:
+    """Collect ``--results`` (or read ``--from-tables``; or take ``collection``, read from
+    ``--from-inputs`` by the caller) and run every study of ``--studies`` (or ``studies``)."""
+    if collection is None and args.from_inputs:
+        collection, meta, _ = from_inputs(args.from_inputs)
+        if studies is None and args.studies is None:  # the spec the report was built with
+            studies = parse_studies(meta["studies"], f"{args.from_inputs}/meta.json")
+    if collection is None:
+        collection = collect(args.results) if args.results else from_tables(args.from_tables)
+    if studies is None:
+        studies = load_studies(args.studies)
+    studies = select_studies(studies, args.study)
     thresholds = Thresholds(args.min_mixed_fraction, args.min_mixed_queries)
     options = Options(args.bootstrap, args.bootstrap_seed, _senteval(args), svg, thresholds)
     return Analysis(collection, studies, run_studies(collection, studies, options))
@@ -139,7 +157,7 @@ def write_outputs(analysis: Analysis, out: Path) -> list[Path]:
 
 def run(args: argparse.Namespace) -> int:
     analysis = analyse(args)
-    out = args.out or (args.results or args.from_tables) / "analysis"
+    out = args.out or source_folder(args) / "analysis"
     written = write_outputs(analysis, out)
     failed = [s for s in analysis.sections if s.error]
     for section in failed:

@@ -16,7 +16,10 @@ Rows of the tidy table (``value`` is a float):
 - training: task ``training``, split ``""`` for the numbers of ``train_summary.json``
   (``steps``, ``best_step``, ``best_stsb_dev_spearman``, ``seconds``, ``sentences_per_s``)
   and ``final_loss``; split ``mean`` for the mean over logged steps of every ``pm/*`` and
-  ``hnm/*`` statistic of ``train_log.jsonl``.
+  ``hnm/*`` statistic of ``train_log.jsonl``; ``corpus_sentences`` (the training
+  corpus's sentence count, from ``train_summary.json``).
+- model: task ``model``, metric ``parameters``: the parameters of the run's saved model (or
+  of its backbone, for a run without training), from the safetensors headers.
 
 Every row also carries the run's ``method``, ``backbone``, ``seed`` and settings columns.
 The per-step training log is kept apart (:attr:`Collection.steps`): it is long.
@@ -24,8 +27,10 @@ The per-step training log is kept apart (:attr:`Collection.steps`): it is long.
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import math
+import struct
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -72,6 +77,14 @@ class Collection:
     steps: pd.DataFrame
     skipped: list[str] = field(default_factory=list)
     protocols: dict[str, dict[str, Any]] = field(default_factory=dict)
+    #: every run's per-pair scores with a ``run`` column, when read back from a report's
+    #: inputs (the run folders are not at hand); None: read each run's file on demand
+    pairs_table: pd.DataFrame | None = None
+    #: (reference run, run) -> linear CKA, filled as the embedding-space analysis computes
+    #: them, or read back from a report's inputs (no model at hand)
+    cka: dict[tuple[str, str], float] = field(default_factory=dict)
+    #: True when the CKA values are final (read back): none is computed again
+    cka_final: bool = False
     _pairs: dict[str, pd.DataFrame | None] = field(default_factory=dict, repr=False)
 
     @property
@@ -80,6 +93,10 @@ class Collection:
 
     def pairs(self, run: str) -> pd.DataFrame | None:
         """The run's ``eval.pairs.parquet`` (None when absent), read once."""
+        if run not in self._pairs and self.pairs_table is not None:
+            part = self.pairs_table[self.pairs_table["run"] == run]
+            self._pairs[run] = part.drop(columns="run").reset_index(drop=True) if len(
+                part) else None
         if run not in self._pairs:
             folder = self.runs.set_index("run").at[run, "path"]
             path = Path(folder) / "eval.pairs.parquet"
@@ -208,6 +225,9 @@ def training_records(summary: dict[str, Any] | None, log: pd.DataFrame) -> list[
     the summed counts of PM's queries."""
     metrics: dict[str, Any] = {k: (summary or {}).get(k) for k in SUMMARY_METRICS}
     train = log[log["kind"] == "train"] if "kind" in log else log.iloc[0:0]
+    corpus = (summary or {}).get("corpus")
+    if isinstance(corpus, dict):
+        metrics["corpus_sentences"] = corpus.get("sentences")
     if "loss" in train and train["loss"].notna().any():
         metrics["final_loss"] = train["loss"].dropna().iloc[-1]
     records = [{"task": "training", "family": "", "split": "", "metric": k, "value": float(v)}
@@ -277,7 +297,38 @@ def _read_run(run_dir: Path, root: Path
     summary = read_json(summary_path) if summary_path.is_file() else None
     if summary is not None or not log.empty:
         records += training_records(summary, log)
+    parameters = parameter_count(run_dir / "model" if (run_dir / "model").is_dir()
+                                 else backbone_folder(info.backbone))
+    if parameters is not None:
+        records.append({"task": "model", "family": "", "split": "", "metric": "parameters",
+                        "value": float(parameters)})
     return info, records, log, protocol
+
+
+def backbone_folder(backbone: str) -> Path | None:
+    """The local folder of a backbone name (``pypi:<module>``'s ``model/`` or a local
+    path), found without importing the model; None for a hub name."""
+    if backbone.startswith("pypi:"):
+        spec = importlib.util.find_spec(backbone.removeprefix("pypi:"))
+        origin = spec.origin if spec is not None else None
+        return Path(origin).parent / "model" if origin else None
+    return Path(backbone) if Path(backbone).is_dir() else None
+
+
+def parameter_count(folder: Path | None) -> int | None:
+    """Parameters of the model saved in ``folder``, from its safetensors headers (no
+    weights are read); None when it has none."""
+    files = sorted(folder.glob("*.safetensors")) if folder is not None and folder.is_dir() else []
+    if not files:
+        return None
+    total = 0
+    for path in files:
+        with path.open("rb") as handle:
+            size = struct.unpack("<Q", handle.read(8))[0]
+            header = json.loads(handle.read(size))
+        total += sum(math.prod(entry["shape"]) for name, entry in header.items()
+                     if name != "__metadata__")
+    return total
 
 
 def collect(root: Path) -> Collection:

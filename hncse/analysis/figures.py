@@ -60,19 +60,113 @@ def _legend_outside(ax: plt.Axes) -> None:
         sns.move_legend(ax, "upper left", bbox_to_anchor=(1.0, 1.0), frameon=False)
 
 
-def task_bars(long: pd.DataFrame, name: str, title: str, ylabel: str, *, svg: bool = True
-              ) -> Figure:
-    """Bars per task, one per variant side by side; error bars = sd over seeds.
+#: one colour and marker per method in every figure, in this order; baselines follow
+METHOD_ORDER = ("simcse", "hncse-pm", "hncse-hnm", "hncse")
+_METHOD_COLOURS = ("#4c72b0", "#dd8452", "#55a868", "#c44e52")
+_OTHER_COLOURS = ("#8172b3", "#937860", "#da8bc3", "#8c8c8c", "#ccb974", "#64b5cd")
+_MARKERS = ("o", "s", "^", "D", "v", "P", "X", "*", "h", "<")
+PUBLISHED_STYLE = {"color": "black", "marker": "x", "s": 60, "zorder": 5}
+
+
+@dataclass(frozen=True)
+class Style:
+    colour: str
+    marker: str
+
+
+def ordered(names: list[str]) -> list[str]:
+    """``names`` in the methods' order: SimCSE, HNCSE-PM, HNCSE-HNM, HNCSE, then the
+    others alphabetically."""
+    known = [m for m in METHOD_ORDER if m in names]
+    return known + sorted(n for n in set(names) if n not in METHOD_ORDER)
+
+
+def method_styles(names: list[str]) -> dict[str, Style]:
+    """The fixed style of each method; other names (baselines, sweep variants) take the
+    remaining colours and markers in order."""
+    styles = {m: Style(c, _MARKERS[i]) for i, (m, c) in
+              enumerate(zip(METHOD_ORDER, _METHOD_COLOURS, strict=True))}
+    others = [n for n in ordered(names) if n not in styles]
+    for i, name in enumerate(others):
+        colours = _OTHER_COLOURS if len(others) <= len(_OTHER_COLOURS) else [
+            matplotlib.colors.to_hex(c) for c in sns.color_palette("husl", len(others))]
+        styles[name] = Style(colours[i % len(colours)], _MARKERS[(4 + i) % len(_MARKERS)])
+    return {n: styles[n] for n in ordered(names)}
+
+
+def _legend(ax: plt.Axes) -> None:
+    handles, labels = ax.get_legend_handles_labels()
+    unique = dict(zip(labels, handles, strict=True))
+    ax.legend(unique.values(), unique.keys(), loc="upper left", bbox_to_anchor=(1.0, 1.0),
+              frameon=False)
+
+
+def level_dots(long: pd.DataFrame, name: str, title: str, ylabel: str,
+               published: dict[str, float] | None = None, published_label: str = "",
+               published_source: str = "", *, svg: bool = True) -> Figure:
+    """Levels per task: one small point per run (seed), a large marker at the mean over
+    seeds, per method side by side; ``published`` values (task -> number) as black ×.
     ``long`` has columns task, variant, value (one row per run × task)."""
-    n_tasks = long["task"].nunique()
-    fig, ax = plt.subplots(figsize=(max(6.0, 1.1 * n_tasks + 2.5), 3.6))
-    sns.barplot(long, x="task", y="value", hue="variant", errorbar="sd", capsize=0.1, ax=ax)
-    low, high = long["value"].min(), long["value"].max()
-    margin = max(1.0, 0.1 * (high - low))
-    ax.set_ylim(max(0.0, low - 3 * margin), high + margin)  # differences, not the axis, matter
+    tasks = list(dict.fromkeys(long["task"]))
+    styles = method_styles(list(long["variant"].unique()))
+    width = 0.7 / max(1, len(styles))
+    fig, ax = plt.subplots(figsize=(min(10.5, max(6.0, 0.8 * len(tasks) + 3.5)), 3.8))
+    for i, (variant, style) in enumerate(styles.items()):
+        part = long[long["variant"] == variant]
+        offset = (i - (len(styles) - 1) / 2) * width
+        xs = np.array([tasks.index(t) for t in part["task"]]) + offset
+        ax.scatter(xs, part["value"], s=12, color=style.colour, marker=style.marker,
+                   alpha=0.45, linewidths=0)
+        means = part.groupby("task", sort=False)["value"].mean()
+        ax.scatter([tasks.index(t) + offset for t in means.index], means, s=55,
+                   color=style.colour, marker=style.marker, edgecolors="black",
+                   linewidths=0.5, label=variant)
+    if published:
+        shown = {t: v for t, v in published.items() if t in tasks}
+        ax.scatter([tasks.index(t) for t in shown], list(shown.values()),
+                   label=published_label, **PUBLISHED_STYLE)
+    ax.set_xticks(range(len(tasks)), tasks, rotation=30, ha="right")
     ax.set(xlabel="", ylabel=ylabel)
-    _legend_outside(ax)
-    return render(fig, name, title, "bars: mean over seeds; error bars: sd over seeds", svg)
+    _legend(ax)
+    return render(fig, name, title, "small points: one run (seed) each; large marker: mean "
+                  "over seeds" + (f"; ×: {published_source}" if published else ""), svg)
+
+
+def forest(rows: pd.DataFrame, seeds: pd.DataFrame, name: str, title: str, xlabel: str,
+           *, svg: bool = True) -> Figure:
+    """A forest plot of differences: one line per ``label`` (comparison · task), its
+    estimate with the interval (``ci_low``–``ci_high``; none when NaN), the per-seed
+    differences as small points, and the paper's stated effect (``paper_effect``) as a
+    black × where it states one. ``rows``: label, method, estimate, ci_low, ci_high,
+    paper_effect; ``seeds``: label, value."""
+    labels = list(rows["label"])
+    styles = method_styles(list(rows["method"].unique()))
+    fig, ax = plt.subplots(figsize=(7.5, 0.32 * len(labels) + 1.4))
+    ys = {label: len(labels) - 1 - i for i, label in enumerate(labels)}
+    for _, row in rows.iterrows():
+        style, y = styles[row["method"]], ys[row["label"]]
+        if not np.isnan(row["ci_low"]):
+            ax.plot([row["ci_low"], row["ci_high"]], [y, y], color=style.colour, linewidth=2)
+        ax.scatter([row["estimate"]], [y], s=50, color=style.colour, marker=style.marker,
+                   edgecolors="black", linewidths=0.5, zorder=4, label=row["method"])
+        if not pd.isna(row.get("paper_effect", np.nan)):
+            ax.scatter([row["paper_effect"]], [y], label="paper's stated effect",
+                       **PUBLISHED_STYLE)
+    jitter = np.random.default_rng(0)  # fixed: the same input draws the same figure
+    for label, part in seeds.groupby("label", sort=False):
+        if label in ys:
+            y = ys[label] + jitter.uniform(-0.18, 0.18, len(part))
+            ax.scatter(part["value"], y, s=10, color="#555555", alpha=0.6, zorder=3,
+                       label="one seed pair")
+    ax.axvline(0.0, color="black", linestyle="--", linewidth=0.8)
+    ax.set_yticks(list(ys.values()), list(ys.keys()))
+    ax.set(xlabel=xlabel, ylim=(-0.7, len(labels) - 0.3))
+    _legend(ax)
+    return render(fig, name, title, "marker: estimate; line: its interval as the tests "
+                  "table below states it (paired t over seeds, Holm-corrected; with one seed "
+                  "per method the uncorrected bootstrap over test pairs); grey points: the "
+                  "per-seed differences; ×: the paper's stated effect; dashed: no difference",
+                  svg)
 
 
 def heatmap(mean: pd.DataFrame, labels: pd.DataFrame, name: str, title: str,
@@ -86,31 +180,51 @@ def heatmap(mean: pd.DataFrame, labels: pd.DataFrame, name: str, title: str,
 
 def curves(data: pd.DataFrame, x: str, y: str, hue: str, name: str, title: str,
            logx: bool = False, ylabel: str | None = None, caption: str = "", *,
+           logy: bool = False, every_point: bool = False, style: str | None = None,
            svg: bool = True) -> Figure:
-    """Lines of ``y`` over ``x`` per ``hue``; band = sd over runs at the same ``x``;
-    markers only where there are few points (sweeps, not training steps)."""
+    """Lines of ``y`` over ``x`` per ``hue`` (methods in their fixed colours and markers;
+    ``style``: a second grouping drawn as dash patterns); band: sd over runs at the same
+    ``x`` (on a log axis: the range over runs, which stays positive); markers where there
+    are few points, or at every point with ``every_point`` (evaluations)."""
     fig, ax = plt.subplots(figsize=(7.0, 3.6))
-    few = data[x].nunique() <= MARKER_LIMIT
-    sns.lineplot(data, x=x, y=y, hue=hue, errorbar="sd", marker="o" if few else None, ax=ax)
+    few = style is None and (every_point or data[x].nunique() <= MARKER_LIMIT)
+    styles = method_styles(list(data[hue].unique()))
+    sns.lineplot(data, x=x, y=y, hue=hue, hue_order=list(styles),
+                 palette={n: s.colour for n, s in styles.items()},
+                 errorbar=("pi", 100) if logy else "sd", style=style or (hue if few else None),
+                 markers={n: s.marker for n, s in styles.items()} if few else False,
+                 dashes=style is not None, ax=ax)
+    if few:  # every run's own value beside the mean
+        for group, part in data.dropna(subset=[y]).groupby(hue, sort=False):
+            ax.scatter(part[x], part[y], s=9, color=styles[group].colour, alpha=0.45,
+                       linewidths=0, zorder=1)
     if logx:
         ax.set_xscale("log")
+    if logy:
+        ax.set_yscale("log")
     ax.set(ylabel=ylabel or y)
     _legend_outside(ax)
-    return render(fig, name, title, caption or "line: mean over seeds; band: sd over seeds", svg)
+    band = "range over seeds" if logy else "sd over seeds"
+    points = "; small points: one run each" if few else ""
+    return render(fig, name, title,
+                  (caption or f"line: mean over seeds; band: {band}") + points, svg)
 
 
-def histograms(long: pd.DataFrame, name: str, title: str, caption: str, *, svg: bool = True
-               ) -> Figure:
-    """One panel per ``statistic``: the distribution over logged steps, per ``variant``."""
+def counts(long: pd.DataFrame, name: str, title: str, caption: str, *, svg: bool = True
+           ) -> Figure:
+    """One panel per ``statistic``: how many logged steps fall in each bin, per
+    ``variant`` (counts, not densities), with labelled axes."""
     statistics = list(dict.fromkeys(long["statistic"]))
-    fig, axes = plt.subplots(1, len(statistics), figsize=(3.6 * len(statistics) + 1.5, 3.2),
-                             squeeze=False)
+    styles = method_styles(list(long["variant"].unique()))
+    fig, axes = plt.subplots(1, len(statistics), figsize=(min(10.5, 3.4 * len(statistics) + 2),
+                                                          3.2), squeeze=False)
     for ax, statistic in zip(axes[0], statistics, strict=True):
         part = long[long["statistic"] == statistic]
-        sns.histplot(part, x="value", hue="variant", stat="density", common_norm=False,
+        sns.histplot(part, x="value", hue="variant", hue_order=list(styles),
+                     palette={n: s.colour for n, s in styles.items()}, stat="count",
                      element="step", bins=30, ax=ax, legend=ax is axes[0][-1])
         ax.axvline(0.0, color="black", linewidth=0.8)
-        ax.set(xlabel=statistic, ylabel="")
+        ax.set(xlabel=statistic, ylabel="logged steps")
     _legend_outside(axes[0][-1])
     return render(fig, name, title, caption, svg)
 
@@ -131,8 +245,13 @@ def intervals(data: pd.DataFrame, x: str, hue: str, name: str, title: str, xlabe
     groups = list(dict.fromkeys(data[hue]))
     positions = {v: i for i, v in enumerate(dict.fromkeys(data[x]))}
     numeric = pd.api.types.is_numeric_dtype(data[x])
-    for offset, (group, color) in enumerate(zip(groups, sns.color_palette(n_colors=len(groups)),
-                                                strict=True)):
+    # a group "method − baseline (context)" takes its method's colour
+    methods = {g: str(g).split(" − ")[0] for g in groups}
+    styles = method_styles(list(set(methods.values())))
+    fallback = sns.color_palette(n_colors=len(groups))
+    unique = len(set(methods.values())) == len(groups)
+    for offset, group in enumerate(groups):
+        color = styles[methods[group]].colour if unique else fallback[offset]
         part = data[data[hue] == group]
         xs = part[x].to_numpy(float) if numeric else np.array(
             [positions[v] + 0.1 * (offset - (len(groups) - 1) / 2) for v in part[x]])

@@ -176,6 +176,8 @@ def mechanism_claim(claim: str, training: pd.DataFrame, thresholds: Thresholds
 
 
 def _describe(row: pd.Series) -> str:
+    if np.isnan(row["estimate"]):  # no run had a value (PM mixed no query)
+        return f"no value, no interval ({row['interval']}, {int(row['runs'])} runs)"
     if np.isnan(row["ci_low"]):
         return f"{row['estimate']:+.3f}, no interval ({row['interval']}, {int(row['runs'])} runs)"
     return (f"{row['estimate']:+.3f} [{row['ci_low']:+.3f}, {row['ci_high']:+.3f}] "

@@ -9,7 +9,7 @@ from scipy import stats as scipy_stats
 
 from hncse.analysis import figures
 from hncse.analysis.analyses import StudyData, no_runs
-from hncse.analysis.embedding_space import cka_to_reference
+from hncse.analysis.embedding_space import cka_to_reference, references
 from hncse.analysis.kinds import analysis_kind
 from hncse.analysis.sections import QUESTIONS, Section
 from hncse.analysis.tables import frame_table
@@ -28,8 +28,7 @@ def embedding_space(data: StudyData) -> list[Section]:
     space = space.pivot_table(index="run", columns="metric", values="value")
     per_run = data.scores.set_index("run")
     per_run = per_run.join(space.reindex(columns=["alignment", "uniformity"]))
-    per_run["cka_to_baseline"] = cka_to_reference(
-        data.runs, data.collection.runs, data.study.baseline, data.options.senteval)
+    per_run["cka_to_baseline"] = _cka(data)
     table = per_run[["variant", "seed", *Q3_METRICS, STS_AVG]].sort_values(STS_AVG)
     section.tables.append(frame_table(table, "q3_runs", "Embedding space per run",
                                       f"CKA: linear CKA with the {data.study.baseline} run "
@@ -54,6 +53,20 @@ def embedding_space(data: StudyData) -> list[Section]:
             "cka_sts", f"CKA to {data.study.baseline} vs STS avg", "one point per run",
             svg=data.options.svg))
     return [section]
+
+
+def _cka(data: StudyData) -> pd.Series:
+    """CKA to the reference run: computed once and kept in the collection (a report's
+    inputs carry them), or read back from there when the models are not at hand."""
+    collection = data.collection
+    refs = references(data.runs, collection.runs, data.study.baseline)
+    if not collection.cka_final:
+        values = cka_to_reference(data.runs, collection.runs, data.study.baseline,
+                                  data.options.senteval)
+        collection.cka.update({(ref, run): float(values[run]) for run, ref in refs.items()
+                               if isinstance(ref, str) and not np.isnan(values[run])})
+    return pd.Series({run: collection.cka.get((ref, run), np.nan) if isinstance(ref, str)
+                      else np.nan for run, ref in refs.items()}, dtype=float)
 
 
 def _correlations(per_run: pd.DataFrame) -> pd.DataFrame:

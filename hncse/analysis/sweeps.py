@@ -163,13 +163,25 @@ def _gain_section(data: StudyData, key: str, title: str, logx: bool) -> list[Sec
                                              f"Gain over {data.study.baseline} by {x}", x,
                                              logx, svg=data.options.svg))
     for hue, part in tested.groupby("hue", sort=False):
-        significant = part[part["p_t_holm"] < ALPHA][x].tolist()
-        section.say(f"{hue}: Holm-adjusted p < {ALPHA} at {x} = "
-                    f"{', '.join(map(show_value, significant)) or 'no value'} of "
-                    f"{', '.join(map(show_value, part[x]))}; elsewhere no difference is "
-                    "detectable at this number of seeds (minimum detectable effect: "
-                    f"{', '.join(f'{v:.2f}' for v in part['mde'].dropna()) or 'none'}).")
+        section.say(_gain_sentence(str(hue), part, x))
     return [section]
+
+
+def _gain_sentence(hue: str, part: pd.DataFrame, x: str) -> str:
+    """Where the gain is significant and where nothing is detectable, with the MDEs."""
+    hit = part["p_t_holm"] < ALPHA
+    detected = ", ".join(map(show_value, part.loc[hit, x]))
+    rest = part[~hit]
+    mdes = ", ".join(f"{show_value(v)}: {m:.2f}" for v, m in zip(rest[x], rest["mde"],
+                                                                 strict=True)
+                     if not np.isnan(m)) or "none"
+    undetected = (f"no difference is detectable at this number of seeds at {x} = "
+                  f"{', '.join(map(show_value, rest[x]))} (minimum detectable effect {mdes})")
+    if not len(rest):
+        return f"{hue}: Holm-adjusted p < {ALPHA} at every {x} tested ({detected})."
+    if detected:
+        return f"{hue}: Holm-adjusted p < {ALPHA} at {x} = {detected}; {undetected}."
+    return f"{hue}: {undetected}."
 
 
 @analysis_kind("scaling", section="Q2-scaling", axes=("max_sentences",))

@@ -43,10 +43,17 @@ def show_value(value: object) -> str:
     return f"{value:g}" if isinstance(value, float | np.floating) else str(value)
 
 
+def _number(value: float) -> str:
+    """Two decimals, or three significant digits for a small value (a final loss of 0.004
+    must not read 0.00)."""
+    return f"{value:.3g}" if 0 < abs(value) < 0.1 else f"{value:.2f}"
+
+
 def _cell(mean: float, sd: float, n: int, row_n: int) -> str:
     if n == 0 or np.isnan(mean):
         return "–"
-    text = f"{mean:.2f}{SINGLE_SEED_MARK}" if n == 1 else f"{mean:.2f} ± {sd:.2f}"
+    text = (f"{_number(mean)}{SINGLE_SEED_MARK}" if n == 1
+            else f"{_number(mean)} ± {_number(sd)}")
     return text if n == row_n else f"{text} (n={n})"
 
 

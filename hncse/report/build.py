@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import base64
-import datetime
 import re
 import shlex
 from pathlib import Path
@@ -22,12 +21,16 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup
 
 from hncse.analysis.analyses import verdicts
-from hncse.analysis.cli import Analysis, add_common_arguments, analyse
+from hncse.analysis.cli import Analysis, add_common_arguments, analyse, source_folder
+from hncse.analysis.collect import collect, from_tables
+from hncse.analysis.inputs import read_inputs, write_inputs
 from hncse.analysis.sections import CLAIMS, QUESTIONS, Section, VerdictRow
+from hncse.analysis.studies import Study, load_studies, parse_studies
 from hncse.analysis.tables import to_html
 from hncse.analysis.verdicts import DEFINITIONS, NOT_EVALUATED
 from hncse.files import write_text
-from hncse.report.provenance import Provenance, gather
+from hncse.report.provenance import Provenance, benchmark_table, gather, project_path
+from hncse.report.setup import setup_section
 
 TEMPLATE = "report.html.j2"
 
@@ -45,24 +48,20 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "its Snakemake call), shown beside the report's own")
 
 
+def inputs_folder(out: Path) -> Path:
+    """Where a report's compact inputs lie: ``<report stem>_inputs/`` beside it."""
+    return out.parent / f"{out.stem}_inputs"
+
+
 def regenerate_command(args: argparse.Namespace) -> str:
-    """The exact ``hncse report`` call that rebuilds this report."""
-    source = ["--results", str(args.results)] if args.results else [
-        "--from-tables", str(args.from_tables)]
-    argv = ["hncse", "report", *source, "--out", str(args.out),
-            "--bootstrap", str(args.bootstrap), "--bootstrap-seed", str(args.bootstrap_seed)]
-    for flag, value in (("--studies", args.studies), ("--benchmarks", args.benchmarks),
-                        ("--data-dir", args.data_dir)):
-        if value is not None:
-            argv += [flag, str(value)]
+    """The exact ``hncse report`` call that rebuilds this report from its inputs."""
+    inputs = args.from_inputs or inputs_folder(args.out)
+    argv = ["hncse", "report", "--from-inputs", project_path(inputs), "--out",
+            project_path(args.out), "--bootstrap", str(args.bootstrap), "--bootstrap-seed",
+            str(args.bootstrap_seed)]
     for name in args.study or []:
         argv += ["--study", name]
-    if args.no_cka:
-        argv.append("--no-cka")
-    argv += ["--title", args.title]
-    if args.workflow_command:
-        argv += ["--workflow-command", args.workflow_command]
-    return shlex.join(argv)
+    return shlex.join([*argv, "--title", args.title])
 
 
 def _anchor(section: Section) -> str:
@@ -94,22 +93,41 @@ def verdict_table(sections: list[Section]) -> list[VerdictRow]:
     return table
 
 
-def render(analysis: Analysis, provenance: Provenance, title: str,
-           workflow_command: str | None = None) -> str:
+def sibling_reports(out: Path) -> list[dict[str, Any]]:
+    """The other reports in ``out``'s folder, with the questions each answers (its
+    sections ``q1``–``q3``), so that a report can point at the one answering a question."""
+    siblings = []
+    for path in sorted(out.parent.glob("*.html")):
+        if path.name == out.name:
+            continue
+        text = path.read_text(encoding="utf-8", errors="replace")
+        title = re.search(r"<title>(.*?)</title>", text, re.S)
+        siblings.append({"href": path.name, "title": title.group(1) if title else path.name,
+                         "answers": [key for key in QUESTIONS
+                                     if f'id="{key.lower()}"' in text]})
+    return siblings
+
+
+def render(analysis: Analysis, provenance: Provenance, title: str, command: str,
+           siblings: list[dict[str, Any]], benchmarks: pd.DataFrame) -> str:
     env = Environment(loader=PackageLoader("hncse.report", "templates"),
                       autoescape=select_autoescape(["html", "j2"]), trim_blocks=True,
                       lstrip_blocks=True)
-    sections = [_section_view(s) for s in analysis.sections]
-    questions = {key: (text, [s for s in sections if s["key"].startswith(key)])
+    setups = [setup_section(analysis.collection, study, provenance.to_meta())
+              for study in analysis.studies]
+    sections = [_section_view(s) for s in [*setups, *analysis.sections]]
+    questions = {key: (text, [s for s in sections if s["key"].startswith(key)],
+                       [r for r in siblings if key in r["answers"]])
                  for key, text in QUESTIONS.items()}
     return env.get_template(TEMPLATE).render(
-        title=title, generated=datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC"),
-        claims=CLAIMS, verdicts=verdict_table(analysis.sections), questions=questions,
-        definitions=DEFINITIONS,
-        sections=sections, provenance=provenance, runs_html=_frame_html(provenance.runs),
-        benchmarks_html=_frame_html(provenance.benchmarks),
-        n_runs=len(analysis.collection.runs), results=str(analysis.collection.root),
-        workflow_command=workflow_command,
+        title=title, claims=CLAIMS, verdicts=verdict_table(analysis.sections),
+        questions=questions, definitions=DEFINITIONS, sections=sections,
+        provenance=provenance, command=command, siblings=siblings,
+        studies_yaml=yaml.safe_dump(provenance.studies, sort_keys=False, allow_unicode=True),
+        benchmarks_html=_frame_html(benchmarks), benchmarks=benchmarks,
+        n_runs=len(analysis.collection.runs),
+        skipped=[line.replace(str(analysis.collection.root), "<results>")
+                 for line in analysis.collection.skipped],
     )
 
 
@@ -119,17 +137,29 @@ def _frame_html(frame: pd.DataFrame) -> Markup:
                                 float_format=lambda v: f"{v:.6g}"))
 
 
-def studies_yaml(analysis: Analysis) -> str:
-    spec = {s.name: s.model_dump(exclude={"name"}, exclude_none=True) for s in analysis.studies}
-    return yaml.safe_dump(spec, sort_keys=False, allow_unicode=True)
+def studies_spec(studies: list[Study]) -> dict[str, Any]:
+    return {s.name: s.model_dump(exclude={"name"}, exclude_none=True) for s in studies}
 
 
 def run(args: argparse.Namespace) -> int:
-    analysis = analyse(args, svg=False)  # the HTML embeds PNGs only
-    benchmarks = args.benchmarks or (args.results or args.from_tables) / "benchmarks"
-    provenance = gather(analysis.collection, regenerate_command(args), studies_yaml(analysis),
-                        benchmarks)
-    write_text(args.out, render(analysis, provenance, args.title, args.workflow_command))
+    if args.from_inputs:
+        collection, meta, benchmarks = read_inputs(args.from_inputs)
+        provenance = Provenance(**meta)
+        studies = (load_studies(args.studies) if args.studies
+                   else parse_studies(provenance.studies, f"{args.from_inputs}/meta.json"))
+    else:
+        collection = collect(args.results) if args.results else from_tables(args.from_tables)
+        studies = load_studies(args.studies)
+        folder = args.benchmarks or source_folder(args) / "benchmarks"
+        benchmarks = benchmark_table(folder)
+        provenance = gather(collection, studies_spec(studies), args.workflow_command,
+                            args.data_dir)
+    analysis = analyse(args, svg=False, collection=collection, studies=studies)
+    if not args.from_inputs:  # after the analysis: the inputs carry the CKA values it computed
+        write_inputs(collection, inputs_folder(args.out), provenance.to_meta(), benchmarks)
+    html = render(analysis, provenance, args.title, regenerate_command(args),
+                  sibling_reports(args.out), benchmarks)
+    write_text(args.out, html)
     failed = sum(1 for s in analysis.sections if s.error)
     print(f"hncse report: {len(analysis.collection.runs)} runs, {len(analysis.sections)} "
           f"sections{f', {failed} failed (shown in the report)' if failed else ''} -> "

@@ -3,6 +3,9 @@ wall time per Snakemake rule (benchmark files) and per run (train_summary / eval
 
 from __future__ import annotations
 
+import dataclasses
+import datetime
+import hashlib
 import importlib.metadata
 import os
 import platform
@@ -24,15 +27,20 @@ PACKAGES = ("hncse", "torch", "transformers", "sentence-transformers", "numpy", 
 
 @dataclass
 class Provenance:
-    command: str
-    git: str
+    """Where a report's numbers come from: kept in its inputs (``meta.json``), so that a
+    rebuild from them prints the same provenance."""
+
+    generated: str  # when the inputs were written (UTC)
+    git: str  # the code that analysed the runs: commit, + a mark when the tree was dirty
     packages: dict[str, str]
     machine: dict[str, str]
-    runs: pd.DataFrame  # run, method, seed, settings that vary, train/eval seconds
-    benchmarks: pd.DataFrame  # one row per Snakemake benchmark file
-    studies_yaml: str
-    skipped: list[str]
+    data: dict[str, str]  # data file -> SHA-256
+    studies: dict[str, Any]  # the study spec
+    workflow_command: str | None
     evaluation: list[str]  # the evaluation protocols of the runs, with their counts
+
+    def to_meta(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
 
 
 def git_version(folder: Path) -> str:
@@ -47,6 +55,44 @@ def git_version(folder: Path) -> str:
     except (OSError, subprocess.SubprocessError):
         return "unknown (not a git checkout, or no commit yet)"
     return f"{commit}{' + uncommitted changes' if dirty else ''}"
+
+
+def project_path(path: Path) -> str:
+    """``path`` relative to the working directory (the project) when under it; else its
+    name only: a report never prints a folder of the machine that built it."""
+    path = Path(path).resolve()
+    try:
+        return path.relative_to(Path.cwd().resolve()).as_posix() or "."
+    except ValueError:
+        return f"{path.name} (outside the project)"
+
+
+def data_digests(corpora: list[str], data_dir: str | None) -> dict[str, str]:
+    """SHA-256 of each training corpus and one digest over the SentEval files, from the
+    data root's manifest (computed where it has none); empty without a data root."""
+    from hncse.data_root import corpus_location, resolve_data_root
+    from hncse.manifest import read_manifest, sha256_file
+
+    root = resolve_data_root(data_dir)
+    if not root.is_dir():
+        return {}
+    manifest = read_manifest(root) or {}
+    digests = {}
+    for corpus in corpora:
+        path = corpus_location(corpus, root)
+        if not path.is_file():
+            digests[f"corpus {corpus}"] = "file not found"
+            continue
+        name = path.resolve().relative_to(root).as_posix() if path.resolve().is_relative_to(
+            root) else None
+        digests[f"corpus {corpus}"] = manifest.get(name or "") or sha256_file(path)
+    senteval = sorted((name, digest) for name, digest in manifest.items()
+                      if name.startswith("senteval/"))
+    if senteval:
+        lines = "".join(f"{digest}  {name}\n" for name, digest in senteval)
+        digests[f"SentEval ({len(senteval)} files, SHA-256 of their manifest lines)"] = (
+            hashlib.sha256(lines.encode()).hexdigest())
+    return digests
 
 
 def package_versions() -> dict[str, str]:
@@ -92,18 +138,6 @@ def benchmark_table(folder: Path | None) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def run_table(collection: Collection) -> pd.DataFrame:
-    """Per run: identity, the settings that differ between runs, train and eval seconds."""
-    runs = collection.runs.drop(columns="path")
-    varying = [c for c in collection.settings_columns
-               if runs[c].astype(str).nunique() > 1]
-    seconds = collection.table[collection.table["metric"] == "seconds"].pivot_table(
-        index="run", columns="task", values="value")
-    seconds = seconds.reindex(columns=["training", "evaluation"]).add_suffix("_seconds")
-    return runs[["run", "method", "backbone", "seed", *varying]].merge(
-        seconds, left_on="run", right_index=True, how="left")
-
-
 def describe_protocol(evaluation: dict[str, Any]) -> str:
     """A run's classifier mode and, when cut, its transfer training data."""
     text = f"SentEval {evaluation.get('mode', '?')} mode"
@@ -120,9 +154,12 @@ def evaluation_protocols(collection: Collection) -> list[str]:
     return [f"{text} ({n} run{'s' if n > 1 else ''})" for text, n in counts.items()]
 
 
-def gather(collection: Collection, command: str, studies_yaml: str,
-           benchmarks: Path | None) -> Provenance:
+def gather(collection: Collection, studies: dict[str, Any], workflow_command: str | None,
+           data_dir: str | None) -> Provenance:
     code = Path(__file__).resolve().parents[1]  # the hncse package that made the report
-    return Provenance(command, git_version(code), package_versions(), machine(),
-                      run_table(collection), benchmark_table(benchmarks), studies_yaml,
-                      collection.skipped, evaluation_protocols(collection))
+    corpora = sorted(collection.runs["corpus"].dropna().astype(str).unique()) if (
+        "corpus" in collection.runs) else []
+    return Provenance(
+        datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC"), git_version(code),
+        package_versions(), machine(), data_digests(corpora, data_dir), studies,
+        workflow_command, evaluation_protocols(collection))

@@ -17,6 +17,8 @@ rule report:
             category="analysis",
             labels={"report": "hncse report"},
         ),
+        # its compact inputs, from which `hncse report --from-inputs` rebuilds it
+        inputs=directory(REPORT_FILE.parent / f"{REPORT_FILE.stem}_inputs"),
     conda:
         CONDA_ENV
     log:
@@ -34,4 +36,4 @@ rule report:
     shell:
         "OMP_NUM_THREADS={threads} "
         "hncse report --results {params.results:q} --studies {input.spec:q} "
-        "--out {output:q} --workflow-command {params.workflow_command:q} > {log:q} 2>&1"
+        "--out {output[0]:q} --workflow-command {params.workflow_command:q} > {log:q} 2>&1"

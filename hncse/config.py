@@ -51,6 +51,8 @@ class TrainConfig(BaseModel):
     pm_w1: float = Field(0.5, ge=0.0, le=2.0, description="fixed PM weight of the positive")
     pm_w2: float = Field(0.5, ge=0.0, le=2.0, description="fixed PM weight of the negative")
     pm_scope: Literal["diagonal", "all"] = "diagonal"
+    pm_weight_formula: Literal["authors", "guarded"] = Field(
+        "authors", description="similarity weight a: authors' d1/(d1 + d2) or guarded to [0, 1]")
     bank: Literal["previous", "in_batch"] = "previous"
     bank_size: int = Field(1, ge=1, le=4096, description="M: previous minibatches kept")
     k: int = Field(10, ge=2, description="bank vectors selected per query (pairs need 2)")
@@ -68,12 +70,16 @@ class TrainConfig(BaseModel):
     learning_rate: float = Field(3e-5, gt=0.0, le=1.0)
     weight_decay: float = Field(0.0, ge=0.0)
     warmup_steps: int = Field(0, ge=0)
-    max_grad_norm: float | None = Field(None, gt=0.0, description="clip; None = no clipping")
+    max_grad_norm: float | None = Field(1.0, gt=0.0, description="clip at this gradient "
+                                        "norm (SimCSE's 1.0); None = no clipping")
     num_epochs: float = Field(1.0, gt=0.0)
     max_steps: int | None = Field(None, ge=1, description="overrides num_epochs when set")
     seed: int = Field(42, ge=0)
     precision: Literal["fp32", "bf16", "fp16"] = "fp32"
     dropout: float | None = Field(None, ge=0.0, lt=1.0, description="None = backbone's own")
+    reinit_top_layers: int = Field(0, ge=0, description="re-initialise the backbone's top N "
+                                   "layers at load (CPU proxy of an encoder not tuned for "
+                                   "similarity)")
     # evaluation, checkpoints, output
     eval_steps: int = Field(125, ge=0, description="STS-B dev every N steps; 0 = only at end")
     eval_batch_size: int = Field(128, ge=1)
@@ -101,7 +107,8 @@ class TrainConfig(BaseModel):
         return ObjectiveOptions(
             temperature=self.temperature,
             pm=PMOptions(theta=self.theta, weights=self.pm_weights, w1=self.pm_w1,
-                         w2=self.pm_w2, scope=self.pm_scope),
+                         w2=self.pm_w2, scope=self.pm_scope,
+                         weight_formula=self.pm_weight_formula),
             hnm=HNMOptions(k=self.k, m=self.m, alpha=self.alpha, beta=self.beta,
                            bank=self.bank),
             mixcse_lambda=self.mixcse_lambda,

@@ -44,7 +44,7 @@ from hncse.distributed import (
     shutdown,
 )
 from hncse.manifest import check_files
-from hncse.model import SentenceEncoder, resolve_model_path
+from hncse.model import SentenceEncoder, reinitialise_top_layers, resolve_model_path
 from hncse.objectives import ObjectiveInputs, ObjectiveOutput, build_objective
 from hncse.run_lock import run_folder_lock
 
@@ -109,8 +109,10 @@ def _load_encoder(config: TrainConfig, model_path: str) -> SentenceEncoder:
     if config.dropout is not None:
         overrides = {"hidden_dropout_prob": config.dropout,
                      "attention_probs_dropout_prob": config.dropout}
-    return SentenceEncoder.from_pretrained(model_path, config.pooler, config.eval_pooler,
-                                           **overrides)
+    encoder = SentenceEncoder.from_pretrained(model_path, config.pooler, config.eval_pooler,
+                                              **overrides)
+    reinitialise_top_layers(encoder.backbone, config.reinit_top_layers)
+    return encoder
 
 
 def _training_settings(config: dict[str, Any]) -> dict[str, Any]:

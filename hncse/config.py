@@ -21,6 +21,7 @@ from pydantic import (
 )
 
 from hncse import HncseError
+from hncse.hf_corpus import is_hf_corpus, parse_hf_corpus
 from hncse.objectives import HNMOptions, ObjectiveOptions, PMOptions, available_objectives
 from hncse.objectives.registry import mixes_hard_negatives
 from hncse.poolers import Pooler
@@ -61,7 +62,10 @@ class TrainConfig(BaseModel):
     beta: float = Field(1.0, ge=0.0, le=1.0, description="difficulty (1) vs diversity (0)")
     mixcse_lambda: float = Field(0.6, ge=0.0, le=1.0, description="MixCSE's λ (baseline)")
     # data
-    corpus: str = Field("wiki1m", description="path, name under <data_dir>/corpora, or wiki1m")
+    corpus: str = Field("wiki1m", description="path, name under <data_dir>/corpora, wiki1m, "
+                        "or hf:<dataset>[:<config>]:<split>:<column>")
+    corpus_streaming: bool = Field(False, description="stream an hf: corpus, reading only "
+                                   "its first max_sentences texts")
     max_sentences: int | None = Field(None, ge=1, description="use the first N sentences")
     data_dir: str | None = Field(None, description="data root; default $HNCSE_DATA_DIR")
     max_seq_length: int = Field(32, ge=2, le=8192)
@@ -93,6 +97,23 @@ class TrainConfig(BaseModel):
         if isinstance(value, float) and not 0.0 <= value <= 1.0:
             raise ValueError("alpha must be in [0, 1] or 'uniform'")
         return value
+
+    @field_validator("corpus")
+    @classmethod
+    def _hf_corpus_is_well_formed(cls, value: str) -> str:
+        if is_hf_corpus(value):
+            parse_hf_corpus(value)  # raises ValueError naming the form
+        return value
+
+    @model_validator(mode="after")
+    def _streaming_reads_a_bounded_hf_corpus(self) -> TrainConfig:
+        if self.corpus_streaming and not is_hf_corpus(self.corpus):
+            raise ValueError(f"corpus_streaming = true: only an hf: corpus streams, got "
+                             f"corpus = {self.corpus!r}; set corpus_streaming: false")
+        if self.corpus_streaming and self.max_sentences is None:
+            raise ValueError("corpus_streaming = true reads the first max_sentences texts; "
+                             "set max_sentences")
+        return self
 
     @field_validator("method")
     @classmethod

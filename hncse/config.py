@@ -21,7 +21,7 @@ from pydantic import (
 )
 
 from hncse import HncseError
-from hncse.hf_corpus import is_hf_corpus, parse_hf_corpus
+from hncse.data_root import is_hf_corpus, parse_hf_corpus
 from hncse.objectives import HNMOptions, ObjectiveOptions, PMOptions, available_objectives
 from hncse.objectives.registry import mixes_hard_negatives
 from hncse.poolers import Pooler

@@ -7,49 +7,21 @@ The texts stay in the dataset's memory-mapped Arrow files (the hub's are cached 
 ``~/.cache/huggingface/datasets``); only the row numbers of the non-blank texts are held in
 memory, 8 bytes a sentence, as for a text file. With ``corpus_streaming: true`` a hub
 dataset is streamed instead and only its first ``max_sentences`` texts are read, into
-memory. This module imports ``datasets`` only when a corpus is opened: the config parses
-the name without it.
+memory. This module imports ``datasets`` only when a corpus is opened; the name is parsed by
+``hncse.data_root.parse_hf_corpus`` (no numpy, no datasets: the workflow planner uses it).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from hncse.data import CorpusError, CorpusStats
+from hncse.data_root import HFCorpusSpec
 
-PREFIX = "hf:"
-FORM = "hf:<dataset>[:<config>]:<split>:<column>"
 SCAN_BATCH = 65_536  # rows read at a time while indexing the non-blank texts
-
-
-@dataclass(frozen=True)
-class HFCorpusSpec:
-    dataset: str
-    config: str | None
-    split: str
-    column: str
-
-    def __str__(self) -> str:
-        parts = [self.dataset, self.config, self.split, self.column]
-        return PREFIX + ":".join(part for part in parts if part is not None)
-
-
-def is_hf_corpus(corpus: str) -> bool:
-    return corpus.startswith(PREFIX)
-
-
-def parse_hf_corpus(corpus: str) -> HFCorpusSpec:
-    """``hf:wikitext:wikitext-2-raw-v1:train:text`` -> its four parts (config optional)."""
-    parts = corpus.removeprefix(PREFIX).split(":")
-    if len(parts) not in (3, 4) or not all(parts):
-        raise ValueError(f"a Hugging Face corpus is written {FORM}, got {corpus!r}")
-    if len(parts) == 3:
-        return HFCorpusSpec(parts[0], None, parts[1], parts[2])
-    return HFCorpusSpec(*parts)
 
 
 def _is_saved_dataset(folder: Path) -> bool:

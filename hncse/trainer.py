@@ -35,7 +35,14 @@ from hncse import HncseError, checkpoint
 from hncse.bank import NegativeBank
 from hncse.config import ConfigError, TrainConfig, load_config, parse_overrides
 from hncse.data import BatchSchedule, LineCorpus, total_steps
-from hncse.data_root import DataNotFoundError, corpus_path, resolve_data_root, senteval_dir
+from hncse.data_root import (
+    DataNotFoundError,
+    corpus_path,
+    is_hf_corpus,
+    parse_hf_corpus,
+    resolve_data_root,
+    senteval_dir,
+)
 from hncse.distributed import (
     DistContext,
     barrier,
@@ -43,7 +50,7 @@ from hncse.distributed import (
     init_from_env,
     shutdown,
 )
-from hncse.hf_corpus import HFCorpus, is_hf_corpus, parse_hf_corpus
+from hncse.hf_corpus import HFCorpus
 from hncse.manifest import check_files
 from hncse.model import SentenceEncoder, reinitialise_top_layers, resolve_model_path
 from hncse.objectives import ObjectiveInputs, ObjectiveOutput, build_objective

@@ -11,7 +11,8 @@ from datasets import Dataset, DatasetDict
 
 from hncse.config import ConfigError, load_config
 from hncse.data import CorpusError
-from hncse.hf_corpus import HFCorpus, HFCorpusSpec, parse_hf_corpus
+from hncse.data_root import HFCorpusSpec, parse_hf_corpus
+from hncse.hf_corpus import HFCorpus
 from hncse.trainer import Trainer
 
 TEXTS = ["The first sentence.", "   ", "A second one.", "", None, "  Third, padded.  ",
@@ -88,3 +89,17 @@ def test_trainer_trains_on_a_saved_dataset(saved: Path, tmp_path: Path, data_roo
         "output_dir": str(tmp_path)}))
     assert trainer.total_steps == 2  # 4 texts, batch 2, 1 epoch
     assert np.isfinite(trainer.train_step(0)["loss"])
+
+
+@pytest.mark.parametrize("hub", [False, True])
+def test_workflow_plans_an_hf_corpus(saved: Path, data_root: Path, workflow_config,
+                                     hub: bool) -> None:
+    """A saved folder is the train job's input; a hub dataset has none (the library
+    fetches it)."""
+    from hncse.workflow.plan import Planner
+
+    corpus = "hf:wikitext:wikitext-2-raw-v1:train:text" if hub else f"hf:{saved}:train:text"
+    config = workflow_config("smoke.yaml", lambda c: c["train"].update(corpus=corpus))
+    plan = Planner(config, data_root).plan()
+    trained = [run for run in plan.runs.values() if run.train is not None]
+    assert trained and all(run.corpus == (None if hub else saved) for run in trained)

@@ -30,9 +30,8 @@ from typing import Any
 
 from hncse import HncseError
 from hncse.config import ConfigError, TrainConfig, build_config
-from hncse.data_root import corpus_location
+from hncse.data_root import corpus_location, is_hf_corpus, parse_hf_corpus
 from hncse.evaluation.catalogue import resolve_tasks
-from hncse.hf_corpus import is_hf_corpus, parse_hf_corpus
 from hncse.workflow.runs import Evaluation, Run, slug
 
 # Keys a study's settings may not sweep: the study's own axes and the workflow's paths.

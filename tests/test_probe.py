@@ -128,3 +128,19 @@ def test_probe_on_the_real_minilm(tmp_path: Path, data_root: Path) -> None:
     assert all(row["pos_q50"] > row["neg_q50"] + 0.2 for row in rows)
     assert all(0.0 <= row["pm_frac_mixed"] <= 1.0 for row in rows)
     assert math.isfinite(rows[-1]["hnm_gap"])
+
+
+def test_the_proposed_informative_study_plans(data_root: Path, workflow_config) -> None:
+    """config/cpu-informative.yaml (the proposal drawn from the probe's map) is a valid
+    study whose trained runs carry its CPU proxies."""
+    from hncse.workflow.baselines import BUILT_IN, add_built_in
+    from hncse.workflow.plan import Planner
+
+    planner = Planner(workflow_config("cpu-informative.yaml"), data_root)
+    for name in BUILT_IN:
+        add_built_in(planner, name)
+    plan = planner.plan()
+    trained = [run for run in plan.runs.values() if run.train is not None]
+    assert len(trained) == 12
+    assert all(run.train["reinit_top_layers"] == 2 and run.train["theta"] == 0.4
+               for run in trained)

@@ -142,5 +142,5 @@ def test_the_proposed_informative_study_plans(data_root: Path, workflow_config) 
     plan = planner.plan()
     trained = [run for run in plan.runs.values() if run.train is not None]
     assert len(trained) == 12
-    assert all(run.train["reinit_top_layers"] == 2 and run.train["theta"] == 0.4
+    assert all(run.train["reinit_top_layers"] == 2 and run.train["theta"] == 0.3
                for run in trained)

@@ -11,6 +11,12 @@ step relative to the bare step, and the peak RSS of a separate process per metho
 encoder) in the same rounds: their step time relative to eager, and the first compiled
 step's seconds (the compilation).
 
+Every step runs as training does: dropout on (the encoders in train mode, as ``fit()``
+sets them) and the default gradient clipping (``max_grad_norm`` 1.0, SimCSE's; the bare step
+clips too). The peak RSS of a method is the ``VmHWM`` of a fresh process, launched before
+the benchmark loads any model: a child forked from a large process would inherit its
+high-water mark (``ru_maxrss`` survives ``exec``), so every probe read the same figure.
+
     python benchmarks/bench_training.py --data-dir ../shared/data [--batch-size 64 --rounds 8]
     python benchmarks/bench_training.py --data-dir ../shared/data --compile
 
@@ -22,7 +28,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import resource
 import statistics
 import subprocess
 import sys
@@ -66,6 +71,7 @@ def compiled_runners(args: argparse.Namespace) -> tuple[dict[str, Callable[[int]
 def bare_step(trainer: Trainer) -> Callable[[int], None]:
     """The least a SimCSE step must do, written inline, on the trainer's own batches."""
     encoder, optimizer, tau = trainer.encoder, trainer.optimizer, trainer.config.temperature
+    max_norm = trainer.config.max_grad_norm
 
     def step(index: int) -> None:
         sentences = trainer.corpus.sentences(trainer.schedule.batch(index)[1])
@@ -74,6 +80,8 @@ def bare_step(trainer: Trainer) -> Callable[[int], None]:
         z, p = embeddings.chunk(2)
         loss = F.cross_entropy(z @ p.T / tau, torch.arange(len(z)))
         loss.backward()
+        if max_norm is not None:
+            torch.nn.utils.clip_grad_norm_(encoder.parameters(), max_norm)
         optimizer.step()
         optimizer.zero_grad(set_to_none=True)
 
@@ -96,7 +104,8 @@ def time_steps(runners: dict[str, Callable[[int], None]], rounds: int,
 
 
 def peak_rss_mb(args: argparse.Namespace, method: str) -> float:
-    """Peak resident memory of a fresh process training ``--memory-steps`` steps."""
+    """Peak resident memory of a fresh process training ``--memory-steps`` steps; called
+    while this process is still small (before any model is loaded)."""
     command = [sys.executable, __file__, "--memory-probe", method,
                "--batch-size", str(args.batch_size), "--backbone", args.backbone,
                "--corpus", args.corpus, "--out", args.out,
@@ -107,11 +116,26 @@ def peak_rss_mb(args: argparse.Namespace, method: str) -> float:
     return float(output.strip().splitlines()[-1])
 
 
+def high_water_mb() -> float:
+    """This process's peak resident memory (VmHWM: its own address space, reset by exec)."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024  # kB -> MiB
+    raise RuntimeError("no VmHWM in /proc/self/status (Linux only)")
+
+
+def train_mode_trainer(args: argparse.Namespace, method: str) -> Trainer:
+    """A trainer whose encoder is in train mode (dropout on), as ``fit()`` leaves it."""
+    trainer = Trainer(make_config(args, method))
+    trainer.encoder.train()
+    return trainer
+
+
 def memory_probe(args: argparse.Namespace) -> None:
-    trainer = Trainer(make_config(args, args.memory_probe))
+    trainer = train_mode_trainer(args, args.memory_probe)
     for step in range(args.memory_steps):
         trainer.train_step(step)
-    print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)  # KiB -> MiB on Linux
+    print(high_water_mb())
 
 
 def main() -> None:
@@ -135,7 +159,8 @@ def main() -> None:
         memory_probe(args)
         return
 
-    trainers = {method: Trainer(make_config(args, method)) for method in METHODS}
+    peak_rss = {m: peak_rss_mb(args, m) for m in ("simcse", "hncse")}  # while still small
+    trainers = {method: train_mode_trainer(args, method) for method in METHODS}
     runners: dict[str, Callable[[int], None]] = {"bare": bare_step(trainers["simcse"])}
     runners.update({method: trainer.train_step for method, trainer in trainers.items()})
     first_compiled_step: dict[str, float] = {}
@@ -153,7 +178,8 @@ def main() -> None:
         "sentences_per_s": {name: args.batch_size / value for name, value in median.items()},
         "ratio_to_simcse": {m: median[m] / median["simcse"] for m in METHODS},
         "trainer_simcse_over_bare": median["simcse"] / median["bare"],
-        "peak_rss_mb": {m: peak_rss_mb(args, m) for m in ("simcse", "hncse")},
+        "max_grad_norm": trainers["simcse"].config.max_grad_norm,
+        "peak_rss_mb": peak_rss,
     }
     if args.compile:
         results["compiled_over_eager"] = {m: median[f"{m}+compile"] / median[m]

@@ -12,6 +12,7 @@ from hncse import HncseError
 # command -> (module, one-line help); each module adds its own arguments.
 COMMANDS: dict[str, tuple[str, str]] = {
     "train": ("hncse.trainer", "train one model from a YAML config"),
+    "probe": ("hncse.probe", "mechanism pre-flight: the first N steps of a run, measured"),
     "encode": ("hncse.encode", "embed sentences with a trained model"),
     "evaluate": ("hncse.evaluation.cli", "SentEval-protocol evaluation of a model"),
     "download": ("hncse.download", "fetch SentEval data or wiki1m (online users)"),

@@ -21,6 +21,7 @@ from pydantic import (
 )
 
 from hncse import HncseError
+from hncse.data_root import is_hf_corpus, parse_hf_corpus
 from hncse.objectives import HNMOptions, ObjectiveOptions, PMOptions, available_objectives
 from hncse.objectives.registry import mixes_hard_negatives
 from hncse.poolers import Pooler
@@ -51,6 +52,8 @@ class TrainConfig(BaseModel):
     pm_w1: float = Field(0.5, ge=0.0, le=2.0, description="fixed PM weight of the positive")
     pm_w2: float = Field(0.5, ge=0.0, le=2.0, description="fixed PM weight of the negative")
     pm_scope: Literal["diagonal", "all"] = "diagonal"
+    pm_weight_formula: Literal["authors", "guarded"] = Field(
+        "authors", description="similarity weight a: authors' d1/(d1 + d2) or guarded to [0, 1]")
     bank: Literal["previous", "in_batch"] = "previous"
     bank_size: int = Field(1, ge=1, le=4096, description="M: previous minibatches kept")
     k: int = Field(10, ge=2, description="bank vectors selected per query (pairs need 2)")
@@ -59,7 +62,10 @@ class TrainConfig(BaseModel):
     beta: float = Field(1.0, ge=0.0, le=1.0, description="difficulty (1) vs diversity (0)")
     mixcse_lambda: float = Field(0.6, ge=0.0, le=1.0, description="MixCSE's λ (baseline)")
     # data
-    corpus: str = Field("wiki1m", description="path, name under <data_dir>/corpora, or wiki1m")
+    corpus: str = Field("wiki1m", description="path, name under <data_dir>/corpora, wiki1m, "
+                        "or hf:<dataset>[:<config>]:<split>:<column>")
+    corpus_streaming: bool = Field(False, description="stream an hf: corpus, reading only "
+                                   "its first max_sentences texts")
     max_sentences: int | None = Field(None, ge=1, description="use the first N sentences")
     data_dir: str | None = Field(None, description="data root; default $HNCSE_DATA_DIR")
     max_seq_length: int = Field(32, ge=2, le=8192)
@@ -68,13 +74,17 @@ class TrainConfig(BaseModel):
     learning_rate: float = Field(3e-5, gt=0.0, le=1.0)
     weight_decay: float = Field(0.0, ge=0.0)
     warmup_steps: int = Field(0, ge=0)
-    max_grad_norm: float | None = Field(None, gt=0.0, description="clip; None = no clipping")
+    max_grad_norm: float | None = Field(1.0, gt=0.0, description="clip at this gradient "
+                                        "norm (SimCSE's 1.0); None = no clipping")
     num_epochs: float = Field(1.0, gt=0.0)
     max_steps: int | None = Field(None, ge=1, description="overrides num_epochs when set")
     seed: int = Field(42, ge=0)
     precision: Literal["fp32", "bf16", "fp16"] = "fp32"
     dropout: float | None = Field(None, ge=0.0, lt=1.0, description="None = backbone's own")
     compile: bool = Field(False, description="torch.compile the encoder (docs/training.md)")
+    reinit_top_layers: int = Field(0, ge=0, description="re-initialise the backbone's top N "
+                                   "layers at load (CPU proxy of an encoder not tuned for "
+                                   "similarity)")
     # evaluation, checkpoints, output
     eval_steps: int = Field(125, ge=0, description="STS-B dev every N steps; 0 = only at end")
     eval_batch_size: int = Field(128, ge=1)
@@ -89,6 +99,23 @@ class TrainConfig(BaseModel):
             raise ValueError("alpha must be in [0, 1] or 'uniform'")
         return value
 
+    @field_validator("corpus")
+    @classmethod
+    def _hf_corpus_is_well_formed(cls, value: str) -> str:
+        if is_hf_corpus(value):
+            parse_hf_corpus(value)  # raises ValueError naming the form
+        return value
+
+    @model_validator(mode="after")
+    def _streaming_reads_a_bounded_hf_corpus(self) -> TrainConfig:
+        if self.corpus_streaming and not is_hf_corpus(self.corpus):
+            raise ValueError(f"corpus_streaming = true: only an hf: corpus streams, got "
+                             f"corpus = {self.corpus!r}; set corpus_streaming: false")
+        if self.corpus_streaming and self.max_sentences is None:
+            raise ValueError("corpus_streaming = true reads the first max_sentences texts; "
+                             "set max_sentences")
+        return self
+
     @field_validator("method")
     @classmethod
     def _method_is_registered(cls, value: str) -> str:
@@ -102,7 +129,8 @@ class TrainConfig(BaseModel):
         return ObjectiveOptions(
             temperature=self.temperature,
             pm=PMOptions(theta=self.theta, weights=self.pm_weights, w1=self.pm_w1,
-                         w2=self.pm_w2, scope=self.pm_scope),
+                         w2=self.pm_w2, scope=self.pm_scope,
+                         weight_formula=self.pm_weight_formula),
             hnm=HNMOptions(k=self.k, m=self.m, alpha=self.alpha, beta=self.beta,
                            bank=self.bank),
             mixcse_lambda=self.mixcse_lambda,

@@ -26,7 +26,7 @@ class CorpusError(HncseError, ValueError):
 
 @dataclass(frozen=True)
 class CorpusStats:
-    path: Path
+    path: Path | str  # a file, or a Hugging Face corpus name (hncse.hf_corpus)
     sentences: int
     empty_lines_skipped: int
 

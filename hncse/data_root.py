@@ -14,6 +14,7 @@ import os
 import shutil
 import tarfile
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 
 from hncse import HncseError
@@ -82,6 +83,37 @@ def corpus_path(corpus: str, root: Path) -> Path:
         return download_wiki1m(root)
     tried = ", ".join(str(c) for c in corpus_candidates(corpus, root))
     raise DataNotFoundError(f"training corpus {corpus!r} not found (looked at: {tried})")
+
+
+# ``corpus: hf:...``: a Hugging Face dataset, read by hncse.hf_corpus.
+HF_PREFIX = "hf:"
+HF_FORM = "hf:<dataset>[:<config>]:<split>:<column>"
+
+
+@dataclass(frozen=True)
+class HFCorpusSpec:
+    dataset: str
+    config: str | None
+    split: str
+    column: str
+
+    def __str__(self) -> str:
+        parts = [self.dataset, self.config, self.split, self.column]
+        return HF_PREFIX + ":".join(part for part in parts if part is not None)
+
+
+def is_hf_corpus(corpus: str) -> bool:
+    return corpus.startswith(HF_PREFIX)
+
+
+def parse_hf_corpus(corpus: str) -> HFCorpusSpec:
+    """``hf:wikitext:wikitext-2-raw-v1:train:text`` -> its four parts (config optional)."""
+    parts = corpus.removeprefix(HF_PREFIX).split(":")
+    if len(parts) not in (3, 4) or not all(parts):
+        raise ValueError(f"a Hugging Face corpus is written {HF_FORM}, got {corpus!r}")
+    if len(parts) == 3:
+        return HFCorpusSpec(parts[0], None, parts[1], parts[2])
+    return HFCorpusSpec(*parts)
 
 
 def _hub_download(filename: str) -> Path:

@@ -104,6 +104,8 @@ class SentenceEncoder(nn.Module):
         self.eval_pooler = eval_pooler
         uses_mlp = "cls" in (train_pooler, eval_pooler)
         self.mlp = MLPHead(backbone.config.hidden_size) if uses_mlp else None
+        if self.mlp is not None:  # as SimCSE: the backbone's initialiser, not nn.Linear's
+            initialise_like_backbone(backbone, self.mlp)
 
     @classmethod
     def from_pretrained(
@@ -183,6 +185,34 @@ class SentenceEncoder(nn.Module):
             chunks.append(self.embed(batch, self.eval_pooler).float().cpu())
         self.train(was_training)
         return torch.cat(chunks) if chunks else torch.empty(0, self.backbone.config.hidden_size)
+
+
+def initialise_like_backbone(backbone: PreTrainedModel, module: nn.Module) -> None:
+    """Re-initialise ``module``'s weights with the backbone's own initialiser (BERT:
+    Linear weights normal(0, initializer_range), biases 0, LayerNorm 1 and 0), as SimCSE's
+    ``cls_init`` does for its MLP. Transformers ≥ 5 skips parameters marked as loaded from a
+    checkpoint; the marks are cleared first so that loaded layers are re-drawn too."""
+    for tensor in (*module.parameters(), *module.buffers()):
+        if getattr(tensor, "_is_hf_initialized", False):
+            tensor._is_hf_initialized = False
+    module.apply(backbone._init_weights)
+
+
+def reinitialise_top_layers(backbone: PreTrainedModel, count: int) -> None:
+    """Draw the top ``count`` transformer layers afresh with the backbone's initialiser
+    (config key ``reinit_top_layers``): a CPU-sized stand-in for an encoder whose top is not
+    yet tuned for sentence similarity. Needs the ``encoder.layer`` list of BERT-like models."""
+    if count == 0:
+        return
+    layers = getattr(getattr(backbone, "encoder", None), "layer", None)
+    if not isinstance(layers, nn.ModuleList):
+        raise ModelLoadError(f"reinit_top_layers = {count}: {type(backbone).__name__} has no "
+                             "encoder.layer list (BERT-like encoders only); use 0")
+    if count > len(layers):
+        raise ModelLoadError(f"reinit_top_layers = {count}: the backbone has {len(layers)} "
+                             f"layers; use 0 … {len(layers)}")
+    for layer in layers[len(layers) - count:]:
+        initialise_like_backbone(backbone, layer)
 
 
 def check_tokenizer(tokenizer: PreTrainedTokenizerBase, backbone: PreTrainedModel,

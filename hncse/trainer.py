@@ -35,7 +35,14 @@ from hncse import HncseError, checkpoint
 from hncse.bank import NegativeBank
 from hncse.config import ConfigError, TrainConfig, load_config, parse_overrides
 from hncse.data import BatchSchedule, LineCorpus, total_steps
-from hncse.data_root import DataNotFoundError, corpus_path, resolve_data_root, senteval_dir
+from hncse.data_root import (
+    DataNotFoundError,
+    corpus_path,
+    is_hf_corpus,
+    parse_hf_corpus,
+    resolve_data_root,
+    senteval_dir,
+)
 from hncse.distributed import (
     DistContext,
     barrier,
@@ -43,8 +50,9 @@ from hncse.distributed import (
     init_from_env,
     shutdown,
 )
+from hncse.hf_corpus import HFCorpus
 from hncse.manifest import check_files
-from hncse.model import SentenceEncoder, resolve_model_path
+from hncse.model import SentenceEncoder, reinitialise_top_layers, resolve_model_path
 from hncse.objectives import ObjectiveInputs, ObjectiveOutput, build_objective
 from hncse.run_lock import run_folder_lock
 
@@ -109,8 +117,20 @@ def _load_encoder(config: TrainConfig, model_path: str) -> SentenceEncoder:
     if config.dropout is not None:
         overrides = {"hidden_dropout_prob": config.dropout,
                      "attention_probs_dropout_prob": config.dropout}
-    return SentenceEncoder.from_pretrained(model_path, config.pooler, config.eval_pooler,
-                                           **overrides)
+    encoder = SentenceEncoder.from_pretrained(model_path, config.pooler, config.eval_pooler,
+                                              **overrides)
+    reinitialise_top_layers(encoder.backbone, config.reinit_top_layers)
+    return encoder
+
+
+def _open_corpus(config: TrainConfig, root: Path) -> LineCorpus | HFCorpus:
+    """A text file (checked against the data root's manifest) or an hf: dataset."""
+    if is_hf_corpus(config.corpus):
+        return HFCorpus(parse_hf_corpus(config.corpus), config.max_sentences,
+                        config.corpus_streaming)
+    corpus_file = corpus_path(config.corpus, root)
+    check_files(root, corpus_file)
+    return LineCorpus(corpus_file, config.max_sentences)
 
 
 def _training_settings(config: dict[str, Any]) -> dict[str, Any]:
@@ -134,9 +154,7 @@ class Trainer:
         # Every check before the model loads: data root, corpus (and its manifest), model.
         self.data_root = resolve_data_root(config.data_dir)
         _check_data_root(config, self.data_root)
-        corpus_file = corpus_path(config.corpus, self.data_root)
-        check_files(self.data_root, corpus_file)
-        self.corpus = LineCorpus(corpus_file, config.max_sentences)
+        self.corpus = _open_corpus(config, self.data_root)
         self.schedule = BatchSchedule(len(self.corpus), config.batch_size, config.seed)
         self.total_steps = total_steps(self.schedule, config.num_epochs, config.max_steps)
         self.output_dir = Path(config.output_dir)
@@ -206,15 +224,16 @@ class Trainer:
                 f"{self.output_dir / STATE_DIR}. Try a lower learning_rate or higher temperature."
             )
         self.backward(loss)
-        if self.config.max_grad_norm is not None:
-            self.scaler.unscale_(self.optimizer)
-            torch.nn.utils.clip_grad_norm_(self.encoder.parameters(), self.config.max_grad_norm)
+        # The norm before clipping is logged; max_grad_norm None clips at ∞ (measures only).
+        self.scaler.unscale_(self.optimizer)
+        grad_norm = torch.nn.utils.clip_grad_norm_(self.encoder.parameters(),
+                                                   self.config.max_grad_norm or math.inf)
         self.scaler.step(self.optimizer)
         self.scaler.update()
         self.scheduler.step()
         self.optimizer.zero_grad(set_to_none=True)
         self.bank.push(F.normalize(h_pos_all.detach(), dim=-1))
-        return {"loss": loss.item(), **output.stats}
+        return {"loss": loss.item(), "grad_norm": grad_norm.item(), **output.stats}
 
     # ----------------------------------------------------------------- evaluation
     def evaluate_dev(self) -> float:

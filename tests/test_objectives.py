@@ -106,12 +106,16 @@ def test_hardest_negatives_and_cases():
     assert fn.pm_cases(d1, d2, theta=0.1).tolist() == [0, 1, 2]
 
 
-def test_similarity_weight_and_guards():
+def test_similarity_weight_formulas():
     d1 = torch.tensor([0.8, 0.3, -0.1, -0.2, 0.0])
     d2 = torch.tensor([0.2, 0.6, 0.3, -0.3, 0.0])
-    # 0.8/1.0; 0.3/0.9; clamped 0/(0 + 0.3); both ≤ 0 -> 0.5; 0/0 -> 0.5
-    expected = [0.8, 1 / 3, 0.0, 0.5, 0.5]
-    assert fn.similarity_weight(d1, d2).tolist() == pytest.approx(expected, abs=1e-6)
+    # guarded: 0.8/1.0; 0.3/0.9; clamped 0/(0 + 0.3); both ≤ 0 -> 0.5; 0/0 -> 0.5
+    guarded = [0.8, 1 / 3, 0.0, 0.5, 0.5]
+    assert fn.similarity_weight(d1, d2, "guarded").tolist() == pytest.approx(guarded, abs=1e-6)
+    # authors (the default): d1/(d1 + d2) as written, −0.1/0.2 = −0.5, −0.2/−0.5 = 0.4, 0/0
+    authors = fn.similarity_weight(d1, d2)
+    assert authors[:4].tolist() == pytest.approx([0.8, 1 / 3, -0.5, 0.4], abs=1e-6)
+    assert authors[4].isnan()
 
 
 @pytest.mark.parametrize(

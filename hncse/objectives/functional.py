@@ -22,6 +22,7 @@ from torch import Tensor
 
 EPS = 1e-8
 PMScope = Literal["diagonal", "all"]
+PMWeightFormula = Literal["authors", "guarded"]
 
 
 def normalize(x: Tensor) -> Tensor:
@@ -87,14 +88,20 @@ def pm_cases(d1: Tensor, d2: Tensor, theta: float) -> Tensor:
     return torch.where(gap <= 0, int(PMCase.INVERTED), ambiguous)
 
 
-def similarity_weight(d1: Tensor, d2: Tensor) -> Tensor:
-    """a = d1/(d1 + d2), the weight of p in the similarity-weighted mix (authors' code).
+def similarity_weight(d1: Tensor, d2: Tensor, formula: PMWeightFormula = "authors") -> Tensor:
+    """a, the weight of p in the similarity-weighted mix (``pm_weight_formula``).
 
-    Guard [choice]: a = (d1⁺ + ε)/(d1⁺ + d2⁺ + 2ε) with x⁺ = max(x, 0), ε = 1e-8: equal to the
-    authors' formula (to float32 precision) whenever d1, d2 ≥ 0, the usual case since dropout
-    positives sit near 1; always in [0, 1], and 0.5 when both are ≤ 0, where their formula
-    leaves [0, 1] or divides by d1 + d2 ≈ 0.
+    ``authors`` (the authors' code): a = d1/(d1 + d2), as written: outside [0, 1] when d1 or
+    d2 is negative (the mix then extrapolates beyond p or n), infinite at d1 + d2 = 0 (the
+    loss becomes NaN and the trainer stops). ``guarded`` [choice]: a = (d1⁺ + ε)/(d1⁺ + d2⁺
+    + 2ε) with x⁺ = max(x, 0), ε = 1e-8: equal to the authors' (to float32 precision)
+    whenever d1, d2 ≥ 0, the usual case since dropout positives sit near 1; always in
+    [0, 1], and 0.5 when both are ≤ 0.
     """
+    if formula == "authors":
+        return d1 / (d1 + d2)
+    if formula != "guarded":
+        raise ValueError(f"unknown pm_weight_formula {formula!r}; choose authors or guarded")
     d1p = d1.clamp_min(0.0)
     return (d1p + EPS) / (d1p + d2.clamp_min(0.0) + 2 * EPS)
 
@@ -104,10 +111,11 @@ def mix_positives(
     hardest: HardestNegatives,
     theta: float,
     fixed_weights: tuple[float, float] | None = None,
+    formula: PMWeightFormula = "authors",
 ) -> tuple[Tensor, Tensor]:
     """Mixed positives p̃ (N, d) and the case code per query (N,).
 
-    With n_i = p_{j*} and a = :func:`similarity_weight` (d1, d2):
+    With n_i = p_{j*} and a = :func:`similarity_weight` (d1, d2, ``formula``):
     clear: p̃_i = p_i; ambiguous: p̃_i = normalize(w1·p_i + w2·n_i) with (w1, w2) =
     ``fixed_weights`` or (a, 1 − a) when None; inverted: p̃_i = normalize(a·p_i + (1 − a)·n_i).
     Since p̃ is normalised only w1/(w1 + w2) matters, so every mix is computed as
@@ -118,7 +126,7 @@ def mix_positives(
         raise ValueError(f"fixed PM weights must not both be 0, got {fixed_weights}")
     p = p.float()
     cases = pm_cases(hardest.d1, hardest.d2, theta)
-    a = similarity_weight(hardest.d1, hardest.d2)
+    a = similarity_weight(hardest.d1, hardest.d2, formula)
     if fixed_weights is not None:
         w1, w2 = fixed_weights
         a = torch.where(cases == PMCase.AMBIGUOUS, w1 / (w1 + w2), a)

@@ -61,7 +61,8 @@ class ContrastiveObjective:
             if self.pm is not None:
                 hardest = fn.hardest_negatives(in_batch)
                 p_tilde, cases = fn.mix_positives(p, hardest, self.pm.theta,
-                                                  self.pm.fixed_weights)
+                                                  self.pm.fixed_weights,
+                                                  self.pm.weight_formula)
                 mixed = cases != fn.PMCase.CLEAR
                 similarities = fn.mixed_positive_similarities(
                     in_batch, z, p_tilde, mixed, self.pm.scope

@@ -17,8 +17,10 @@ class PMOptions:
 
     ``theta``: the relative gap (d1 − d2)/|d1| at or below which a positive is ambiguous
     and gets mixed. ``weights``: the ambiguous case's mixing weights, ``similarity``
-    (a = d1/(d1 + d2), as the inverted case) or ``fixed`` (``w1``, ``w2``). ``scope``:
-    ``diagonal`` mixes only the positive logit, ``all`` every column (the authors' code).
+    (a = d1/(d1 + d2), as the inverted case) or ``fixed`` (``w1``, ``w2``). ``weight_formula``:
+    how a is computed, ``authors`` (d1/(d1 + d2) as written) or ``guarded`` (clamped to
+    [0, 1]; functional.similarity_weight). ``scope``: ``diagonal`` mixes only the positive
+    logit, ``all`` every column (the authors' code).
     """
 
     theta: float = 0.1
@@ -26,6 +28,7 @@ class PMOptions:
     w1: float = 0.5
     w2: float = 0.5
     scope: Literal["diagonal", "all"] = "diagonal"
+    weight_formula: Literal["authors", "guarded"] = "authors"
 
     @property
     def fixed_weights(self) -> tuple[float, float] | None:

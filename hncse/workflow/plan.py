@@ -30,7 +30,7 @@ from typing import Any
 
 from hncse import HncseError
 from hncse.config import ConfigError, TrainConfig, build_config
-from hncse.data_root import corpus_location
+from hncse.data_root import corpus_location, is_hf_corpus, parse_hf_corpus
 from hncse.evaluation.catalogue import resolve_tasks
 from hncse.workflow.runs import Evaluation, Run, slug
 
@@ -208,9 +208,17 @@ class Planner:
             encoder_args=f"--model {shlex.quote(str(directory / 'model'))} "
             f"--pooler {validated.eval_pooler}",
             train={key: getattr(validated, key) for key in explicit},
-            corpus=corpus_location(validated.corpus, self.data_root),
+            corpus=self.corpus_input(validated.corpus),
             resources={stage: self.stage_resources(backbone, stage) for stage in STAGE_DEFAULTS},
         )
+
+    def corpus_input(self, corpus: str) -> Path | None:
+        """The train job's corpus input: the text file; for an hf: corpus its saved folder
+        when it is one, else nothing (the datasets library fetches and caches it)."""
+        if not is_hf_corpus(corpus):
+            return corpus_location(corpus, self.data_root)
+        folder = Path(parse_hf_corpus(corpus).dataset).expanduser()
+        return folder if folder.is_dir() else None
 
     def encoder_run(
         self, backbone: str, method: str, encoder_args: str,

@@ -59,10 +59,13 @@ def run_of(wildcards) -> Run:
         raise WorkflowError(f"{RUNS_DIR}/{error}") from None
 
 
-def train_corpus(wildcards) -> Path:
-    """The train job's corpus input: the file, or for SimCSE's wiki1m in the data root the
-    marker of its download rule (data.smk), so that the data itself is never an output."""
+def train_corpus(wildcards) -> Path | list:
+    """The train job's corpus input: the file (or saved dataset folder), or for SimCSE's
+    wiki1m in the data root the marker of its download rule (data.smk), so that the data
+    itself is never an output."""
     corpus = run_of(wildcards).corpus
+    if corpus is None:  # a hub dataset (hf:): the datasets library fetches it
+        return []
     return DATA_MARKERS["wiki1m"] if corpus == DATA_ROOT / "corpora" / WIKI1M_FILE else corpus
 
 

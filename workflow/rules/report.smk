@@ -11,7 +11,7 @@ rule report:
         # then reads instead of encoding them again.
         analysis=ANALYSIS_DIR,
     output:
-        report(
+        html=report(
             REPORT_FILE,
             caption="../report/analysis.rst",
             category="analysis",
@@ -36,4 +36,4 @@ rule report:
     shell:
         "OMP_NUM_THREADS={threads} "
         "hncse report --results {params.results:q} --studies {input.spec:q} "
-        "--out {output[0]:q} --workflow-command {params.workflow_command:q} > {log:q} 2>&1"
+        "--out {output.html:q} --workflow-command {params.workflow_command:q} > {log:q} 2>&1"

@@ -52,12 +52,14 @@ from hncse.evaluation.validation import nested_cv
 NESTED = ("MR", "SUBJ", "MPQA")  # the loop runs some outer folds only (it takes hours)
 
 
-def file_order_encoding(encode: Encode, task: LoadedTask, batch_size: int) -> tuple[
-        dict[str, np.ndarray], int, float]:
+def file_order_encoding(
+    encode: Encode, task: LoadedTask, batch_size: int
+) -> tuple[dict[str, np.ndarray], int, float]:
     """A task encoded on its own, pair lists in file order, duplicates included."""
     start = time.perf_counter()
     lists = [pairs.first for pairs in _pair_sets(task)] + [
-        pairs.second for pairs in _pair_sets(task)]
+        pairs.second for pairs in _pair_sets(task)
+    ]
     vectors: dict[str, np.ndarray] = {}
     count = 0
     with torch.inference_mode():
@@ -88,11 +90,15 @@ def bench_sts(args: argparse.Namespace, senteval: Path) -> dict:
     context = EvalContext(MODES["test"])
     for name, task in loaded.items():
         vectors, count, seconds = file_order_encoding(encode, task, args.batch_size)
-        lookup = EmbeddingTable({s: i for i, s in enumerate(vectors)},
-                                np.stack(list(vectors.values())))
+        lookup = EmbeddingTable(
+            {s: i for i, s in enumerate(vectors)}, np.stack(list(vectors.values()))
+        )
         baseline_results[name] = headline(task.evaluate(lookup, context).result)
-        per_task[name] = {"file_order_seconds": seconds, "file_order_sentences": count,
-                          "file_order_sentences_per_s": count / seconds}
+        per_task[name] = {
+            "file_order_seconds": seconds,
+            "file_order_sentences": count,
+            "file_order_sentences_per_s": count / seconds,
+        }
         total_count, total_time = total_count + count, total_time + seconds
         print(f"  {name}: file order {count} sentences in {seconds:.1f}s", flush=True)
     with tempfile.TemporaryDirectory() as cache_dir:
@@ -104,15 +110,23 @@ def bench_sts(args: argparse.Namespace, senteval: Path) -> dict:
         per_task[name]["spearman_file_order"] = baseline_results[name]
     return {
         "tasks": per_task,
-        "file_order": {"seconds": total_time, "sentences": total_count,
-                       "sentences_per_s": total_count / total_time},
-        "shared": {"seconds": cold.encode_seconds, "sentences": cold.sentences_encoded,
-                   "sentences_per_s": cold.sentences_encoded / cold.encode_seconds},
+        "file_order": {
+            "seconds": total_time,
+            "sentences": total_count,
+            "sentences_per_s": total_count / total_time,
+        },
+        "shared": {
+            "seconds": cold.encode_seconds,
+            "sentences": cold.sentences_encoded,
+            "sentences_per_s": cold.sentences_encoded / cold.encode_seconds,
+        },
         "encoding_speedup": total_time / cold.encode_seconds,
-        "cold_seconds": cold.seconds, "warm_seconds": warm.seconds,
+        "cold_seconds": cold.seconds,
+        "warm_seconds": warm.seconds,
         "warm_over_cold": warm.seconds / cold.seconds,
-        "max_spearman_difference": max(abs(t["spearman"] - t["spearman_file_order"])
-                                       for t in per_task.values()),
+        "max_spearman_difference": max(
+            abs(t["spearman"] - t["spearman_file_order"]) for t in per_task.values()
+        ),
     }
 
 
@@ -122,14 +136,17 @@ def timed(task: LoadedTask, table: EmbeddingTable, fitter: Fitter) -> tuple[dict
     return result.model_dump(exclude={"seconds"}), time.perf_counter() - start
 
 
-def partial_nested(task: LoadedTask, table: EmbeddingTable, fitter: Fitter,
-                   folds: Sequence[int]) -> tuple[dict, float]:
+def partial_nested(
+    task: LoadedTask, table: EmbeddingTable, fitter: Fitter, folds: Sequence[int]
+) -> tuple[dict, float]:
     start = time.perf_counter()
     data = task.data
-    scores = nested_cv(table(data.sentences), data.labels, 2, MODES["test"], fitter=fitter,
-                       outer_folds=folds)
+    scores = nested_cv(
+        table(data.sentences), data.labels, 2, MODES["test"], fitter=fitter, outer_folds=folds
+    )
     return {"acc": scores.acc, "devacc": scores.devacc, "l2": scores.l2}, (
-        time.perf_counter() - start)
+        time.perf_counter() - start
+    )
 
 
 def bench_transfer(args: argparse.Namespace, senteval: Path) -> dict:
@@ -137,8 +154,9 @@ def bench_transfer(args: argparse.Namespace, senteval: Path) -> dict:
     loaded = {name: TASKS[name].load(senteval) for name in names}
     source = hf_source(args.model, args.pooler, "cpu", None)
     cache = EmbeddingCache(Path(args.cache_dir), source.info.fingerprint)
-    encoded = embed_tasks({n: t.sentences() for n, t in loaded.items()}, source, cache,
-                          args.batch_size, progress=True)
+    encoded = embed_tasks(
+        {n: t.sentences() for n, t in loaded.items()}, source, cache, args.batch_size, progress=True
+    )
     table, kfold = encoded.table, MODES["test"].kfold
     folds = list(range(args.reference_outer_folds))
     tasks = {}
@@ -148,26 +166,42 @@ def bench_transfer(args: argparse.Namespace, senteval: Path) -> dict:
         if name in NESTED:
             part_b, part_b_s = partial_nested(task, table, fit_groups, folds)
             part_r, part_r_s = partial_nested(task, table, reference.fit_groups, folds)
-            row.update(reference_scope=f"outer folds {folds} of {kfold}",
-                       batched_partial=part_b, batched_partial_seconds=part_b_s,
-                       reference_partial=part_r, reference_partial_seconds=part_r_s,
-                       reference_seconds=part_r_s * kfold / len(folds),
-                       acc_difference=abs(part_b["acc"] - part_r["acc"]))
+            row.update(
+                reference_scope=f"outer folds {folds} of {kfold}",
+                batched_partial=part_b,
+                batched_partial_seconds=part_b_s,
+                reference_partial=part_r,
+                reference_partial_seconds=part_r_s,
+                reference_seconds=part_r_s * kfold / len(folds),
+                acc_difference=abs(part_b["acc"] - part_r["acc"]),
+            )
         else:
             ref, ref_seconds = timed(task, table, reference.fit_groups)
-            row.update(reference_scope="full", reference=ref, reference_seconds=ref_seconds,
-                       acc_difference=abs(batched["acc"] - ref["acc"]))
+            row.update(
+                reference_scope="full",
+                reference=ref,
+                reference_seconds=ref_seconds,
+                acc_difference=abs(batched["acc"] - ref["acc"]),
+            )
         row["speedup"] = row["reference_seconds"] / batched_seconds
         tasks[name] = row
-        print(f"  {name}: batched {batched_seconds:.1f}s, loop {row['reference_seconds']:.1f}s "
-              f"({row['reference_scope']}), acc {batched['acc']} "
-              f"(|Δ| vs loop {row['acc_difference']:.2f})", flush=True)
+        print(
+            f"  {name}: batched {batched_seconds:.1f}s, loop {row['reference_seconds']:.1f}s "
+            f"({row['reference_scope']}), acc {batched['acc']} "
+            f"(|Δ| vs loop {row['acc_difference']:.2f})",
+            flush=True,
+        )
     batched_total = sum(t["batched_seconds"] for t in tasks.values())
     reference_total = sum(t["reference_seconds"] for t in tasks.values())
-    return {"tasks": tasks, "encode_seconds": encoded.seconds,
-            "sentences_encoded": encoded.encoded, "batched_seconds": batched_total,
-            "reference_seconds": reference_total, "speedup": reference_total / batched_total,
-            "max_acc_difference": max(t["acc_difference"] for t in tasks.values())}
+    return {
+        "tasks": tasks,
+        "encode_seconds": encoded.seconds,
+        "sentences_encoded": encoded.encoded,
+        "batched_seconds": batched_total,
+        "reference_seconds": reference_total,
+        "speedup": reference_total / batched_total,
+        "max_acc_difference": max(t["acc_difference"] for t in tasks.values()),
+    }
 
 
 def main() -> None:
@@ -177,8 +211,11 @@ def main() -> None:
     parser.add_argument("--pooler", default="avg")
     parser.add_argument("--batch-size", type=int, default=128)
     parser.add_argument("--reference-outer-folds", type=int, default=1)
-    parser.add_argument("--cache-dir", default="benchmarks/out/embedding-cache",
-                        help="transfer embeddings (encoding is not what part 2 measures)")
+    parser.add_argument(
+        "--cache-dir",
+        default="benchmarks/out/embedding-cache",
+        help="transfer embeddings (encoding is not what part 2 measures)",
+    )
     parser.add_argument("--parts", default="sts,transfer")
     parser.add_argument("--threads", type=int, default=None, help="torch threads (both sides)")
     parser.add_argument("--out", type=Path, default=Path("benchmarks/out/bench_evaluation.json"))
@@ -186,8 +223,12 @@ def main() -> None:
     if args.threads:
         torch.set_num_threads(args.threads)
     senteval = senteval_dir(resolve_data_root(args.data_dir))
-    report = {"model": args.model, "pooler": args.pooler, "threads": torch.get_num_threads(),
-              "torch": torch.__version__}
+    report = {
+        "model": args.model,
+        "pooler": args.pooler,
+        "threads": torch.get_num_threads(),
+        "torch": torch.__version__,
+    }
     parts = args.parts.split(",")
     if "sts" in parts:
         print("STS suite", flush=True)
@@ -198,8 +239,9 @@ def main() -> None:
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(report, indent=2))
     print(json.dumps({k: v for k, v in report.get("sts", {}).items() if k != "tasks"}, indent=2))
-    print(json.dumps({k: v for k, v in report.get("transfer", {}).items() if k != "tasks"},
-                     indent=2))
+    print(
+        json.dumps({k: v for k, v in report.get("transfer", {}).items() if k != "tasks"}, indent=2)
+    )
 
 
 if __name__ == "__main__":

@@ -27,10 +27,13 @@ METHODS = ("simcse", "hncse")
 
 def inputs(args: argparse.Namespace, seed: int) -> ObjectiveInputs:
     draw = torch.Generator().manual_seed(seed)
-    h, h_pos, bank = (torch.randn(args.batch_size, args.hidden, generator=draw)
-                      for _ in range(3))
-    return ObjectiveInputs(h.requires_grad_(), h_pos.requires_grad_(),
-                           F.normalize(bank, dim=-1), torch.Generator().manual_seed(seed))
+    h, h_pos, bank = (torch.randn(args.batch_size, args.hidden, generator=draw) for _ in range(3))
+    return ObjectiveInputs(
+        h.requires_grad_(),
+        h_pos.requires_grad_(),
+        F.normalize(bank, dim=-1),
+        torch.Generator().manual_seed(seed),
+    )
 
 
 def call(objective: Callable, args: argparse.Namespace, seed: int) -> float:
@@ -41,16 +44,18 @@ def call(objective: Callable, args: argparse.Namespace, seed: int) -> float:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--hidden", type=int, default=768, help="BERT-base: 768")
     parser.add_argument("--rounds", type=int, default=20)
     args = parser.parse_args()
     print(f"threads {torch.get_num_threads()}, batch {args.batch_size}, hidden {args.hidden}")
     for method in METHODS:
-        eager = build_objective(method, load_config(overrides={"method": method})
-                                .objective_options())
+        eager = build_objective(
+            method, load_config(overrides={"method": method}).objective_options()
+        )
         compiled = torch.compile(eager)
         start = time.perf_counter()
         call(compiled, args, 0)
@@ -65,10 +70,12 @@ def main() -> None:
                 times[name].append(time.perf_counter() - start)
             difference = max(difference, abs(losses["eager"] - losses["compiled"]))
         median = {name: statistics.median(values) for name, values in times.items()}
-        print(f"{method}: eager {1e3 * median['eager']:.2f} ms, compiled "
-              f"{1e3 * median['compiled']:.2f} ms, compiled/eager "
-              f"{median['compiled'] / median['eager']:.3f}; first compiled call {first:.1f} s; "
-              f"largest loss difference {difference:.2e}")
+        print(
+            f"{method}: eager {1e3 * median['eager']:.2f} ms, compiled "
+            f"{1e3 * median['compiled']:.2f} ms, compiled/eager "
+            f"{median['compiled'] / median['eager']:.3f}; first compiled call {first:.1f} s; "
+            f"largest loss difference {difference:.2e}"
+        )
 
 
 if __name__ == "__main__":

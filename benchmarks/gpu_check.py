@@ -54,8 +54,13 @@ ACCURACY_TOLERANCE = 0.5  # accuracy, %
 # BERT-base as in the paper; "tiny" for the CPU test of this script's logic
 SIZES = {
     "base": {},
-    "tiny": {"hidden_size": 32, "num_hidden_layers": 2, "num_attention_heads": 2,
-             "intermediate_size": 64, "max_position_embeddings": 128},
+    "tiny": {
+        "hidden_size": 32,
+        "num_hidden_layers": 2,
+        "num_attention_heads": 2,
+        "intermediate_size": 64,
+        "max_position_embeddings": 128,
+    },
 }
 
 # Runs in each torchrun worker: two steps of HNCSE; rank 0 writes the losses and the group.
@@ -113,8 +118,9 @@ def peak_memory_gb(device: str) -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
 
 
-def timed_steps(trainer: Trainer, steps: int, warmup: int, device: str
-                ) -> tuple[float, list[float]]:
+def timed_steps(
+    trainer: Trainer, steps: int, warmup: int, device: str
+) -> tuple[float, list[float]]:
     """Seconds per step over ``steps`` after ``warmup``, and every step's loss."""
     losses = [trainer.train_step(step)["loss"] for step in range(warmup)]
     synchronize(device)
@@ -124,16 +130,32 @@ def timed_steps(trainer: Trainer, steps: int, warmup: int, device: str
     return (time.perf_counter() - start) / steps, losses
 
 
-def training_trainer(backbone: Path, work: Path, args: argparse.Namespace, method: str,
-                     precision: str, compile_encoder: bool = False) -> Trainer:
+def training_trainer(
+    backbone: Path,
+    work: Path,
+    args: argparse.Namespace,
+    method: str,
+    precision: str,
+    compile_encoder: bool = False,
+) -> Trainer:
     name = f"{method}-{precision}{'-compiled' if compile_encoder else ''}"
-    return Trainer(load_config(overrides={
-        "method": method, "backbone": str(backbone), "corpus": "wiki1m_head.txt",
-        "data_dir": args.data_dir, "batch_size": args.batch_size, "precision": precision,
-        "output_dir": str(work / name), "max_steps": args.steps + args.warmup,
-        "compile": compile_encoder,
-        # the recipe's k = 10, or what a tiny batch's one-batch bank holds
-        "k": min(10, args.batch_size)}))
+    return Trainer(
+        load_config(
+            overrides={
+                "method": method,
+                "backbone": str(backbone),
+                "corpus": "wiki1m_head.txt",
+                "data_dir": args.data_dir,
+                "batch_size": args.batch_size,
+                "precision": precision,
+                "output_dir": str(work / name),
+                "max_steps": args.steps + args.warmup,
+                "compile": compile_encoder,
+                # the recipe's k = 10, or what a tiny batch's one-batch bank holds
+                "k": min(10, args.batch_size),
+            }
+        )
+    )
 
 
 def check_training(backbone: Path, work: Path, args: argparse.Namespace) -> dict[str, Any]:
@@ -143,15 +165,17 @@ def check_training(backbone: Path, work: Path, args: argparse.Namespace) -> dict
         for method in METHODS:
             trainer = training_trainer(backbone, work, args, method, precision)
             reset_peak_memory(args.device)
-            seconds[method], losses = timed_steps(trainer, args.steps, args.warmup,
-                                                  args.device)
+            seconds[method], losses = timed_steps(trainer, args.steps, args.warmup, args.device)
             results[f"{method}/{precision}"] = {
                 "sentences_per_s": round(args.batch_size / seconds[method], 1),
                 "peak_mem_gb": round(peak_memory_gb(args.device), 2),
-                "first_loss": losses[0], "last_loss": losses[-1],
-                "finite": all(math.isfinite(x) for x in losses)}
+                "first_loss": losses[0],
+                "last_loss": losses[-1],
+                "finite": all(math.isfinite(x) for x in losses),
+            }
         results[f"hncse_over_simcse_step/{precision}"] = round(
-            seconds["hncse"] / seconds["simcse"], 3)
+            seconds["hncse"] / seconds["simcse"], 3
+        )
     return results
 
 
@@ -165,15 +189,16 @@ def check_compile(backbone: Path, work: Path, args: argparse.Namespace) -> dict[
         for compiled in (False, True):
             trainer = training_trainer(backbone, work, args, method, precision, compiled)
             started = time.perf_counter()
-            seconds[compiled], losses = timed_steps(trainer, args.steps, args.warmup,
-                                                    args.device)
+            seconds[compiled], losses = timed_steps(trainer, args.steps, args.warmup, args.device)
             warmup_s[compiled] = time.perf_counter() - started - args.steps * seconds[compiled]
             finite = finite and all(math.isfinite(x) for x in losses)
         results[f"{method}/{precision}"] = {
             "compiled_over_eager_step": round(seconds[True] / seconds[False], 3),
             "sentences_per_s": round(args.batch_size / seconds[True], 1),
-            "warmup_s": round(warmup_s[True], 1), "eager_warmup_s": round(warmup_s[False], 1),
-            "finite": finite}
+            "warmup_s": round(warmup_s[True], 1),
+            "eager_warmup_s": round(warmup_s[False], 1),
+            "finite": finite,
+        }
     return results
 
 
@@ -210,29 +235,41 @@ def compare_evaluations(ours: dict[str, Any], reference: dict[str, Any]) -> dict
         difference = abs(value - expected[name])
         largest[kind] = max(largest[kind], difference)
         if not difference <= tolerance[kind]:
-            failures.append(f"{name}: {value:.4f} vs {expected[name]:.4f} "
-                            f"(tolerance {tolerance[kind]})")
+            failures.append(
+                f"{name}: {value:.4f} vs {expected[name]:.4f} (tolerance {tolerance[kind]})"
+            )
     missing = set(expected) - {name for name, _, _ in scores(ours)}
     failures += [f"{name}: missing" for name in sorted(missing)]
-    return {"largest_sts_difference": largest["sts"],
-            "largest_accuracy_difference": largest["accuracy"], "failures": failures}
+    return {
+        "largest_sts_difference": largest["sts"],
+        "largest_accuracy_difference": largest["accuracy"],
+        "failures": failures,
+    }
 
 
 def evaluate_on(device: str, backbone: Path, args: argparse.Namespace) -> dict[str, Any]:
     source = encoder_source(str(backbone), None, "cls", device)
     started = time.perf_counter()
-    evaluation = evaluate(args.eval_tasks, source, data_root=args.data_dir, mode="fasttest",
-                          cache_dir=None, device=device)
-    return evaluation.result.model_dump(mode="json") | {
-        "wall_s": time.perf_counter() - started}
+    evaluation = evaluate(
+        args.eval_tasks,
+        source,
+        data_root=args.data_dir,
+        mode="fasttest",
+        cache_dir=None,
+        device=device,
+    )
+    return evaluation.result.model_dump(mode="json") | {"wall_s": time.perf_counter() - started}
 
 
 def check_evaluation(backbone: Path, args: argparse.Namespace) -> dict[str, Any]:
     ours = evaluate_on(args.device, backbone, args)
     reference = evaluate_on("cpu", backbone, args)
-    return {"tasks": args.eval_tasks, f"wall_s/{args.device}": round(ours["wall_s"], 1),
-            "wall_s/cpu": round(reference["wall_s"], 1),
-            **compare_evaluations(ours, reference)}
+    return {
+        "tasks": args.eval_tasks,
+        f"wall_s/{args.device}": round(ours["wall_s"], 1),
+        "wall_s/cpu": round(reference["wall_s"], 1),
+        **compare_evaluations(ours, reference),
+    }
 
 
 def gpu_count(device: str) -> int:
@@ -243,19 +280,41 @@ def check_torchrun(backbone: Path, work: Path, args: argparse.Namespace) -> dict
     nproc = args.nproc or gpu_count(args.device)
     script, out = work / "worker.py", work / "torchrun.json"
     script.write_text(WORKER)
-    overrides = {"method": "hncse", "backbone": str(backbone), "corpus": "wiki1m_head.txt",
-                 "data_dir": args.data_dir, "batch_size": args.batch_size * nproc,
-                 "max_steps": 2, "output_dir": str(work / "torchrun"),
-                 "k": min(10, args.batch_size * nproc),
-                 "precision": precisions(args.device)[0]}
+    overrides = {
+        "method": "hncse",
+        "backbone": str(backbone),
+        "corpus": "wiki1m_head.txt",
+        "data_dir": args.data_dir,
+        "batch_size": args.batch_size * nproc,
+        "max_steps": 2,
+        "output_dir": str(work / "torchrun"),
+        "k": min(10, args.batch_size * nproc),
+        "precision": precisions(args.device)[0],
+    }
     env = os.environ | {"OMP_NUM_THREADS": "1"}
     started = time.perf_counter()
     completed = subprocess.run(
-        [sys.executable, "-m", "torch.distributed.run", "--standalone",
-         f"--nproc_per_node={nproc}", str(script), json.dumps(overrides), str(out)],
-        capture_output=True, text=True, timeout=600, env=env, check=False)
-    result: dict[str, Any] = {"nproc": nproc, "wall_s": round(time.perf_counter() - started, 1),
-                              "returncode": completed.returncode}
+        [
+            sys.executable,
+            "-m",
+            "torch.distributed.run",
+            "--standalone",
+            f"--nproc_per_node={nproc}",
+            str(script),
+            json.dumps(overrides),
+            str(out),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env=env,
+        check=False,
+    )
+    result: dict[str, Any] = {
+        "nproc": nproc,
+        "wall_s": round(time.perf_counter() - started, 1),
+        "returncode": completed.returncode,
+    }
     if completed.returncode != 0 or not out.is_file():
         return result | {"ok": False, "stderr": completed.stderr[-2000:]}
     group = json.loads(out.read_text())
@@ -263,15 +322,24 @@ def check_torchrun(backbone: Path, work: Path, args: argparse.Namespace) -> dict
     agree = all(rank == losses[0] for rank in losses)
     finite = all(math.isfinite(x) for rank in losses for x in rank)
     expected = "nccl" if args.device == "cuda" else "gloo"
-    return result | group | {"ok": bool(agree and finite and group["backend"] == expected
-                                         and group["world_size"] == nproc)}
+    return (
+        result
+        | group
+        | {
+            "ok": bool(
+                agree and finite and group["backend"] == expected and group["world_size"] == nproc
+            )
+        }
+    )
 
 
 def failed_checks(results: dict[str, Any]) -> list[str]:
-    failures = [f"{part} {name}: a loss was not finite"
-                for part in ("training", "compile")
-                for name, record in results[part].items()
-                if isinstance(record, dict) and not record["finite"]]
+    failures = [
+        f"{part} {name}: a loss was not finite"
+        for part in ("training", "compile")
+        for name, record in results[part].items()
+        if isinstance(record, dict) and not record["finite"]
+    ]
     failures += [f"evaluation {line}" for line in results["evaluation"]["failures"]]
     if not results["torchrun"]["ok"]:
         failures.append("torchrun: the process group failed or its ranks disagree")
@@ -282,8 +350,11 @@ def run_checks(args: argparse.Namespace) -> dict[str, Any]:
     started = time.perf_counter()
     results: dict[str, Any] = {
         "device": torch.cuda.get_device_name() if args.device == "cuda" else "cpu",
-        "size": args.size, "batch_size": args.batch_size, "steps": args.steps,
-        "torch": torch.__version__}
+        "size": args.size,
+        "batch_size": args.batch_size,
+        "steps": args.steps,
+        "torch": torch.__version__,
+    }
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         backbone = random_encoder(work / f"bert-{args.size}-random", args.size)
@@ -297,21 +368,26 @@ def run_checks(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--data-dir", default=None, help="data root (default: $HNCSE_DATA_DIR)")
     parser.add_argument("--device", choices=("cuda", "cpu"), default="cuda")
     parser.add_argument("--size", choices=tuple(SIZES), default="base")
     parser.add_argument("--batch-size", type=int, default=64, help="per GPU")
     parser.add_argument("--steps", type=int, default=20, help="timed steps per method")
     parser.add_argument("--warmup", type=int, default=3)
-    parser.add_argument("--eval-tasks", default=EVAL_TASKS,
-                        help="evaluated on both devices (default: %(default)s)")
-    parser.add_argument("--compile-methods", default=COMPILE_METHODS,
-                        help="timed with and without compile: true ('' for none; "
-                        "default: %(default)s)")
-    parser.add_argument("--nproc", type=int, default=None,
-                        help="torchrun workers (default: the GPU count)")
+    parser.add_argument(
+        "--eval-tasks", default=EVAL_TASKS, help="evaluated on both devices (default: %(default)s)"
+    )
+    parser.add_argument(
+        "--compile-methods",
+        default=COMPILE_METHODS,
+        help="timed with and without compile: true ('' for none; default: %(default)s)",
+    )
+    parser.add_argument(
+        "--nproc", type=int, default=None, help="torchrun workers (default: the GPU count)"
+    )
     parser.add_argument("--out", type=Path, default=None, help="also write the JSON here")
     return parser.parse_args(argv)
 
@@ -319,8 +395,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     if args.device == "cuda" and not torch.cuda.is_available():
-        print("gpu_check: error: no CUDA device (--device cpu checks the logic on the CPU)",
-              file=sys.stderr)
+        print(
+            "gpu_check: error: no CUDA device (--device cpu checks the logic on the CPU)",
+            file=sys.stderr,
+        )
         return 2
     results = run_checks(args)
     text = json.dumps(results, indent=2)

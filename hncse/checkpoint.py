@@ -48,8 +48,10 @@ def write_atomically(target: Path, write: Callable[[Path], None]) -> None:
         try:
             write(staging)
         except WRITE_ERRORS as error:
-            raise CheckpointError(f"could not write {target}: {error}; the previous version, "
-                                  "if any, is kept (free disk space and rerun)") from error
+            raise CheckpointError(
+                f"could not write {target}: {error}; the previous version, "
+                "if any, is kept (free disk space and rerun)"
+            ) from error
         for path in staging.rglob("*"):  # some writers create private (0600) files
             if path.is_file():
                 path.chmod(file_mode())
@@ -112,10 +114,17 @@ def rng_state() -> dict[str, Any]:
     version, internal, gauss_next = random.getstate()
     _, keys, position, has_gauss, cached_gaussian = np.random.get_state()
     state = {
-        "python": {"version": version, "state": torch.tensor(internal, dtype=torch.int64),
-                   "gauss_next": gauss_next},
-        "numpy": {"keys": torch.from_numpy(keys.astype(np.int64)), "position": position,
-                  "has_gauss": has_gauss, "cached_gaussian": cached_gaussian},
+        "python": {
+            "version": version,
+            "state": torch.tensor(internal, dtype=torch.int64),
+            "gauss_next": gauss_next,
+        },
+        "numpy": {
+            "keys": torch.from_numpy(keys.astype(np.int64)),
+            "position": position,
+            "has_gauss": has_gauss,
+            "cached_gaussian": cached_gaussian,
+        },
         "torch": torch.get_rng_state(),
     }
     if torch.cuda.is_available():
@@ -126,8 +135,15 @@ def rng_state() -> dict[str, Any]:
 def set_rng_state(state: dict[str, Any]) -> None:
     python, numpy = state["python"], state["numpy"]
     random.setstate((python["version"], tuple(python["state"].tolist()), python["gauss_next"]))
-    np.random.set_state(("MT19937", numpy["keys"].numpy().astype(np.uint32), numpy["position"],
-                         numpy["has_gauss"], numpy["cached_gaussian"]))
+    np.random.set_state(
+        (
+            "MT19937",
+            numpy["keys"].numpy().astype(np.uint32),
+            numpy["position"],
+            numpy["has_gauss"],
+            numpy["cached_gaussian"],
+        )
+    )
     torch.set_rng_state(state["torch"])
     if "cuda" in state and torch.cuda.is_available():
         torch.cuda.set_rng_state_all(state["cuda"])

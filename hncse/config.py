@@ -36,12 +36,16 @@ class TrainConfig(BaseModel):
     HNCSE values of docs/method.md (θ = 0.1, k = 10, m = 40, α = 0.5, M = 1)."""
 
     # allow_inf_nan: no option means anything at infinity or NaN (num_epochs=.inf ran forever)
-    model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True,
-                              allow_inf_nan=False)
+    model_config = ConfigDict(
+        extra="forbid", frozen=True, validate_default=True, allow_inf_nan=False
+    )
 
     # what is trained
-    method: str = Field("hncse", description="objective name: simcse, hncse-pm, hncse-hnm, "
-                        "hncse, or one registered by a baseline")
+    method: str = Field(
+        "hncse",
+        description="objective name: simcse, hncse-pm, hncse-hnm, "
+        "hncse, or one registered by a baseline",
+    )
     backbone: str = Field("bert-base-uncased", description="hub name, local dir or pypi:<module>")
     pooler: Pooler = "cls"
     eval_pooler: Pooler = "cls_before_pooler"
@@ -53,7 +57,8 @@ class TrainConfig(BaseModel):
     pm_w2: float = Field(0.5, ge=0.0, le=2.0, description="fixed PM weight of the negative")
     pm_scope: Literal["diagonal", "all"] = "diagonal"
     pm_weight_formula: Literal["authors", "guarded"] = Field(
-        "authors", description="similarity weight a: authors' d1/(d1 + d2) or guarded to [0, 1]")
+        "authors", description="similarity weight a: authors' d1/(d1 + d2) or guarded to [0, 1]"
+    )
     bank: Literal["previous", "in_batch"] = "previous"
     bank_size: int = Field(1, ge=1, le=4096, description="M: previous minibatches kept")
     k: int = Field(10, ge=2, description="bank vectors selected per query (pairs need 2)")
@@ -62,10 +67,14 @@ class TrainConfig(BaseModel):
     beta: float = Field(1.0, ge=0.0, le=1.0, description="difficulty (1) vs diversity (0)")
     mixcse_lambda: float = Field(0.6, ge=0.0, le=1.0, description="MixCSE's λ (baseline)")
     # data
-    corpus: str = Field("wiki1m", description="path, name under <data_dir>/corpora, wiki1m, "
-                        "or hf:<dataset>[:<config>]:<split>:<column>")
-    corpus_streaming: bool = Field(False, description="stream an hf: corpus, reading only "
-                                   "its first max_sentences texts")
+    corpus: str = Field(
+        "wiki1m",
+        description="path, name under <data_dir>/corpora, wiki1m, "
+        "or hf:<dataset>[:<config>]:<split>:<column>",
+    )
+    corpus_streaming: bool = Field(
+        False, description="stream an hf: corpus, reading only its first max_sentences texts"
+    )
     max_sentences: int | None = Field(None, ge=1, description="use the first N sentences")
     data_dir: str | None = Field(None, description="data root; default $HNCSE_DATA_DIR")
     max_seq_length: int = Field(32, ge=2, le=8192)
@@ -74,17 +83,22 @@ class TrainConfig(BaseModel):
     learning_rate: float = Field(3e-5, gt=0.0, le=1.0)
     weight_decay: float = Field(0.0, ge=0.0)
     warmup_steps: int = Field(0, ge=0)
-    max_grad_norm: float | None = Field(1.0, gt=0.0, description="clip at this gradient "
-                                        "norm (SimCSE's 1.0); None = no clipping")
+    max_grad_norm: float | None = Field(
+        1.0, gt=0.0, description="clip at this gradient norm (SimCSE's 1.0); None = no clipping"
+    )
     num_epochs: float = Field(1.0, gt=0.0)
     max_steps: int | None = Field(None, ge=1, description="overrides num_epochs when set")
     seed: int = Field(42, ge=0)
     precision: Literal["fp32", "bf16", "fp16"] = "fp32"
     dropout: float | None = Field(None, ge=0.0, lt=1.0, description="None = backbone's own")
     compile: bool = Field(False, description="torch.compile the encoder (docs/training.md)")
-    reinit_top_layers: int = Field(0, ge=0, description="re-initialise the backbone's top N "
-                                   "layers at load (CPU proxy of an encoder not tuned for "
-                                   "similarity)")
+    reinit_top_layers: int = Field(
+        0,
+        ge=0,
+        description="re-initialise the backbone's top N "
+        "layers at load (CPU proxy of an encoder not tuned for "
+        "similarity)",
+    )
     # evaluation, checkpoints, output
     eval_steps: int = Field(125, ge=0, description="STS-B dev every N steps; 0 = only at end")
     eval_batch_size: int = Field(128, ge=1)
@@ -109,11 +123,14 @@ class TrainConfig(BaseModel):
     @model_validator(mode="after")
     def _streaming_reads_a_bounded_hf_corpus(self) -> TrainConfig:
         if self.corpus_streaming and not is_hf_corpus(self.corpus):
-            raise ValueError(f"corpus_streaming = true: only an hf: corpus streams, got "
-                             f"corpus = {self.corpus!r}; set corpus_streaming: false")
+            raise ValueError(
+                f"corpus_streaming = true: only an hf: corpus streams, got "
+                f"corpus = {self.corpus!r}; set corpus_streaming: false"
+            )
         if self.corpus_streaming and self.max_sentences is None:
-            raise ValueError("corpus_streaming = true reads the first max_sentences texts; "
-                             "set max_sentences")
+            raise ValueError(
+                "corpus_streaming = true reads the first max_sentences texts; set max_sentences"
+            )
         return self
 
     @field_validator("method")
@@ -128,19 +145,25 @@ class TrainConfig(BaseModel):
         """The objective's options (hncse.objectives): the one place config keys map to them."""
         return ObjectiveOptions(
             temperature=self.temperature,
-            pm=PMOptions(theta=self.theta, weights=self.pm_weights, w1=self.pm_w1,
-                         w2=self.pm_w2, scope=self.pm_scope,
-                         weight_formula=self.pm_weight_formula),
-            hnm=HNMOptions(k=self.k, m=self.m, alpha=self.alpha, beta=self.beta,
-                           bank=self.bank),
+            pm=PMOptions(
+                theta=self.theta,
+                weights=self.pm_weights,
+                w1=self.pm_w1,
+                w2=self.pm_w2,
+                scope=self.pm_scope,
+                weight_formula=self.pm_weight_formula,
+            ),
+            hnm=HNMOptions(k=self.k, m=self.m, alpha=self.alpha, beta=self.beta, bank=self.bank),
             mixcse_lambda=self.mixcse_lambda,
         )
 
     @model_validator(mode="after")
     def _fixed_pm_weights_mix_something(self) -> TrainConfig:
         if self.pm_weights == "fixed" and self.pm_w1 + self.pm_w2 <= 0.0:
-            raise ValueError("pm_w1 = pm_w2 = 0 with pm_weights = 'fixed': the mixed positive "
-                             "would be the zero vector; give pm_w1 + pm_w2 > 0")
+            raise ValueError(
+                "pm_w1 = pm_w2 = 0 with pm_weights = 'fixed': the mixed positive "
+                "would be the zero vector; give pm_w1 + pm_w2 > 0"
+            )
         return self
 
     @model_validator(mode="after")
@@ -155,8 +178,10 @@ class TrainConfig(BaseModel):
             capacity = self.bank_size * self.batch_size
             what = f"bank_size × batch_size = {capacity}"
         if self.k > capacity:
-            raise ValueError(f"k = {self.k}: the {self.bank!r} bank holds {what} vectors per "
-                             "query; lower k or raise batch_size/bank_size")
+            raise ValueError(
+                f"k = {self.k}: the {self.bank!r} bank holds {what} vectors per "
+                "query; lower k or raise batch_size/bank_size"
+            )
         return self
 
     def to_yaml(self) -> str:
@@ -206,8 +231,9 @@ def _read_yaml(path: Path) -> Any:
     try:
         return yaml.safe_load(path.read_text(encoding="utf-8"))
     except UnicodeDecodeError as error:
-        raise ConfigError(f"{path}: not UTF-8 text (byte {error.start}); save it as UTF-8"
-                          ) from None
+        raise ConfigError(
+            f"{path}: not UTF-8 text (byte {error.start}); save it as UTF-8"
+        ) from None
     except yaml.YAMLError as error:
         where = getattr(error, "problem_mark", None)
         line = f", line {where.line + 1}" if where is not None else ""
@@ -234,4 +260,3 @@ def load_config(
         values.update(overrides)
         source += f" + overrides {', '.join(overrides)}"
     return build_config(values, source)
-

@@ -70,8 +70,10 @@ def _check_text(data: mmap.mmap, path: Path) -> None:
     replacement characters without a word said."""
     nul = data.find(b"\x00")
     if nul >= 0:
-        raise CorpusError(f"{path}, line {_line_at(data, nul)}: NUL byte: a binary file, not "
-                          "a text corpus (UTF-8, one sentence a line)")
+        raise CorpusError(
+            f"{path}, line {_line_at(data, nul)}: NUL byte: a binary file, not "
+            "a text corpus (UTF-8, one sentence a line)"
+        )
     decoder = codecs.getincrementaldecoder("utf-8")()
     for start in range(0, len(data), TEXT_CHECK_CHUNK):
         end = start + TEXT_CHECK_CHUNK
@@ -79,8 +81,10 @@ def _check_text(data: mmap.mmap, path: Path) -> None:
             decoder.decode(data[start:end], final=end >= len(data))
         except UnicodeDecodeError as error:
             offset = start + max(error.start, 0)
-            raise CorpusError(f"{path}, line {_line_at(data, offset)}: not UTF-8 (byte "
-                              f"{offset}); convert it, e.g. iconv -f latin1 -t utf-8") from None
+            raise CorpusError(
+                f"{path}, line {_line_at(data, offset)}: not UTF-8 (byte "
+                f"{offset}); convert it, e.g. iconv -f latin1 -t utf-8"
+            ) from None
 
 
 def _line_at(data: mmap.mmap, offset: int) -> int:

@@ -69,8 +69,10 @@ def corpus_location(corpus: str, root: Path) -> Path:
     candidate that exists, else where it must appear (wiki1m: where it is downloaded to;
     a name: under ``<root>/corpora/``). The workflow plans its train jobs' inputs with it."""
     candidates = corpus_candidates(corpus, root)
-    return next((path for path in candidates if path.is_file()),
-                candidates[0] if corpus == "wiki1m" else candidates[-1])
+    return next(
+        (path for path in candidates if path.is_file()),
+        candidates[0] if corpus == "wiki1m" else candidates[-1],
+    )
 
 
 def corpus_path(corpus: str, root: Path) -> Path:

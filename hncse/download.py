@@ -19,12 +19,17 @@ TARGETS = {"senteval": download_senteval, "wiki1m": download_wiki1m}
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("what", choices=sorted(TARGETS),
-                        help="senteval: SentEval's evaluation data; wiki1m: SimCSE's corpus")
-    parser.add_argument("--data-dir", help=f"data root (default: ${ENV_VAR} or "
-                        "~/.cache/hncse/data)")
-    parser.add_argument("--marker", type=Path,
-                        help="write this file once the data is present and checked")
+    parser.add_argument(
+        "what",
+        choices=sorted(TARGETS),
+        help="senteval: SentEval's evaluation data; wiki1m: SimCSE's corpus",
+    )
+    parser.add_argument(
+        "--data-dir", help=f"data root (default: ${ENV_VAR} or ~/.cache/hncse/data)"
+    )
+    parser.add_argument(
+        "--marker", type=Path, help="write this file once the data is present and checked"
+    )
 
 
 def run(args: argparse.Namespace) -> int:

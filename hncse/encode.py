@@ -13,8 +13,9 @@ from hncse.cli import positive_int
 from hncse.model import POOLERS, SentenceEncoder, resolve_model_path
 
 
-def encode_file(model: str, pooler: str, input_path: Path, batch_size: int,
-                max_length: int | None) -> np.ndarray:
+def encode_file(
+    model: str, pooler: str, input_path: Path, batch_size: int, max_length: int | None
+) -> np.ndarray:
     sentences = [line.strip() for line in input_path.read_text(encoding="utf-8").splitlines()]
     encoder = SentenceEncoder.from_pretrained(resolve_model_path(model), pooler, pooler)
     if torch.cuda.is_available():
@@ -35,8 +36,7 @@ def run(args: argparse.Namespace) -> int:
     if not args.input.is_file():
         print(f"hncse encode: input file not found: {args.input}", file=sys.stderr)
         return 2
-    embeddings = encode_file(args.model, args.pooler, args.input, args.batch_size,
-                             args.max_length)
+    embeddings = encode_file(args.model, args.pooler, args.input, args.batch_size, args.max_length)
     tmp = args.out.with_name(f".{args.out.name}.tmp.npy")
     np.save(tmp, embeddings.astype(np.float32))
     tmp.replace(args.out)

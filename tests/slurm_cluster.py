@@ -48,8 +48,9 @@ def free_ports(count: int) -> list[int]:
 
 def node_hardware() -> dict[str, int]:
     """This machine's CPUs and memory as slurmd sees them (`slurmd -C`)."""
-    line = subprocess.run([_program("slurmd"), "-C"], capture_output=True, text=True,
-                          check=True).stdout.splitlines()[0]
+    line = subprocess.run(
+        [_program("slurmd"), "-C"], capture_output=True, text=True, check=True
+    ).stdout.splitlines()[0]
     fields = dict(item.split("=", 1) for item in line.split())
     return {"CPUs": int(fields["CPUs"]), "RealMemory": int(fields["RealMemory"])}
 
@@ -102,12 +103,12 @@ SlurmdUser=root
 AuthType=auth/munge
 AuthInfo=socket={self.munge_socket}
 CredType=cred/munge
-StateSaveLocation={f / 'state'}
-SlurmdSpoolDir={f / 'spool'}
-SlurmctldPidFile={f / 'slurmctld.pid'}
-SlurmdPidFile={f / 'slurmd.pid'}
-SlurmctldLogFile={f / 'logs' / 'slurmctld.log'}
-SlurmdLogFile={f / 'logs' / 'slurmd.log'}
+StateSaveLocation={f / "state"}
+SlurmdSpoolDir={f / "spool"}
+SlurmctldPidFile={f / "slurmctld.pid"}
+SlurmdPidFile={f / "slurmd.pid"}
+SlurmctldLogFile={f / "logs" / "slurmctld.log"}
+SlurmdLogFile={f / "logs" / "slurmd.log"}
 ProctrackType=proctrack/linuxproc
 TaskPlugin=task/none
 JobAcctGatherType=jobacct_gather/none
@@ -122,8 +123,8 @@ SelectTypeParameters=CR_Core_Memory
 ReturnToService=2
 MinJobAge={self.min_job_age}
 KillWait=5
-NodeName={self.node} NodeAddr=127.0.0.1 CPUs={hardware['CPUs']} \
-RealMemory={hardware['RealMemory']} State=UNKNOWN
+NodeName={self.node} NodeAddr=127.0.0.1 CPUs={hardware["CPUs"]} \
+RealMemory={hardware["RealMemory"]} State=UNKNOWN
 PartitionName={self.partition} Nodes={self.node} Default=YES MaxTime=INFINITE State=UP
 """)
 
@@ -139,23 +140,33 @@ PartitionName={self.partition} Nodes={self.node} Default=YES MaxTime=INFINITE St
 
     def _start(self, *command: str) -> None:
         log = (self.folder / "logs" / f"{Path(command[0]).name}.out").open("w")
-        self._daemons.append(subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT,
-                                              env=self.env, cwd=self.folder))
+        self._daemons.append(
+            subprocess.Popen(
+                command, stdout=log, stderr=subprocess.STDOUT, env=self.env, cwd=self.folder
+            )
+        )
 
     def _wait_for(self, what: str, ready, timeout: float = 60) -> None:
         deadline = time.monotonic() + timeout
         while not ready():
             for daemon in self._daemons:
                 if daemon.poll() is not None:
-                    raise RuntimeError(f"{daemon.args[0]} exited with {daemon.returncode}; "
-                                       f"see {self.folder / 'logs'}:\n{self.logs()}")
+                    raise RuntimeError(
+                        f"{daemon.args[0]} exited with {daemon.returncode}; "
+                        f"see {self.folder / 'logs'}:\n{self.logs()}"
+                    )
             if time.monotonic() > deadline:
                 raise RuntimeError(f"{what} not ready after {timeout:.0f} s:\n{self.logs()}")
             time.sleep(0.5)
 
     def _node_idle(self) -> bool:
-        result = subprocess.run(["sinfo", "-h", "-N", "-o", "%T"], capture_output=True,
-                                text=True, env=self.env, check=False)
+        result = subprocess.run(
+            ["sinfo", "-h", "-N", "-o", "%T"],
+            capture_output=True,
+            text=True,
+            env=self.env,
+            check=False,
+        )
         return result.returncode == 0 and result.stdout.strip() == "idle"
 
     def start(self) -> LocalSlurm:
@@ -165,10 +176,16 @@ PartitionName={self.partition} Nodes={self.node} Default=YES MaxTime=INFINITE St
         self._write_srun()
         munge = self.folder / "munge"
         # --force: munged refuses to run as root otherwise; the folder is private (0700).
-        self._start(_program("munged"), "--foreground", "--force",
-                    f"--socket={self.munge_socket}", f"--key-file={munge / 'munge.key'}",
-                    f"--pid-file={munge / 'munged.pid'}", f"--seed-file={munge / 'seed'}",
-                    f"--log-file={self.folder / 'logs' / 'munged.log'}")
+        self._start(
+            _program("munged"),
+            "--foreground",
+            "--force",
+            f"--socket={self.munge_socket}",
+            f"--key-file={munge / 'munge.key'}",
+            f"--pid-file={munge / 'munged.pid'}",
+            f"--seed-file={munge / 'seed'}",
+            f"--log-file={self.folder / 'logs' / 'munged.log'}",
+        )
         self._wait_for("munged", self.munge_socket.exists, timeout=20)
         self._start(_program("slurmctld"), "-D", "-i", "-f", str(self.conf))
         self._start(_program("slurmd"), "-D", "-f", str(self.conf), "-N", self.node)
@@ -199,15 +216,21 @@ PartitionName={self.partition} Nodes={self.node} Default=YES MaxTime=INFINITE St
         return self.run("squeue", "-h", "-t", "PENDING,RUNNING,COMPLETING", "-o", "%i").split()
 
     def run(self, *command: str) -> str:
-        return subprocess.run(command, capture_output=True, text=True, env=self.env,
-                              check=True).stdout
+        return subprocess.run(
+            command, capture_output=True, text=True, env=self.env, check=True
+        ).stdout
 
     # ------------------------------------------------------------------- shut-down
     def stop(self) -> None:
         """Cancel every job, end the daemons (SIGTERM, then SIGKILL) and their children."""
         with contextlib.suppress(subprocess.SubprocessError, OSError):
-            subprocess.run(["scancel", "--full", "--user", str(os.getuid())], env=self.env,
-                           timeout=30, check=False, capture_output=True)
+            subprocess.run(
+                ["scancel", "--full", "--user", str(os.getuid())],
+                env=self.env,
+                timeout=30,
+                check=False,
+                capture_output=True,
+            )
             deadline = time.monotonic() + 30
             while self._active_jobs() and time.monotonic() < deadline:
                 time.sleep(0.5)

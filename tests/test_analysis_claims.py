@@ -45,12 +45,13 @@ def _verdict(sections: list[Section], claim: str) -> str:
     return rows[0].verdict
 
 
-@pytest.mark.parametrize(("hncse_noise", "expected"), [
-    (0.6, REPRODUCED), (1.0, INCONCLUSIVE), (2.2, CONTRADICTED)])
-def test_c1_verdict_follows_the_simulated_truth(tmp_path: Path, hncse_noise: float,
-                                                expected: str) -> None:
-    write_results(tmp_path, ablation_runs(seeds=SEEDS,
-                                          noise={"simcse": 1.0, "hncse": hncse_noise}))
+@pytest.mark.parametrize(
+    ("hncse_noise", "expected"), [(0.6, REPRODUCED), (1.0, INCONCLUSIVE), (2.2, CONTRADICTED)]
+)
+def test_c1_verdict_follows_the_simulated_truth(
+    tmp_path: Path, hncse_noise: float, expected: str
+) -> None:
+    write_results(tmp_path, ablation_runs(seeds=SEEDS, noise={"simcse": 1.0, "hncse": hncse_noise}))
     sections = _analyse(tmp_path, {"ablation": {"analysis": "ablation"}})
     assert _verdict(sections, "C1") == expected
     row = next(r for r in verdicts(sections) if r.claim == "C1")
@@ -80,11 +81,12 @@ def test_ablation_claims_and_mechanisms(tmp_path: Path) -> None:
     assert mechanism.at[("hncse", "pm/delta_sim_negative"), "verdict"] == CONTRADICTED
     assert {"simcse", "hncse-hnm"}.isdisjoint(mechanism.index.get_level_values("variant"))
     counts = c4.tables[1].data
-    assert (counts["queries"] == 40 * 64).all() and counts["mixed"].between(40 * 13,
-                                                                             40 * 25).all()
+    assert (counts["queries"] == 40 * 64).all() and counts["mixed"].between(40 * 13, 40 * 25).all()
     c3 = next(s for s in sections if s.key == "C3").tables[-1].data
-    assert list(c3["family"].unique()) == ["the four ablation comparisons on STS avg",
-                                           "the four ablation comparisons on Transfer avg"]
+    assert list(c3["family"].unique()) == [
+        "the four ablation comparisons on STS avg",
+        "the four ablation comparisons on Transfer avg",
+    ]
     c2 = next(s for s in sections if s.key == "C2").tables[-1].data.set_index("task")
     assert len(c2) == 14 and c2["interval"].eq("paired t over seeds, Holm-corrected").all()
     stability = next(s for s in sections if s.key == "stability")
@@ -137,7 +139,8 @@ def test_a_mechanism_that_never_acted_is_untestable(tmp_path: Path) -> None:
     assert c4.tables[0].data["verdict"].eq(UNTESTABLE).all()
     row = next(r for r in verdicts(sections) if r.claim == "C4")
     assert "PM mixed 0 of 7680 queries" in row.detail and "left out (no mixed query)" in (
-        row.detail)
+        row.detail
+    )
 
 
 def test_a_smoke_study_with_one_task(tmp_path: Path) -> None:
@@ -161,8 +164,9 @@ def test_a_smoke_study_with_one_task(tmp_path: Path) -> None:
 
 def test_every_analysis_reports_a_study_without_runs(tmp_path: Path) -> None:
     write_results(tmp_path, [Run("simcse", 1)])
-    studies = {f"empty-{a}": {"analysis": a, "runs": {"method": "nothing"}}
-               for a in analysis_names()}
+    studies = {
+        f"empty-{a}": {"analysis": a, "runs": {"method": "nothing"}} for a in analysis_names()
+    }
     sections = _analyse(tmp_path, studies)
     assert not [s.error for s in sections if s.error]
     assert {s.study for s in sections} == set(studies)
@@ -211,8 +215,7 @@ def test_study_spec_is_validated_with_named_errors(tmp_path: Path) -> None:
         parse_studies({"x": {"analysis": "tau", "filter": {}}}, "spec.yaml")
     with pytest.raises(StudyError, match="grid_km sweeps 2 setting"):
         parse_studies({"x": {"analysis": "grid_km", "x": ["k"]}}, "spec.yaml")
-    assert parse_studies({"x": {"analysis": "theta", "x": ["pm_w1"]}}, "s")[0].swept == (
-        "pm_w1",)
+    assert parse_studies({"x": {"analysis": "theta", "x": ["pm_w1"]}}, "s")[0].swept == ("pm_w1",)
     both = parse_studies({"a": {"analysis": "tau"}, "b": {"analysis": "beta"}}, "s")
     assert [s.name for s in select_studies(both, ["b"])] == ["b"]
     with pytest.raises(StudyError, match="unknown study c; the spec has a, b"):
@@ -226,10 +229,15 @@ def test_study_spec_is_validated_with_named_errors(tmp_path: Path) -> None:
 
 
 def test_study_filters(tmp_path: Path) -> None:
-    write_results(tmp_path, [Run("simcse", 1, settings={"temperature": 0.05}),
-                             Run("simcse", 1, settings={"temperature": 0.1}),
-                             Run("hncse", 2, settings={"max_sentences": 1000}),
-                             Run("hncse", 3)])
+    write_results(
+        tmp_path,
+        [
+            Run("simcse", 1, settings={"temperature": 0.05}),
+            Run("simcse", 1, settings={"temperature": 0.1}),
+            Run("hncse", 2, settings={"max_sentences": 1000}),
+            Run("hncse", 3),
+        ],
+    )
     runs = collect(tmp_path).runs
 
     def pick(spec: object) -> list[str]:
@@ -240,11 +248,14 @@ def test_study_filters(tmp_path: Path) -> None:
     assert pick({"temperature": 0.1}) == ["runs/minilm/simcse-temperature0.1/seed1"]
     assert len(pick({"method": ["simcse", "hncse"], "seed": [1, 3]})) == 3
     assert pick({"method": "hncse", "max_sentences": None}) == ["runs/minilm/hncse/seed3"]
-    assert pick(["runs/minilm/hncse*/*"]) == ["runs/minilm/hncse-max_sentences1000/seed2",
-                                              "runs/minilm/hncse/seed3"]
+    assert pick(["runs/minilm/hncse*/*"]) == [
+        "runs/minilm/hncse-max_sentences1000/seed2",
+        "runs/minilm/hncse/seed3",
+    ]
     labelled = label_runs(runs, swept=("temperature",)).set_index("run")
     assert labelled.at["runs/minilm/simcse-temperature0.1/seed1", "variant"] == (
-        "simcse (temperature=0.1)")
+        "simcse (temperature=0.1)"
+    )
     assert labelled.at["runs/minilm/simcse-temperature0.1/seed1", "series"] == "simcse"
     assert labelled.at["runs/minilm/hncse/seed3", "variant"] == "hncse (max_sentences=none)"
     assert ABLATION_NOISE["hncse"] < ABLATION_NOISE["simcse"]

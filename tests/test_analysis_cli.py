@@ -29,11 +29,14 @@ def test_commands_are_registered(capsys: pytest.CaptureFixture[str]) -> None:
 
 
 def test_aggregate_writes_tables_statistics_figures(tmp_path: Path) -> None:
-    results = write_results(tmp_path / "results", [*ablation_runs(seeds=(1, 2)),
-                                                   Run("glove", None, 2.0, untrained=True)])
+    results = write_results(
+        tmp_path / "results",
+        [*ablation_runs(seeds=(1, 2)), Run("glove", None, 2.0, untrained=True)],
+    )
     out = tmp_path / "analysis"
-    code = cli.run(_parse(["--results", str(results), "--out", str(out), "--bootstrap", "200",
-                           "--no-cka"]))
+    code = cli.run(
+        _parse(["--results", str(results), "--out", str(out), "--bootstrap", "200", "--no-cka"])
+    )
     assert code == 0
     tidy = pd.read_parquet(out / "results.parquet")
     assert len(tidy) == len(pd.read_csv(out / "results.csv"))
@@ -44,8 +47,16 @@ def test_aggregate_writes_tables_statistics_figures(tmp_path: Path) -> None:
     for stem in ("sts", "transfer", "ablation", "c2_tests", "c3_tests", "c4_mechanism"):
         for suffix in (".md", ".tex", ".csv"):
             assert (study / f"{stem}{suffix}").stat().st_size > 0, stem + suffix
-    for stem in ("sts_levels", "transfer_levels", "c1_forest", "c2_forest", "c3_forest",
-                 "dev_curves", "loss_curves", "c4_step_counts"):
+    for stem in (
+        "sts_levels",
+        "transfer_levels",
+        "c1_forest",
+        "c2_forest",
+        "c3_forest",
+        "dev_curves",
+        "loss_curves",
+        "c4_step_counts",
+    ):
         assert (study / f"{stem}.png").read_bytes().startswith(b"\x89PNG"), stem
         assert b"<svg" in (study / f"{stem}.svg").read_bytes()[:500], stem
     sts = pd.read_csv(study / "sts.csv")
@@ -69,12 +80,14 @@ def test_from_tables_reproduces_the_seed_level_verdicts(tmp_path: Path) -> None:
     tidy = pd.read_csv(first / "results.csv")
     tidy[tidy["split"] != "sum"].to_csv(first / "results.csv", index=False)  # older tables
     again = tmp_path / "again"
-    assert cli.run(_parse(["--from-tables", str(first), "--out", str(again),
-                           "--no-cka"])) == 0
+    assert cli.run(_parse(["--from-tables", str(first), "--out", str(again), "--no-cka"])) == 0
     columns = ["claim", "verdict", "estimate", "ci_low", "ci_high", "n", "p_holm", "mde"]
-    before, after = (pd.read_csv(folder / "verdicts.csv").set_index("claim")
-                     for folder in (first, again))
-    pd.testing.assert_frame_equal(before.loc[["C1", "C2", "C3", "C4"], columns[1:]],
-                                  after.loc[["C1", "C2", "C3", "C4"], columns[1:]])
+    before, after = (
+        pd.read_csv(folder / "verdicts.csv").set_index("claim") for folder in (first, again)
+    )
+    pd.testing.assert_frame_equal(
+        before.loc[["C1", "C2", "C3", "C4"], columns[1:]],
+        after.loc[["C1", "C2", "C3", "C4"], columns[1:]],
+    )
     counts = [pd.read_csv(folder / "all-runs" / "c4_counts.csv") for folder in (first, again)]
     pd.testing.assert_frame_equal(*counts, check_dtype=False)

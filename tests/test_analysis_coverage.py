@@ -67,8 +67,10 @@ def spearman_of_normal(r: float) -> float:
 def test_pair_bootstrap_of_two_single_models_keeps_its_coverage() -> None:
     rng = np.random.default_rng(11)
     n_pairs, noise_a, noise_b = 150, 0.8, 1.0
-    truth = 100 * (spearman_of_normal(1 / math.hypot(1, noise_a))
-                   - spearman_of_normal(1 / math.hypot(1, noise_b)))
+    truth = 100 * (
+        spearman_of_normal(1 / math.hypot(1, noise_a))
+        - spearman_of_normal(1 / math.hypot(1, noise_b))
+    )
     hits = 0
     for _ in range(STUDIES):
         gold = rng.normal(size=n_pairs)

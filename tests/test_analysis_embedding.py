@@ -55,8 +55,9 @@ def one_torch_thread() -> Iterator[None]:
 
 
 @pytest.mark.usefixtures("one_torch_thread")
-def test_cka_between_runs_from_their_models(tmp_path: Path, data_root: Path,
-                                            tiny_backbone: Path) -> None:
+def test_cka_between_runs_from_their_models(
+    tmp_path: Path, data_root: Path, tiny_backbone: Path
+) -> None:
     """Two runs whose model/ is the same network: CKA 1; the SimCSE reference itself has
     none; the embeddings are cached and reused once the model is gone."""
     results = write_results(tmp_path, [Run("simcse", 1), Run("hncse", 1), Run("hncse", 2)])

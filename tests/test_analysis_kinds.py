@@ -23,10 +23,16 @@ def test_each_kind_opens_a_section_of_the_report_order() -> None:
     order = report_order()
     for kind in registry().values():
         assert kind.section in order, kind
-    assert order[:len(ORDER)] == ORDER
+    assert order[: len(ORDER)] == ORDER
 
 
 def test_a_study_sweeps_its_kinds_axes_unless_told() -> None:
-    studies = parse_studies({"t": {"analysis": "tau"}, "g": {"analysis": "grid_km"},
-                             "x": {"analysis": "theta", "x": ["pm_w1"]}}, "test")
+    studies = parse_studies(
+        {
+            "t": {"analysis": "tau"},
+            "g": {"analysis": "grid_km"},
+            "x": {"analysis": "theta", "x": ["pm_w1"]},
+        },
+        "test",
+    )
     assert [s.swept for s in studies] == [("temperature",), ("k", "m"), ("pm_w1",)]

@@ -124,31 +124,42 @@ def test_pair_bootstrap_estimate_is_the_observed_spearman_difference() -> None:
     gold = rng.normal(size=200)
     a, b = gold + 0.5 * rng.normal(size=200), gold + rng.normal(size=200)
     result = pair_bootstrap(gold, a, b, 200, rng)
-    expected = 100 * (scipy_stats.spearmanr(gold, a).statistic
-                      - scipy_stats.spearmanr(gold, b).statistic)
+    expected = 100 * (
+        scipy_stats.spearmanr(gold, a).statistic - scipy_stats.spearmanr(gold, b).statistic
+    )
     interval = result.interval()
     assert interval.estimate == pytest.approx(expected)
     assert interval.low < expected < interval.high and interval.n == 1
 
 
-def _evidence(estimate: float, low: float, high: float, p: float, mde: float = 0.3,
-              effect: float | None = None) -> Evidence:
+def _evidence(
+    estimate: float,
+    low: float,
+    high: float,
+    p: float,
+    mde: float = 0.3,
+    effect: float | None = None,
+) -> Evidence:
     return Evidence(estimate, low, high, p, mde, effect)
 
 
-@pytest.mark.parametrize(("evidence", "direction", "acted", "expected"), [
-    (_evidence(0.5, 0.2, 0.8, 0.01), 1, True, REPRODUCED),
-    (_evidence(-0.5, -0.8, -0.2, 0.01), 1, True, CONTRADICTED),
-    (_evidence(-0.5, -0.8, -0.2, 0.01), -1, True, REPRODUCED),
-    (_evidence(0.1, -0.2, 0.4, 0.4, 0.35, 1.2), 1, True, NOT_REPRODUCED),
-    (_evidence(0.1, -0.2, 0.4, 0.4, 1.5, 1.2), 1, True, INCONCLUSIVE),  # no power
-    (_evidence(0.1, -0.2, 1.4, 0.4, 0.35, 1.2), 1, True, INCONCLUSIVE),  # 1.2 inside
-    (_evidence(0.1, -0.2, 0.4, 0.4), 1, True, INCONCLUSIVE),  # the paper states no effect
-    (_evidence(0.5, 0.2, 0.8, 0.01), 1, False, UNTESTABLE),
-    (None, 1, True, NOT_EVALUATED),
-])
-def test_verdict_words(evidence: Evidence | None, direction: int, acted: bool,
-                       expected: str) -> None:
+@pytest.mark.parametrize(
+    ("evidence", "direction", "acted", "expected"),
+    [
+        (_evidence(0.5, 0.2, 0.8, 0.01), 1, True, REPRODUCED),
+        (_evidence(-0.5, -0.8, -0.2, 0.01), 1, True, CONTRADICTED),
+        (_evidence(-0.5, -0.8, -0.2, 0.01), -1, True, REPRODUCED),
+        (_evidence(0.1, -0.2, 0.4, 0.4, 0.35, 1.2), 1, True, NOT_REPRODUCED),
+        (_evidence(0.1, -0.2, 0.4, 0.4, 1.5, 1.2), 1, True, INCONCLUSIVE),  # no power
+        (_evidence(0.1, -0.2, 1.4, 0.4, 0.35, 1.2), 1, True, INCONCLUSIVE),  # 1.2 inside
+        (_evidence(0.1, -0.2, 0.4, 0.4), 1, True, INCONCLUSIVE),  # the paper states no effect
+        (_evidence(0.5, 0.2, 0.8, 0.01), 1, False, UNTESTABLE),
+        (None, 1, True, NOT_EVALUATED),
+    ],
+)
+def test_verdict_words(
+    evidence: Evidence | None, direction: int, acted: bool, expected: str
+) -> None:
     assert decide(evidence, direction, acted) == expected
 
 

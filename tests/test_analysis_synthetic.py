@@ -20,12 +20,25 @@ def test_collect_builds_the_tidy_table(tmp_path: Path) -> None:
     collection = collect(tmp_path)
     table = collection.table
     assert len(collection.runs) == 8 and not collection.skipped
-    for column in ("run", "method", "backbone", "seed", "k", "temperature", "task", "split",
-                   "metric", "value"):
+    for column in (
+        "run",
+        "method",
+        "backbone",
+        "seed",
+        "k",
+        "temperature",
+        "task",
+        "split",
+        "metric",
+        "value",
+    ):
         assert column in table, column
     assert "output_dir" not in table and "path" not in table  # not settings
-    stsb = table[(table["task"] == "STSBenchmark") & (table["split"] == "test")
-                 & (table["metric"] == "spearman")]
+    stsb = table[
+        (table["task"] == "STSBenchmark")
+        & (table["split"] == "test")
+        & (table["metric"] == "spearman")
+    ]
     assert len(stsb) == 8
     mechanism = table[(table["task"] == "training") & (table["metric"] == "pm/frac_clear")]
     assert set(mechanism["method"]) == {"hncse-pm", "hncse"}  # only methods with PM
@@ -42,18 +55,26 @@ def test_headline_scores_use_the_papers_numbers(tmp_path: Path) -> None:
     evaluation = json.loads(next(tmp_path.rglob("eval.json")).read_text())["tasks"]
     assert scores["STS12"] == pytest.approx(evaluation["STS12"]["all"]["spearman"])
     assert scores["STS-B"] == pytest.approx(
-        evaluation["STSBenchmark"]["splits"]["test"]["spearman"])
+        evaluation["STSBenchmark"]["splits"]["test"]["spearman"]
+    )
     assert scores["MR"] == pytest.approx(evaluation["MR"]["acc"])  # acc, never devacc
     assert scores[STS_AVG] == pytest.approx(np.mean([scores[t.label] for t in STS_TASKS]))
 
 
 def test_run_json_wins_over_train_summary(tmp_path: Path) -> None:
     folder = write_run(tmp_path, Run("simcse", 7))
-    (folder / "run.json").write_text(json.dumps(
-        {"method": "pretrained", "backbone": "b", "seed": None, "settings": {"pooler": "avg"}}))
+    (folder / "run.json").write_text(
+        json.dumps(
+            {"method": "pretrained", "backbone": "b", "seed": None, "settings": {"pooler": "avg"}}
+        )
+    )
     info = read_run_info(folder, tmp_path)
     assert (info.method, info.backbone, info.seed, info.settings) == (
-        "pretrained", "b", None, {"pooler": "avg"})
+        "pretrained",
+        "b",
+        None,
+        {"pooler": "avg"},
+    )
 
 
 def test_bad_folders_are_skipped_with_their_reason(tmp_path: Path) -> None:
@@ -70,9 +91,14 @@ def test_bad_folders_are_skipped_with_their_reason(tmp_path: Path) -> None:
 
 
 def test_mixed_type_settings_survive_parquet(tmp_path: Path) -> None:
-    write_results(tmp_path, [Run("hncse", 1, settings={"alpha": "uniform"}),
-                             Run("hncse", 2, settings={"alpha": 0.5}),
-                             Run("hncse", 3, settings={"max_sentences": 1000})])
+    write_results(
+        tmp_path,
+        [
+            Run("hncse", 1, settings={"alpha": "uniform"}),
+            Run("hncse", 2, settings={"alpha": 0.5}),
+            Run("hncse", 3, settings={"max_sentences": 1000}),
+        ],
+    )
     collection = collect(tmp_path)
     collection.table.to_parquet(tmp_path / "t.parquet")
     back = pd.read_parquet(tmp_path / "t.parquet")

@@ -19,11 +19,13 @@ from hncse.analysis.tables import (
 
 
 def _scores() -> pd.DataFrame:
-    return pd.DataFrame({
-        "variant": ["simcse", "simcse", "simcse", "hncse", "hncse", "hncse", "glove"],
-        "STS-B": [76.0, 77.0, 78.0, 79.0, 80.0, None, 58.0],
-        "STS avg": [75.0, 76.0, 77.0, 78.0, 79.0, 80.0, 61.5],
-    })
+    return pd.DataFrame(
+        {
+            "variant": ["simcse", "simcse", "simcse", "hncse", "hncse", "hncse", "glove"],
+            "STS-B": [76.0, 77.0, 78.0, 79.0, 80.0, None, 58.0],
+            "STS avg": [75.0, 76.0, 77.0, 78.0, 79.0, 80.0, 61.5],
+        }
+    )
 
 
 def test_summary_cells_give_mean_sd_and_n() -> None:
@@ -59,9 +61,14 @@ def test_tables_without_best_marks_and_grids() -> None:
     plain = summary_table(_scores(), ["STS avg"], "t", "T", mark_best=False)
     assert plain.bold is not None and not plain.bold.to_numpy().any()
     assert "bold" not in plain.note
-    grid = grid_table(pd.DataFrame({"k": [5, 5, 10], "m": [20, 20, 40],
-                                    "STS avg": [70.0, 72.0, 75.0]}),
-                      "STS avg", "k", "m", "g", "G")
+    grid = grid_table(
+        pd.DataFrame({"k": [5, 5, 10], "m": [20, 20, 40], "STS avg": [70.0, 72.0, 75.0]}),
+        "STS avg",
+        "k",
+        "m",
+        "g",
+        "G",
+    )
     assert grid.text.at["k=5", "m=20"] == "71.00 ± 1.41 (n=2)"
     assert grid.text.at["k=5", "m=40"] == "–"
     assert grid.text.at["k=10", "m=40"] == "75.00† (n=1)"
@@ -69,8 +76,9 @@ def test_tables_without_best_marks_and_grids() -> None:
 
 
 def test_frame_tables_format_p_values_and_write_three_files(tmp_path: Path) -> None:
-    frame = pd.DataFrame({"difference": [1.23456], "p_t_holm": [0.00001234]},
-                         index=pd.Index(["STS-B"], name="task"))
+    frame = pd.DataFrame(
+        {"difference": [1.23456], "p_t_holm": [0.00001234]}, index=pd.Index(["STS-B"], name="task")
+    )
     table = frame_table(frame, "tests", "Tests")
     assert table.text.iloc[0].tolist() == ["1.23", "1.2e-05"]
     paths = write_table(table, tmp_path)

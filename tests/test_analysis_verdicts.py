@@ -31,27 +31,42 @@ from hncse.analysis.verdicts import (
 PAPER_EFFECT = 1.2
 
 
-def write_stsb_study(root: Path, effect: float, sd: float, seeds: int, rng_seed: int = 0
-                     ) -> Path:
+def write_stsb_study(root: Path, effect: float, sd: float, seeds: int, rng_seed: int = 0) -> Path:
     rng = np.random.default_rng(rng_seed)
     for seed in range(1, seeds + 1):
         simcse = 82.0 + rng.normal(0, 0.5)
-        for method, score in (("simcse", simcse),
-                              ("hncse", simcse + effect + rng.normal(0, sd))):
+        for method, score in (("simcse", simcse), ("hncse", simcse + effect + rng.normal(0, sd))):
             folder = root / "runs" / method / f"seed{seed}"
             folder.mkdir(parents=True)
-            (folder / "run.json").write_text(json.dumps(
-                {"method": method, "backbone": "minilm", "seed": seed, "settings": {}}))
-            (folder / "eval.json").write_text(json.dumps({
-                "schema_version": 1, "mode": "fasttest", "model": {}, "tasks": {
-                    "STSBenchmark": {"family": "sts_cosine", "splits": {"test": {
-                        "spearman": score, "pearson": score, "n": 1379}}}}}))
+            (folder / "run.json").write_text(
+                json.dumps({"method": method, "backbone": "minilm", "seed": seed, "settings": {}})
+            )
+            (folder / "eval.json").write_text(
+                json.dumps(
+                    {
+                        "schema_version": 1,
+                        "mode": "fasttest",
+                        "model": {},
+                        "tasks": {
+                            "STSBenchmark": {
+                                "family": "sts_cosine",
+                                "splits": {
+                                    "test": {"spearman": score, "pearson": score, "n": 1379}
+                                },
+                            }
+                        },
+                    }
+                )
+            )
     return root
 
 
 def c_row(root: Path, claim: str) -> VerdictRow:
-    sections = run_studies(collect(root), parse_studies({"s": {"analysis": "ablation"}}, "t"),
-                           Options(n_resamples=100, svg=False))
+    sections = run_studies(
+        collect(root),
+        parse_studies({"s": {"analysis": "ablation"}}, "t"),
+        Options(n_resamples=100, svg=False),
+    )
     return next(row for row in verdicts(sections) if row.claim == claim)
 
 
@@ -76,8 +91,7 @@ def test_a_null_method_with_enough_seeds_is_not_reproduced(tmp_path: Path) -> No
 
 
 @pytest.mark.parametrize("seeds", [2, 3])
-def test_a_null_method_with_few_noisy_seeds_is_inconclusive(tmp_path: Path, seeds: int
-                                                            ) -> None:
+def test_a_null_method_with_few_noisy_seeds_is_inconclusive(tmp_path: Path, seeds: int) -> None:
     row = c_row(write_stsb_study(tmp_path, 0.0, 2.0, seeds), "C1")
     assert row.verdict == INCONCLUSIVE
     assert row.mde > PAPER_EFFECT and f"MDE {row.mde:.2f}" in row.detail

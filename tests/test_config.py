@@ -14,7 +14,12 @@ def test_defaults_are_the_papers_recipe() -> None:
     assert (config.method, config.temperature, config.batch_size) == ("hncse", 0.05, 64)
     assert (config.learning_rate, config.max_seq_length, config.pooler) == (3e-5, 32, "cls")
     assert (config.theta, config.k, config.m, config.alpha, config.bank_size) == (
-        0.1, 10, 40, 0.5, 1)
+        0.1,
+        10,
+        40,
+        0.5,
+        1,
+    )
 
 
 def test_yaml_and_overrides(tmp_path: Path) -> None:
@@ -22,7 +27,11 @@ def test_yaml_and_overrides(tmp_path: Path) -> None:
     path.write_text("method: simcse\nk: 4\nalpha: uniform\n")
     config = load_config(path, parse_overrides(["k=6", "temperature=0.1"]))
     assert (config.method, config.k, config.alpha, config.temperature) == (
-        "simcse", 6, "uniform", 0.1)
+        "simcse",
+        6,
+        "uniform",
+        0.1,
+    )
 
 
 @pytest.mark.parametrize(

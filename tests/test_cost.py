@@ -31,25 +31,36 @@ from hncse.workflow.runs import Evaluation, Run
 
 REPO = Path(__file__).resolve().parents[1]
 # 2 layers, h = 4, i = 8: per layer 4·16 + 2·4·8 + 9·4 + 8 = 172 weights
-TINY = {"num_hidden_layers": 2, "hidden_size": 4, "intermediate_size": 8, "vocab_size": 10,
-        "max_position_embeddings": 6}
+TINY = {
+    "num_hidden_layers": 2,
+    "hidden_size": 4,
+    "intermediate_size": 8,
+    "vocab_size": 10,
+    "max_position_embeddings": 6,
+}
 ONE_GPU_HOUR = 3600e12  # FLOPs, at 1 TFLOP/s
 
 
 def test_cost_imports_no_torch() -> None:
-    code = ("import sys, hncse.workflow.cost, hncse.workflow.cli; print(sorted(m for m in "
-            "sys.modules if m.split('.')[0] in ('torch', 'transformers')))")
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                            timeout=60, check=True)
+    code = (
+        "import sys, hncse.workflow.cost, hncse.workflow.cli; print(sorted(m for m in "
+        "sys.modules if m.split('.')[0] in ('torch', 'transformers')))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True
+    )
     assert result.stdout.strip() == "[]"
 
 
 def test_hncse_plan_starts_without_torch() -> None:
     """`hncse plan` imports only its own command's module, not the trainer's torch."""
-    code = ("import sys; from hncse.cli import build_parser; build_parser('plan'); print(sorted("
-            "m for m in sys.modules if m.split('.')[0] in ('torch', 'transformers')))")
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                            timeout=60, check=True)
+    code = (
+        "import sys; from hncse.cli import build_parser; build_parser('plan'); print(sorted("
+        "m for m in sys.modules if m.split('.')[0] in ('torch', 'transformers')))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True
+    )
     assert result.stdout.strip() == "[]"
 
 
@@ -69,14 +80,17 @@ def test_config_json_wins_over_the_table(tmp_path: Path) -> None:
     (tmp_path / "config.json").write_text(json.dumps(TINY))
     assert architecture(str(tmp_path)).layer_parameters == 344
     assert architecture("roberta-base").layer_parameters == 12 * (
-        4 * 768**2 + 2 * 768 * 3072 + 9 * 768 + 3072)
+        4 * 768**2 + 2 * 768 * 3072 + 9 * 768 + 3072
+    )
     assert architecture("glove-6B-50d") is None
 
 
-@pytest.mark.parametrize(("steps", "every", "expected"),
-                         [(250, 125, 2), (251, 125, 3), (10, 0, 1), (100, 125, 1)])
-def test_dev_evaluations_every_n_steps_and_at_the_end(steps: int, every: int,
-                                                      expected: int) -> None:
+@pytest.mark.parametrize(
+    ("steps", "every", "expected"), [(250, 125, 2), (251, 125, 3), (10, 0, 1), (100, 125, 1)]
+)
+def test_dev_evaluations_every_n_steps_and_at_the_end(
+    steps: int, every: int, expected: int
+) -> None:
     assert dev_evaluations(steps, every) == expected
 
 
@@ -88,15 +102,25 @@ def tiny_run(tmp_path: Path, train: dict | None, gpus: int = 1) -> Run:
     corpus.write_text("".join(f"sentence {i}\n\n" for i in range(11)))  # 11, blanks skipped
     if train is not None:
         train = {"method": "simcse", "backbone": str(model), "corpus": str(corpus)} | train
-    return Run(run_id="tiny/simcse/seed1", directory=tmp_path / "run", method="simcse",
-               backbone="tiny", model=str(model), seed=1, settings={}, encoder_args="",
-               train=train, corpus=corpus,
-               resources={"train": {"gpu": gpus}, "evaluate": {"gpu": 1}})
+    return Run(
+        run_id="tiny/simcse/seed1",
+        directory=tmp_path / "run",
+        method="simcse",
+        backbone="tiny",
+        model=str(model),
+        seed=1,
+        settings={},
+        encoder_args="",
+        train=train,
+        corpus=corpus,
+        resources={"train": {"gpu": gpus}, "evaluate": {"gpu": 1}},
+    )
 
 
 def test_run_cost_by_hand(tmp_path: Path) -> None:
-    run = tiny_run(tmp_path, {"batch_size": 2, "max_seq_length": 4, "eval_steps": 2,
-                              "num_epochs": 2})
+    run = tiny_run(
+        tmp_path, {"batch_size": 2, "max_seq_length": 4, "eval_steps": 2, "num_epochs": 2}
+    )
     cost = run_cost(run, Evaluation(tasks=("STS12", "MR")))
     # 11 sentences // batch 2 = 5 steps an epoch, 10 steps; tokens 10·2·2 views·4 = 160;
     # 5 STS-B dev evaluations of 3000 sentences at 32 tokens
@@ -106,11 +130,17 @@ def test_run_cost_by_hand(tmp_path: Path) -> None:
 
 
 def test_max_sentences_and_max_steps_cut_the_training(tmp_path: Path) -> None:
-    capped = run_cost(tiny_run(tmp_path, {"batch_size": 2, "max_seq_length": 4,
-                                          "eval_steps": 0, "max_sentences": 4}), Evaluation())
+    capped = run_cost(
+        tiny_run(
+            tmp_path, {"batch_size": 2, "max_seq_length": 4, "eval_steps": 0, "max_sentences": 4}
+        ),
+        Evaluation(),
+    )
     assert capped.train_flops == 6 * 344 * 2 * 2 * 2 * 4 + 2 * 344 * 3000 * 32
-    stepped = run_cost(tiny_run(tmp_path, {"batch_size": 2, "max_seq_length": 4,
-                                           "eval_steps": 0, "max_steps": 3}), Evaluation())
+    stepped = run_cost(
+        tiny_run(tmp_path, {"batch_size": 2, "max_seq_length": 4, "eval_steps": 0, "max_steps": 3}),
+        Evaluation(),
+    )
     assert stepped.train_flops == 6 * 344 * 3 * 2 * 2 * 4 + 2 * 344 * 3000 * 32
 
 
@@ -147,16 +177,20 @@ def test_senteval_sizes_match_the_data(data_root: Path) -> None:
     root = data_root / "senteval" / "downstream"
 
     def lines(*names: str, header: bool = False) -> int:
-        return sum(len((root / name).read_text(encoding="latin-1").splitlines()) - header
-                   for name in names)
+        return sum(
+            len((root / name).read_text(encoding="latin-1").splitlines()) - header for name in names
+        )
 
     assert SENTEVAL_SENTENCES["MR"] == lines("MR/rt-polarity.pos", "MR/rt-polarity.neg")
-    assert SENTEVAL_SENTENCES["SST2"] == lines(*(f"SST/binary/sentiment-{split}"
-                                                 for split in ("train", "dev", "test")))
-    assert SENTEVAL_SENTENCES["MRPC"] == 2 * lines("MRPC/msr_paraphrase_train.txt",
-                                                   "MRPC/msr_paraphrase_test.txt", header=True)
+    assert SENTEVAL_SENTENCES["SST2"] == lines(
+        *(f"SST/binary/sentiment-{split}" for split in ("train", "dev", "test"))
+    )
+    assert SENTEVAL_SENTENCES["MRPC"] == 2 * lines(
+        "MRPC/msr_paraphrase_train.txt", "MRPC/msr_paraphrase_test.txt", header=True
+    )
     assert SENTEVAL_SENTENCES["SICKRelatedness"] == 2 * lines(
-        "SICK/SICK_test_annotated.txt", header=True)
+        "SICK/SICK_test_annotated.txt", header=True
+    )
     assert SENTEVAL_SENTENCES["STSBenchmark"] == 2 * lines("STS/STSBenchmark/sts-test.csv")
 
 
@@ -179,8 +213,9 @@ def test_the_command_is_registered() -> None:
     assert COMMANDS["plan"][0] == plan_cli.__name__
 
 
-def test_plan_prints_counts_and_costs(monkeypatch: pytest.MonkeyPatch,
-                                      capsys: pytest.CaptureFixture[str]) -> None:
+def test_plan_prints_counts_and_costs(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     monkeypatch.chdir(REPO)
     assert plan(["--configfile", "config/cpu-questions.yaml"]) == 0
     assert "all (each run once): 18 trainings, 19 evaluations" in capsys.readouterr().out
@@ -189,14 +224,20 @@ def test_plan_prints_counts_and_costs(monkeypatch: pytest.MonkeyPatch,
     assert "ASSUMING 2.5 TFLOP/s" in out and "wall, 64 GPUs" in out
 
 
-@pytest.mark.parametrize(("argv", "message"), [
-    (["--tflops", "0"], "'0': must be a positive number"),
-    (["--tflops", "inf"], "'inf': must be a positive number"),
-    (["--configfile", "config/none.yaml"], "config file not found: config/none.yaml"),
-])
-def test_plan_mistakes_exit_2_with_one_line(argv: list[str], message: str,
-                                            monkeypatch: pytest.MonkeyPatch,
-                                            capsys: pytest.CaptureFixture[str]) -> None:
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--tflops", "0"], "'0': must be a positive number"),
+        (["--tflops", "inf"], "'inf': must be a positive number"),
+        (["--configfile", "config/none.yaml"], "config file not found: config/none.yaml"),
+    ],
+)
+def test_plan_mistakes_exit_2_with_one_line(
+    argv: list[str],
+    message: str,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
     monkeypatch.chdir(REPO)
     assert plan(["--cost", *argv]) == 2
     error = capsys.readouterr()

@@ -47,17 +47,36 @@ def _single_process(overrides: dict[str, object]) -> dict[str, object]:
 def test_two_workers_match_one_process_on_the_global_batch(
     method: str, tmp_path: Path, data_root: Path, tiny_backbone: Path
 ) -> None:
-    overrides = {"backbone": str(tiny_backbone), "corpus": "wiki1m_head.txt",
-                 "data_dir": str(data_root), "method": method, "batch_size": 12, "k": 4,
-                 "m": 5, "alpha": "uniform", "max_steps": 4, "theta": 0.5,
-                 "output_dir": str(tmp_path / "run")}
+    overrides = {
+        "backbone": str(tiny_backbone),
+        "corpus": "wiki1m_head.txt",
+        "data_dir": str(data_root),
+        "method": method,
+        "batch_size": 12,
+        "k": 4,
+        "m": 5,
+        "alpha": "uniform",
+        "max_steps": 4,
+        "theta": 0.5,
+        "output_dir": str(tmp_path / "run"),
+    }
     script = tmp_path / "worker.py"
     script.write_text(WORKER)
     result_file = tmp_path / "ddp.pt"
     completed = subprocess.run(
-        [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2",
-         str(script), json.dumps(overrides), str(result_file)],
-        capture_output=True, text=True, timeout=300,
+        [
+            sys.executable,
+            "-m",
+            "torch.distributed.run",
+            "--standalone",
+            "--nproc_per_node=2",
+            str(script),
+            json.dumps(overrides),
+            str(result_file),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert completed.returncode == 0, completed.stderr[-3000:]
     ddp = torch.load(result_file)

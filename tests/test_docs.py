@@ -11,11 +11,16 @@ from urllib.parse import unquote
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
-MARKDOWN = sorted([REPO / "README.md", REPO / "reports" / "README.md",
-                   REPO / "results" / "README.md", *(REPO / "docs").glob("*.md")])
+MARKDOWN = sorted(
+    [
+        REPO / "README.md",
+        REPO / "reports" / "README.md",
+        REPO / "results" / "README.md",
+        *(REPO / "docs").glob("*.md"),
+    ]
+)
 CITING = ("hncse", "workflow", "config", "tests", "baselines", "benchmarks", "scripts")
-CITING_SUFFIXES = {".py", ".smk", ".yaml", ".yml", ".rst", ".md", ".sh", ".toml", ".j2",
-                   ".html"}
+CITING_SUFFIXES = {".py", ".smk", ".yaml", ".yml", ".rst", ".md", ".sh", ".toml", ".j2", ".html"}
 LINK = re.compile(r"\[[^\]]*\]\(\s*<?([^)\s>]+)>?(?:\s+\"[^\"]*\")?\s*\)")
 DOCS_PATH = re.compile(r"(?<![\w./-])docs/[\w.-]+\.md\b")
 FENCE = re.compile(r"^(```|~~~).*?^\1", re.MULTILINE | re.DOTALL)
@@ -67,8 +72,11 @@ def broken_link(markdown: Path, target: str) -> str | None:
 
 @pytest.mark.parametrize("markdown", MARKDOWN, ids=lambda p: str(p.relative_to(REPO)))
 def test_relative_links_resolve(markdown: Path) -> None:
-    problems = [f"{target} -> {why}" for target in relative_links(markdown)
-                if (why := broken_link(markdown, target))]
+    problems = [
+        f"{target} -> {why}"
+        for target in relative_links(markdown)
+        if (why := broken_link(markdown, target))
+    ]
     assert not problems, f"{markdown.relative_to(REPO)}: " + "; ".join(problems)
 
 
@@ -76,23 +84,33 @@ def citing_files() -> list[Path]:
     """Files that may cite docs; this test itself names the forbidden path, so not it."""
     files = [REPO / "Snakefile", *MARKDOWN]
     for folder in CITING:
-        files += [p for p in (REPO / folder).rglob("*")
-                  if p.is_file() and p.suffix in CITING_SUFFIXES and "__pycache__" not in p.parts]
+        files += [
+            p
+            for p in (REPO / folder).rglob("*")
+            if p.is_file() and p.suffix in CITING_SUFFIXES and "__pycache__" not in p.parts
+        ]
     return [path for path in files if path != Path(__file__).resolve()]
 
 
 def test_cited_docs_exist() -> None:
-    missing = sorted({f"{path.relative_to(REPO)}: {cited}"
-                      for path in citing_files()
-                      for cited in DOCS_PATH.findall(path.read_text(encoding="utf-8"))
-                      if not (REPO / cited).is_file()})
+    missing = sorted(
+        {
+            f"{path.relative_to(REPO)}: {cited}"
+            for path in citing_files()
+            for cited in DOCS_PATH.findall(path.read_text(encoding="utf-8"))
+            if not (REPO / cited).is_file()
+        }
+    )
     assert not missing, "cited docs that do not exist: " + "; ".join(missing)
 
 
 def test_no_reference_outside_the_clone() -> None:
     """A user who clones the project has no ../shared/docs: the specifications are in docs/."""
-    outside = sorted(str(path.relative_to(REPO)) for path in citing_files()
-                     if "shared/docs" in path.read_text(encoding="utf-8"))
+    outside = sorted(
+        str(path.relative_to(REPO))
+        for path in citing_files()
+        if "shared/docs" in path.read_text(encoding="utf-8")
+    )
     assert not outside, f"files citing ../shared/docs instead of docs/: {outside}"
 
 
@@ -107,4 +125,5 @@ def test_slug_matches_github() -> None:
     assert slug("HNCSE-PM: positive mixing") == "hncse-pm-positive-mixing"
     assert slug("C5: compare like with like") == "c5-compare-like-with-like"
     assert slug("Evaluation (`hncse evaluate`, `hncse.evaluation`)") == (
-        "evaluation-hncse-evaluate-hncseevaluation")
+        "evaluation-hncse-evaluate-hncseevaluation"
+    )

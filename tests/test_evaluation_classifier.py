@@ -14,8 +14,9 @@ from hncse.evaluation.classifier import MODES, FitGroup, fit_groups, initial_wei
 from hncse.evaluation.validation import kfold_then_test, nested_cv, split_then_test
 
 
-def synthetic(n: int, dim: int, noise: float, seed: int = 0,
-              margin: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
+def synthetic(
+    n: int, dim: int, noise: float, seed: int = 0, margin: float = 0.0
+) -> tuple[np.ndarray, np.ndarray]:
     """Gaussian features, labels from a random hyperplane plus noise; ``margin`` pushes the
     classes apart along its normal."""
     rng = np.random.RandomState(seed)
@@ -31,8 +32,9 @@ def test_batched_fit_equals_one_at_a_time_loop(mode: str) -> None:
     features, labels = synthetic(260, 12, noise=1.5)
     x, y = torch.from_numpy(features), torch.from_numpy(labels)
     # short fits (the loop is slow) and a wide penalty grid, so models stop at different times
-    settings = replace(MODES[mode], batch_size=32, max_epoch=40, tenacity=1,
-                       l2_grid=(1e-5, 1e-2, 0.3, 3.0))
+    settings = replace(
+        MODES[mode], batch_size=32, max_epoch=40, tenacity=1, l2_grid=(1e-5, 1e-2, 0.3, 3.0)
+    )
     groups = [  # unequal sizes (pass lengths differ), a validation split, shared dev rows
         FitGroup(np.arange(0, 200), np.arange(200, 230), settings.l2_grid),
         FitGroup(np.arange(40, 260), None, settings.l2_grid),
@@ -78,11 +80,15 @@ def test_same_seed_same_result_and_rounding() -> None:
 def test_validation_schemes_equal_on_both_fitters() -> None:
     settings = replace(MODES["fasttest"], kfold=3, batch_size=64)
     features, labels = synthetic(360, 6, noise=0.3, seed=5)
-    train, dev, test = (features[:240], labels[:240]), (features[240:300], labels[240:300]), (
-        features[300:], labels[300:])
-    for scheme in (lambda fitter: kfold_then_test(train, test, 2, settings, fitter=fitter),
-                   lambda fitter: split_then_test(train, dev, test, 2, settings,
-                                                  fitter=fitter)):
+    train, dev, test = (
+        (features[:240], labels[:240]),
+        (features[240:300], labels[240:300]),
+        (features[300:], labels[300:]),
+    )
+    for scheme in (
+        lambda fitter: kfold_then_test(train, test, 2, settings, fitter=fitter),
+        lambda fitter: split_then_test(train, dev, test, 2, settings, fitter=fitter),
+    ):
         batched, loop = scheme(fit_groups), scheme(reference.fit_groups)
         assert (batched.acc, batched.devacc, batched.l2) == (loop.acc, loop.devacc, loop.l2)
         np.testing.assert_array_equal(batched.predictions, loop.predictions)
@@ -94,7 +100,11 @@ def test_multiclass_and_penalty_grid() -> None:
     centres = rng.randn(6, 5) * 3
     labels = np.repeat(np.arange(6), 40)
     features = (centres[labels] + rng.randn(240, 5)).astype(np.float32)
-    scores = kfold_then_test((features[::2], labels[::2]), (features[1::2], labels[1::2]), 6,
-                             replace(MODES["fasttest"], kfold=3))
+    scores = kfold_then_test(
+        (features[::2], labels[::2]),
+        (features[1::2], labels[1::2]),
+        6,
+        replace(MODES["fasttest"], kfold=3),
+    )
     assert scores.acc > 75  # chance: 16.7; the refit stops on a 6-sample validation split
     assert scores.l2[0] in MODES["fasttest"].l2_grid

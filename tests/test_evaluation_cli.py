@@ -24,8 +24,18 @@ def test_evaluate_writes_the_documented_schema_and_reuses_the_cache(
     data_root: Path, tmp_path: Path
 ) -> None:
     out, cache = tmp_path / "run" / "eval.json", tmp_path / "cache"
-    common = ["--encoder", "glove", "--tasks", "STS13,STSBenchmark,MRPC", "--mode", "fasttest",
-              "--data-dir", str(data_root), "--cache-dir", str(cache)]
+    common = [
+        "--encoder",
+        "glove",
+        "--tasks",
+        "STS13,STSBenchmark,MRPC",
+        "--mode",
+        "fasttest",
+        "--data-dir",
+        str(data_root),
+        "--cache-dir",
+        str(cache),
+    ]
     assert run_cli(*common, "--out", str(out), "--alignment-uniformity") == 0
     raw = json.loads(out.read_text())
     # what docs/architecture.md promises to the other layers
@@ -57,42 +67,83 @@ def test_evaluate_writes_the_documented_schema_and_reuses_the_cache(
     assert second.sentences_encoded == 0 and second.encode_seconds < first.encode_seconds
     for name in ("STS13", "STSBenchmark"):
         assert second.tasks[name].model_dump(exclude={"seconds"}) == first.tasks[name].model_dump(
-            exclude={"seconds"})
+            exclude={"seconds"}
+        )
     assert second.tasks["MRPC"].acc == first.tasks["MRPC"].acc
 
 
-def test_module_function_encoder(data_root: Path, tmp_path: Path,
-                                 monkeypatch: pytest.MonkeyPatch) -> None:
+def test_module_function_encoder(
+    data_root: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     (tmp_path / "my_encoders.py").write_text(
         "import numpy as np\n"
         "def lengths():\n"
-        "    return lambda s: np.array([[len(x), 1.0 + x.count('a')] for x in s])\n")
+        "    return lambda s: np.array([[len(x), 1.0 + x.count('a')] for x in s])\n"
+    )
     monkeypatch.syspath_prepend(str(tmp_path))
     out = tmp_path / "eval.json"
-    assert run_cli("--encoder", "my_encoders:lengths", "--tasks", "STS13", "--data-dir",
-                   str(data_root), "--no-cache", "--out", str(out)) == 0
+    assert (
+        run_cli(
+            "--encoder",
+            "my_encoders:lengths",
+            "--tasks",
+            "STS13",
+            "--data-dir",
+            str(data_root),
+            "--no-cache",
+            "--out",
+            str(out),
+        )
+        == 0
+    )
     result = load_result(out)
     assert result.model.kind == "callable" and result.model.name == "my_encoders:lengths"
     assert result.tasks["STS13"].all.n == 1500
 
 
-def test_bad_arguments_fail_cleanly(data_root: Path, tmp_path: Path,
-                                    capsys: pytest.CaptureFixture[str]) -> None:
+def test_bad_arguments_fail_cleanly(
+    data_root: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     out = tmp_path / "eval.json"
     inside = data_root / "embedding-cache"
-    assert run_cli("--encoder", "glove", "--tasks", "STS13", "--data-dir", str(data_root),
-                   "--cache-dir", str(inside), "--out", str(out)) == 2
+    assert (
+        run_cli(
+            "--encoder",
+            "glove",
+            "--tasks",
+            "STS13",
+            "--data-dir",
+            str(data_root),
+            "--cache-dir",
+            str(inside),
+            "--out",
+            str(out),
+        )
+        == 2
+    )
     assert "inside the data root" in capsys.readouterr().err
     assert not inside.exists()
     assert run_cli("--encoder", "nomodule", "--tasks", "STS13", "--out", str(out)) == 2
-    assert run_cli("--encoder", "glove", "--tasks", "STS13", "--data-dir",
-                   str(tmp_path / "nowhere"), "--out", str(out)) == 2
+    assert (
+        run_cli(
+            "--encoder",
+            "glove",
+            "--tasks",
+            "STS13",
+            "--data-dir",
+            str(tmp_path / "nowhere"),
+            "--out",
+            str(out),
+        )
+        == 2
+    )
     assert "hncse download senteval" in capsys.readouterr().err
     assert not out.exists()
 
 
-def test_download_is_a_no_op_when_the_data_is_there(data_root: Path,
-                                                    capsys: pytest.CaptureFixture[str]) -> None:
+def test_download_is_a_no_op_when_the_data_is_there(
+    data_root: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     assert main(["download", "senteval", "--data-dir", str(data_root)]) == 0
     assert capsys.readouterr().out.strip().endswith("senteval/downstream")
 
@@ -102,8 +153,10 @@ def test_cls_pooler_uses_the_checkpoint_pooler_like_simcse(minilm_path: str) -> 
 
     sentences = ["a man is playing a guitar .", "the cat sat"]
     ours = hf_source(minilm_path, "cls", "cpu", None).build()(sentences)
-    tokenizer, model = AutoTokenizer.from_pretrained(minilm_path), AutoModel.from_pretrained(
-        minilm_path)
+    tokenizer, model = (
+        AutoTokenizer.from_pretrained(minilm_path),
+        AutoModel.from_pretrained(minilm_path),
+    )
     with torch.no_grad():
         expected = model(**tokenizer(sentences, padding=True, return_tensors="pt")).pooler_output
     torch.testing.assert_close(torch.as_tensor(ours), expected, rtol=1e-4, atol=1e-5)

@@ -40,8 +40,7 @@ def test_cosine_task_counts_and_parsing(senteval: Path) -> None:
 
 
 def test_transfer_counts_and_senteval_order(senteval: Path) -> None:
-    sizes = {"MR": (10662, 5331), "CR": (3775, 2407), "SUBJ": (10000, 5000),
-             "MPQA": (10606, 3312)}
+    sizes = {"MR": (10662, 5331), "CR": (3775, 2407), "SUBJ": (10000, 5000), "MPQA": (10606, 3312)}
     for name, (total, positives) in sizes.items():
         data = TASKS[name].load(senteval).data
         assert len(data) == total and int(data.labels.sum()) == positives, name
@@ -74,8 +73,11 @@ def test_the_catalogue_and_the_task_families_list_the_same_tasks() -> None:
     from hncse.evaluation import tasks
     from hncse.evaluation.catalogue import GROUPS
 
-    specs = [spec.name for family in (tasks.sts, tasks.sts_cosine, tasks.binary, tasks.sst,
-                                      tasks.trec, tasks.mrpc) for spec in family.SPECS]
+    specs = [
+        spec.name
+        for family in (tasks.sts, tasks.sts_cosine, tasks.binary, tasks.sst, tasks.trec, tasks.mrpc)
+        for spec in family.SPECS
+    ]
     assert sorted(specs) == sorted(TASKS) == sorted(GROUPS["sts"] + GROUPS["transfer"])
 
 
@@ -97,16 +99,22 @@ def test_truncated_gold_file_names_file_and_line(senteval: Path, tmp_path: Path)
     copy = _copy(senteval, tmp_path, "STS/STS16-en-test")
     gold = copy / "STS/STS16-en-test/STS.gs.headlines.txt"
     gold.write_text("\n".join(gold.read_text().splitlines()[:1000]) + "\n")
-    with pytest.raises(DataFormatError, match=r"STS\.gs\.headlines\.txt, line 1001: expected "
-                       r"1498 lines, found 1000"):
+    with pytest.raises(
+        DataFormatError,
+        match=r"STS\.gs\.headlines\.txt, line 1001: expected "
+        r"1498 lines, found 1000",
+    ):
         TASKS["STS16"].load(copy)
 
 
 def test_wrong_column_count_names_file_and_line(senteval: Path, tmp_path: Path) -> None:
     copy = _copy(senteval, tmp_path, "SICK")
     _edit_line(copy / "SICK/SICK_trial.txt", 10, lambda text: text.replace("\t", " ", 1))
-    with pytest.raises(DataFormatError, match=r"SICK_trial\.txt, line 10: expected 5 "
-                       "tab-separated columns, found 4"):
+    with pytest.raises(
+        DataFormatError,
+        match=r"SICK_trial\.txt, line 10: expected 5 "
+        "tab-separated columns, found 4",
+    ):
         TASKS["SICKRelatedness"].load(copy)
 
 
@@ -119,16 +127,22 @@ def test_non_numeric_score_names_file_and_line(senteval: Path, tmp_path: Path) -
         return "\t".join(fields)
 
     _edit_line(copy / "STS/STSBenchmark/sts-test.csv", 7, break_score)
-    with pytest.raises(DataFormatError, match=r"sts-test\.csv, line 7: score 'high' is not a "
-                       "number"):
+    with pytest.raises(
+        DataFormatError,
+        match=r"sts-test\.csv, line 7: score 'high' is not a "
+        "number",
+    ):
         TASKS["STSBenchmark"].load(copy)
 
 
 def test_out_of_range_gold_and_bad_label(senteval: Path, tmp_path: Path) -> None:
     copy = _copy(senteval, tmp_path, "STS/STS12-en-test", "TREC")
     _edit_line(copy / "STS/STS12-en-test/STS.gs.MSRvid.txt", 3, lambda _: "7.5")
-    with pytest.raises(DataFormatError, match=r"STS\.gs\.MSRvid\.txt, line 3: gold score 7\.5 "
-                       r"is outside \[0\.0, 5\.0\]"):
+    with pytest.raises(
+        DataFormatError,
+        match=r"STS\.gs\.MSRvid\.txt, line 3: gold score 7\.5 "
+        r"is outside \[0\.0, 5\.0\]",
+    ):
         TASKS["STS12"].load(copy)
     path = copy / "TREC/TREC_10.label"
     path.write_bytes(path.read_bytes().replace(b"NUM:", b"NUMBER:", 1))
@@ -140,20 +154,27 @@ def test_truncated_transfer_file(senteval: Path, tmp_path: Path) -> None:
     copy = _copy(senteval, tmp_path, "MR")
     path = copy / "MR/rt-polarity.neg"
     path.write_bytes(b"\n".join(path.read_bytes().split(b"\n")[:5000]))
-    with pytest.raises(DataFormatError, match=r"rt-polarity\.neg, line 5001: expected 5331 "
-                       "sentences, found 5000"):
+    with pytest.raises(
+        DataFormatError,
+        match=r"rt-polarity\.neg, line 5001: expected 5331 "
+        "sentences, found 5000",
+    ):
         TASKS["MR"].load(copy)
 
 
 def test_missing_task_folder_says_how_to_get_it(senteval: Path, tmp_path: Path) -> None:
     copy = _copy(senteval, tmp_path, "CR")
-    with pytest.raises(DataNotFoundError, match=r"MR: folder .*MR not found.*hncse download "
-                       "senteval"):
+    with pytest.raises(
+        DataNotFoundError,
+        match=r"MR: folder .*MR not found.*hncse download "
+        "senteval",
+    ):
         TASKS["MR"].load(copy)
 
 
-def test_cli_writes_nothing_on_bad_input(senteval: Path, tmp_path: Path,
-                                         capsys: pytest.CaptureFixture[str]) -> None:
+def test_cli_writes_nothing_on_bad_input(
+    senteval: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     import argparse
 
     copy = _copy(senteval, tmp_path, "STS/STS13-en-test", "SICK")
@@ -161,10 +182,22 @@ def test_cli_writes_nothing_on_bad_input(senteval: Path, tmp_path: Path,
     parser = argparse.ArgumentParser()
     add_arguments(parser)
     out = tmp_path / "out" / "eval.json"
-    args = parser.parse_args(["--encoder", "glove", "--tasks", "STS13,SICKRelatedness",
-                              "--data-dir", str(copy.parents[1]), "--out", str(out),
-                              "--no-cache", "--no-progress"])
+    args = parser.parse_args(
+        [
+            "--encoder",
+            "glove",
+            "--tasks",
+            "STS13,SICKRelatedness",
+            "--data-dir",
+            str(copy.parents[1]),
+            "--out",
+            str(out),
+            "--no-cache",
+            "--no-progress",
+        ]
+    )
     assert run(args) == 2
     assert "SICK_test_annotated.txt, line 42: expected 5 tab-separated columns, found 6" in (
-        capsys.readouterr().err)
+        capsys.readouterr().err
+    )
     assert not out.exists() and not (tmp_path / "out" / "eval.pairs.parquet").exists()

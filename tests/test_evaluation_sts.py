@@ -32,8 +32,10 @@ def angle_lookup(sentences: list[str]) -> np.ndarray:
 
 
 def constructed_task(scores: dict[str, np.ndarray], gold: dict[str, np.ndarray]) -> LoadedSTS:
-    subsets = {name: PairSet(["x"] * len(s), [f"y:{float(v)!r}" for v in s], gold[name])
-               for name, s in scores.items()}
+    subsets = {
+        name: PairSet(["x"] * len(s), [f"y:{float(v)!r}" for v in s], gold[name])
+        for name, s in scores.items()
+    }
     return LoadedSTS("STSX", subsets, ())
 
 
@@ -42,8 +44,10 @@ def test_aggregations_differ_as_they_should() -> None:
     small_gold = np.linspace(0, 5, 10)
     large_gold = rng.uniform(0, 5, 30)
     # A: perfect but squeezed into [0.8, 0.9]; B: noisy, spread over [-0.5, 0.5]
-    scores = {"A": 0.8 + small_gold / 50,
-              "B": np.clip((large_gold - 2.5) / 5 + rng.normal(0, 0.15, 30), -0.99, 0.99)}
+    scores = {
+        "A": 0.8 + small_gold / 50,
+        "B": np.clip((large_gold - 2.5) / 5 + rng.normal(0, 0.15, 30), -0.99, 0.99),
+    }
     gold = {"A": small_gold, "B": large_gold}
     outcome = constructed_task(scores, gold).evaluate(angle_lookup, CONTEXT)
     result = outcome.result
@@ -54,8 +58,9 @@ def test_aggregations_differ_as_they_should() -> None:
     assert result.wmean.spearman == pytest.approx((10 * rho["A"] + 30 * rho["B"]) / 40)
     pooled = spearmanr(np.r_[scores["A"], scores["B"]], np.r_[small_gold, large_gold])
     assert result.all.spearman == pytest.approx(pooled.statistic * 100)
-    assert result.all.pearson == pytest.approx(pearsonr(
-        np.r_[scores["A"], scores["B"]], np.r_[small_gold, large_gold]).statistic * 100)
+    assert result.all.pearson == pytest.approx(
+        pearsonr(np.r_[scores["A"], scores["B"]], np.r_[small_gold, large_gold]).statistic * 100
+    )
     assert result.mean.spearman > result.wmean.spearman  # the small subset is the good one
     assert result.all.spearman != pytest.approx(result.wmean.spearman, abs=1.0)
     assert result.all.n == result.mean.n == result.wmean.n == 40
@@ -76,8 +81,12 @@ def hashed_random(sentences: list[str]) -> np.ndarray:
 
 
 def test_random_encoder_scores_near_zero(data_root: Path) -> None:
-    result = evaluate("STS12,STSBenchmark", function_source(hashed_random, "hashed-random"),
-                      data_root, cache_dir=None).result
+    result = evaluate(
+        "STS12,STSBenchmark",
+        function_source(hashed_random, "hashed-random"),
+        data_root,
+        cache_dir=None,
+    ).result
     assert abs(result.tasks["STS12"].all.spearman) < 5
     assert abs(result.tasks["STSBenchmark"].splits["test"].spearman) < 5
 
@@ -89,9 +98,13 @@ def test_shuffled_gold_scores_give_about_zero(data_root: Path, tmp_path: Path) -
         path = folder / f"sts-{split}.csv"
         rows = [line.split("\t") for line in path.read_text(encoding="utf-8").splitlines()]
         shuffled = np.random.RandomState(0).permutation([row[4] for row in rows])
-        path.write_text("".join("\t".join([*row[:4], score, *row[5:]]) + "\n"
-                                for row, score in zip(rows, shuffled, strict=True)),
-                        encoding="utf-8")
+        path.write_text(
+            "".join(
+                "\t".join([*row[:4], score, *row[5:]]) + "\n"
+                for row, score in zip(rows, shuffled, strict=True)
+            ),
+            encoding="utf-8",
+        )
     glove = glove_source()
     real = evaluate("STSBenchmark", glove, data_root, cache_dir=None).result
     shuffled_result = evaluate("STSBenchmark", glove, tmp_path, cache_dir=None).result
@@ -100,19 +113,23 @@ def test_shuffled_gold_scores_give_about_zero(data_root: Path, tmp_path: Path) -
         assert abs(shuffled_result.tasks["STSBenchmark"].splits[split].spearman) < 6
 
 
-def test_random_bert_is_far_below_a_trained_encoder(data_root: Path, tiny_backbone: Path
-                                                    ) -> None:
+def test_random_bert_is_far_below_a_trained_encoder(data_root: Path, tiny_backbone: Path) -> None:
     """A random BERT still sees word overlap (scores ~30-45 here), so it is not at 0, but it
     stays far below a trained encoder (MiniLM: ~79 on STS16)."""
-    result = evaluate("STS16", hf_source(str(tiny_backbone), "cls_before_pooler", "cpu", None),
-                      data_root, cache_dir=None).result
+    result = evaluate(
+        "STS16",
+        hf_source(str(tiny_backbone), "cls_before_pooler", "cpu", None),
+        data_root,
+        cache_dir=None,
+    ).result
     assert result.tasks["STS16"].all.spearman < 55
 
 
 @pytest.mark.slow
 def test_real_minilm_scores_high(data_root: Path, minilm_path: str, tmp_path: Path) -> None:
-    evaluation = evaluate("STS16", hf_source(minilm_path, "avg", "cpu", None), data_root,
-                          cache_dir=None)
+    evaluation = evaluate(
+        "STS16", hf_source(minilm_path, "avg", "cpu", None), data_root, cache_dir=None
+    )
     sts16 = evaluation.result.tasks["STS16"]
     assert sts16.all.spearman > 75
     assert min(subset.spearman for subset in sts16.subsets.values()) > 60
@@ -121,7 +138,8 @@ def test_real_minilm_scores_high(data_root: Path, minilm_path: str, tmp_path: Pa
     assert len(pairs) == 1186 and set(pairs.subset) == set(sts16.subsets)
     headlines = pairs[pairs.subset == "headlines"]
     assert spearmanr(headlines.score, headlines.gold).statistic * 100 == pytest.approx(
-        sts16.subsets["headlines"].spearman)
+        sts16.subsets["headlines"].spearman
+    )
 
 
 def test_stsb_dev_spearman_matches_the_evaluator(data_root: Path) -> None:
@@ -134,12 +152,17 @@ def test_stsb_dev_spearman_matches_the_evaluator(data_root: Path) -> None:
     assert as_tensor == pytest.approx(value)
 
 
-def test_constant_encoder_gives_null_correlations_that_round_trip(data_root: Path,
-                                                                   tmp_path: Path) -> None:
+def test_constant_encoder_gives_null_correlations_that_round_trip(
+    data_root: Path, tmp_path: Path
+) -> None:
     from hncse.evaluation.results import load_result
 
-    evaluation = evaluate("STS13", function_source(lambda s: np.ones((len(s), 3)), "constant"),
-                          data_root, cache_dir=None)
+    evaluation = evaluate(
+        "STS13",
+        function_source(lambda s: np.ones((len(s), 3)), "constant"),
+        data_root,
+        cache_dir=None,
+    )
     assert evaluation.result.tasks["STS13"].all.spearman is None
     evaluation.write(tmp_path / "eval.json")
     assert '"spearman": null' in (tmp_path / "eval.json").read_text()

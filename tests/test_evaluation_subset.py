@@ -55,13 +55,21 @@ def test_training_data_are_cut_and_test_data_kept(data_root: Path, task: str) ->
 
 
 def test_evaluation_records_the_limit_and_leaves_sts_alone(data_root: Path) -> None:
-    full = evaluate("STS16,TREC", glove_source(), data_root=data_root, mode="fasttest",
-                    cache_dir=None).result
-    cut = evaluate("STS16,TREC", glove_source(), data_root=data_root, mode="fasttest",
-                   cache_dir=None, max_train_samples=300).result
+    full = evaluate(
+        "STS16,TREC", glove_source(), data_root=data_root, mode="fasttest", cache_dir=None
+    ).result
+    cut = evaluate(
+        "STS16,TREC",
+        glove_source(),
+        data_root=data_root,
+        mode="fasttest",
+        cache_dir=None,
+        max_train_samples=300,
+    ).result
     assert full.max_train_samples is None and cut.max_train_samples == 300
     assert "max_train_samples" not in full.model_dump()  # the full protocol's record as before
     assert (full.tasks["TREC"].n, cut.tasks["TREC"].n) == (5452, 300)
     assert cut.tasks["TREC"].ntest == 500
     assert cut.tasks["STS16"] == full.tasks["STS16"].model_copy(
-        update={"seconds": cut.tasks["STS16"].seconds})
+        update={"seconds": cut.tasks["STS16"].seconds}
+    )

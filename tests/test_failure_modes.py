@@ -65,15 +65,26 @@ def data_copy(tmp_path: Path, data_root: Path) -> Path:
 # ------------------------------------------------------------ 1. forced reruns and the data
 @pytest.mark.workflow
 @pytest.mark.parametrize("flag", ["-F", "--forceall"])
-def test_a_forced_rerun_leaves_the_data_root_byte_identical(tmp_path: Path, data_copy: Path,
-                                                            flag: str) -> None:
+def test_a_forced_rerun_leaves_the_data_root_byte_identical(
+    tmp_path: Path, data_copy: Path, flag: str
+) -> None:
     workdir = copy_workflow(tmp_path / "workflow")
     config = load_yaml("smoke.yaml")
     config["train"]["corpus"] = "wiki1m"
     config_file = write_config(workdir, "forced.yaml", config)
     assert manifest_mismatches(data_copy) == []
-    result = snakemake(workdir, flag, "--cores", "1", "--until", "download_senteval",
-                       "download_wiki1m", "--configfile", config_file, data_root=data_copy)
+    result = snakemake(
+        workdir,
+        flag,
+        "--cores",
+        "1",
+        "--until",
+        "download_senteval",
+        "download_wiki1m",
+        "--configfile",
+        config_file,
+        data_root=data_copy,
+    )
     assert result.returncode == 0, output_of(result)[-3000:]
     assert "download_senteval" in output_of(result) and "download_wiki1m" in output_of(result)
     assert manifest_mismatches(data_copy) == []
@@ -86,20 +97,32 @@ def lengths_encoder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
     (tmp_path / "enc.py").write_text(
         "import numpy as np\n"
         "def lengths():\n"
-        "    return lambda s: np.array([[len(x), 1.0 + x.count('a')] for x in s])\n")
+        "    return lambda s: np.array([[len(x), 1.0 + x.count('a')] for x in s])\n"
+    )
     monkeypatch.syspath_prepend(str(tmp_path))
     return "enc:lengths"
 
 
-def test_an_edited_data_file_is_refused_by_name(tmp_path: Path, data_copy: Path,
-                                                tiny_backbone: Path, lengths_encoder: str,
-                                                capsys) -> None:
+def test_an_edited_data_file_is_refused_by_name(
+    tmp_path: Path, data_copy: Path, tiny_backbone: Path, lengths_encoder: str, capsys
+) -> None:
     sts16 = data_copy / "senteval" / "downstream" / "STS" / "STS16-en-test"
     edited = sts16 / "STS.input.answer-answer.txt"
     edited.write_text(edited.read_text().replace(" the ", " teh ", 1))
     out = tmp_path / "eval.json"
-    status, err = cli(capsys, "evaluate", "--encoder", lengths_encoder, "--tasks", "STS16",
-                      "--data-dir", str(data_copy), "--no-cache", "--out", str(out))
+    status, err = cli(
+        capsys,
+        "evaluate",
+        "--encoder",
+        lengths_encoder,
+        "--tasks",
+        "STS16",
+        "--data-dir",
+        str(data_copy),
+        "--no-cache",
+        "--out",
+        str(out),
+    )
     assert_one_line_error(status, err, str(edited), "MANIFEST.sha256")
     assert not out.exists()
     corpus = data_copy / "corpora" / "wiki1m_head.txt"
@@ -119,10 +142,10 @@ def pretrained_only(poolers: list[str]) -> dict:
 @pytest.mark.workflow
 def test_a_config_value_never_runs_as_shell(tmp_path: Path, data_root: Path) -> None:
     workdir = copy_workflow(tmp_path)
-    config_file = write_config(workdir, "hostile.yaml",
-                               pretrained_only(["avg --help >&2; touch INJECTED; true"]))
-    result = snakemake(workdir, "--cores", "1", "--configfile", config_file,
-                       data_root=data_root)
+    config_file = write_config(
+        workdir, "hostile.yaml", pretrained_only(["avg --help >&2; touch INJECTED; true"])
+    )
+    result = snakemake(workdir, "--cores", "1", "--configfile", config_file, data_root=data_root)
     assert not (workdir / "INJECTED").exists()
     assert result.returncode != 0
     assert "poolers" in output_of(result) and not (workdir / "results").exists()
@@ -147,10 +170,19 @@ def test_the_schema_offers_the_poolers_the_encoder_has() -> None:
 
 # ------------------------------------------------------------ training: helpers
 def train_config(tmp_path: Path, data_root: Path, backbone: Path, **overrides: object):
-    values = {"backbone": str(backbone), "corpus": "wiki1m_head.txt",
-              "data_dir": str(data_root), "method": "hncse", "batch_size": 8, "k": 4, "m": 4,
-              "max_steps": 4, "eval_steps": 0, "save_steps": 0,
-              "output_dir": str(tmp_path / "run")}
+    values = {
+        "backbone": str(backbone),
+        "corpus": "wiki1m_head.txt",
+        "data_dir": str(data_root),
+        "method": "hncse",
+        "batch_size": 8,
+        "k": 4,
+        "m": 4,
+        "max_steps": 4,
+        "eval_steps": 0,
+        "save_steps": 0,
+        "output_dir": str(tmp_path / "run"),
+    }
     return load_config(overrides=values | overrides)
 
 
@@ -180,8 +212,9 @@ def assert_one_line_error(status: int, err: str, *expected: str) -> None:
 
 
 # ------------------------------------------------------------ 2. a model without tokenizer
-def test_a_model_folder_without_its_tokenizer_is_refused(tmp_path: Path,
-                                                         tiny_backbone: Path) -> None:
+def test_a_model_folder_without_its_tokenizer_is_refused(
+    tmp_path: Path, tiny_backbone: Path
+) -> None:
     folder = copy_model(tiny_backbone, tmp_path / "bare", "config.json", "model.safetensors")
     with pytest.raises(HncseError, match="tokenizer") as error:
         SentenceEncoder.from_pretrained(folder, "avg", "avg")
@@ -189,8 +222,9 @@ def test_a_model_folder_without_its_tokenizer_is_refused(tmp_path: Path,
 
 
 # ------------------------------------------------------------ 3. a wrong data_dir
-def test_a_wrong_data_dir_fails_before_any_step(tmp_path: Path, data_root: Path,
-                                                tiny_backbone: Path) -> None:
+def test_a_wrong_data_dir_fails_before_any_step(
+    tmp_path: Path, data_root: Path, tiny_backbone: Path
+) -> None:
     wrong = tmp_path / "wrong-root"
     wrong.mkdir()
     corpus = data_root / "corpora" / "wiki1m_head.txt"
@@ -200,8 +234,9 @@ def test_a_wrong_data_dir_fails_before_any_step(tmp_path: Path, data_root: Path,
     assert not (tmp_path / "run").exists()
 
 
-def test_a_corrected_data_dir_resumes_the_run(tmp_path: Path, data_root: Path,
-                                              tiny_backbone: Path) -> None:
+def test_a_corrected_data_dir_resumes_the_run(
+    tmp_path: Path, data_root: Path, tiny_backbone: Path
+) -> None:
     moved = tmp_path / "old-root"
     moved.mkdir()
     for name in ("senteval", "corpora"):
@@ -245,8 +280,9 @@ def test_a_planted_training_state_is_never_unpickled(tmp_path: Path) -> None:
 
 
 # ------------------------------------------------------------ 6. one trainer per run folder
-def test_a_run_folder_is_locked_while_a_process_trains_in_it(tmp_path: Path, data_root: Path,
-                                                             tiny_backbone: Path) -> None:
+def test_a_run_folder_is_locked_while_a_process_trains_in_it(
+    tmp_path: Path, data_root: Path, tiny_backbone: Path
+) -> None:
     config = train_config(tmp_path, data_root, tiny_backbone)
     run = Path(config.output_dir)
     run.mkdir()
@@ -263,21 +299,24 @@ def test_a_run_folder_is_locked_while_a_process_trains_in_it(tmp_path: Path, dat
 # ------------------------------------------------------------ 7. fixed PM weights of 0
 def test_fixed_pm_weights_that_are_both_zero_fail_validation() -> None:
     with pytest.raises(ConfigError, match="pm_w1"):
-        load_config(overrides={"method": "hncse-pm", "pm_weights": "fixed", "pm_w1": 0,
-                               "pm_w2": 0})
+        load_config(overrides={"method": "hncse-pm", "pm_weights": "fixed", "pm_w1": 0, "pm_w2": 0})
 
 
 # ------------------------------------------------------------ 8. messages, not tracebacks
-@pytest.mark.parametrize(("content", "expected"), [
-    (b"method: [simcse\n", "not valid YAML"),
-    (b"method: simcse\ncorpus: caf\xe9\n", "not UTF-8"),
-], ids=["yaml-syntax", "latin-1"])
-def test_an_unreadable_config_file_is_one_line(tmp_path: Path, capsys, content: bytes,
-                                               expected: str) -> None:
+@pytest.mark.parametrize(
+    ("content", "expected"),
+    [
+        (b"method: [simcse\n", "not valid YAML"),
+        (b"method: simcse\ncorpus: caf\xe9\n", "not UTF-8"),
+    ],
+    ids=["yaml-syntax", "latin-1"],
+)
+def test_an_unreadable_config_file_is_one_line(
+    tmp_path: Path, capsys, content: bytes, expected: str
+) -> None:
     path = tmp_path / "c.yaml"
     path.write_bytes(content)
-    status, err = cli(capsys, "train", "--config", str(path),
-                      "--output-dir", str(tmp_path / "run"))
+    status, err = cli(capsys, "train", "--config", str(path), "--output-dir", str(tmp_path / "run"))
     assert_one_line_error(status, err, str(path), expected)
     assert not (tmp_path / "run").exists()
 
@@ -289,24 +328,35 @@ def test_infinite_and_nan_values_fail_validation() -> None:
                 load_config(overrides=parse_overrides([f"{key}={value}"]))
 
 
-@pytest.mark.parametrize(("backbone", "expected"), [
-    ("{tmp}/missing-model", "does not exist"),
-    ("pypi:no_such_module_here", "is not installed"),
-], ids=["missing-folder", "pypi-not-installed"])
+@pytest.mark.parametrize(
+    ("backbone", "expected"),
+    [
+        ("{tmp}/missing-model", "does not exist"),
+        ("pypi:no_such_module_here", "is not installed"),
+    ],
+    ids=["missing-folder", "pypi-not-installed"],
+)
 def test_a_bad_backbone_is_one_line_before_anything_is_written(
-        tmp_path: Path, data_root: Path, capsys, backbone: str, expected: str) -> None:
+    tmp_path: Path, data_root: Path, capsys, backbone: str, expected: str
+) -> None:
     backbone = backbone.format(tmp=tmp_path)
-    status, err = cli(capsys, "train", "--set", f"backbone={backbone}", "corpus=wiki1m_head.txt",
-                      f"data_dir={data_root}", "--output-dir", str(tmp_path / "run"))
+    status, err = cli(
+        capsys,
+        "train",
+        "--set",
+        f"backbone={backbone}",
+        "corpus=wiki1m_head.txt",
+        f"data_dir={data_root}",
+        "--output-dir",
+        str(tmp_path / "run"),
+    )
     assert_one_line_error(status, err, backbone, expected)
     assert "Repo id" not in err
     assert not (tmp_path / "run").exists()
 
 
-def test_a_truncated_weights_file_is_one_clear_error(tmp_path: Path,
-                                                     tiny_backbone: Path) -> None:
-    folder = copy_model(tiny_backbone, tmp_path / "cut", *(p.name for p in
-                                                          tiny_backbone.iterdir()))
+def test_a_truncated_weights_file_is_one_clear_error(tmp_path: Path, tiny_backbone: Path) -> None:
+    folder = copy_model(tiny_backbone, tmp_path / "cut", *(p.name for p in tiny_backbone.iterdir()))
     weights = folder / "model.safetensors"
     weights.write_bytes(weights.read_bytes()[: weights.stat().st_size // 2])
     with pytest.raises(HncseError, match="cannot load") as error:
@@ -314,13 +364,29 @@ def test_a_truncated_weights_file_is_one_clear_error(tmp_path: Path,
     assert str(folder) in str(error.value)
 
 
-@pytest.mark.parametrize(("option", "value"), [("--threads", "-1"), ("--batch-size", "0"),
-                                               ("--batch-size", "-4"), ("--max-length", "0"),
-                                               ("--max-train-samples", "0")])
+@pytest.mark.parametrize(
+    ("option", "value"),
+    [
+        ("--threads", "-1"),
+        ("--batch-size", "0"),
+        ("--batch-size", "-4"),
+        ("--max-length", "0"),
+        ("--max-train-samples", "0"),
+    ],
+)
 def test_evaluate_refuses_non_positive_numbers_before_loading(
-        tmp_path: Path, capsys, option: str, value: str) -> None:
-    status, err = cli(capsys, "evaluate", "--model", "/nowhere/model", option, value,
-                      "--out", str(tmp_path / "eval.json"))
+    tmp_path: Path, capsys, option: str, value: str
+) -> None:
+    status, err = cli(
+        capsys,
+        "evaluate",
+        "--model",
+        "/nowhere/model",
+        option,
+        value,
+        "--out",
+        str(tmp_path / "eval.json"),
+    )
     assert_one_line_error(status, err, option, value)
     assert not list(tmp_path.iterdir())
 
@@ -343,25 +409,38 @@ def test_a_corrupt_cache_file_is_a_miss_and_is_replaced(tmp_path: Path) -> None:
 
 
 def test_a_cache_that_cannot_be_written_does_not_stop_the_evaluation(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     def disk_full(path: Path, write) -> Path:  # type: ignore[no-untyped-def]
         raise OSError(errno.ENOSPC, "No space left on device", str(path))
 
     monkeypatch.setattr(encoding, "write_atomic", disk_full)
     source = ones_source()
     with pytest.warns(UserWarning, match="No space left"):
-        encoded = embed_tasks({"T": ["a", "b"]}, source,
-                              EmbeddingCache(tmp_path, source.info.fingerprint))
+        encoded = embed_tasks(
+            {"T": ["a", "b"]}, source, EmbeddingCache(tmp_path, source.info.fingerprint)
+        )
     assert encoded.table(["a"]).shape == (1, 3)
 
 
 # ------------------------------------------------------------ 10. a full disk
 def test_a_failed_result_write_keeps_the_previous_pair_of_files(
-        tmp_path: Path, data_root: Path, lengths_encoder: str,
-        monkeypatch: pytest.MonkeyPatch, capsys) -> None:
+    tmp_path: Path, data_root: Path, lengths_encoder: str, monkeypatch: pytest.MonkeyPatch, capsys
+) -> None:
     out = tmp_path / "eval.json"
-    args = ("evaluate", "--encoder", lengths_encoder, "--tasks", "STS16", "--data-dir",
-            str(data_root), "--no-cache", "--no-progress", "--out", str(out))
+    args = (
+        "evaluate",
+        "--encoder",
+        lengths_encoder,
+        "--tasks",
+        "STS16",
+        "--data-dir",
+        str(data_root),
+        "--no-cache",
+        "--no-progress",
+        "--out",
+        str(out),
+    )
     assert cli(capsys, *args)[0] == 0
     before = {path.name: path.read_bytes() for path in tmp_path.glob("eval*")}
 
@@ -376,16 +455,19 @@ def test_a_failed_result_write_keeps_the_previous_pair_of_files(
     assert after == before  # no new parquet beside the old JSON, no temporary file left
 
 
-def test_a_full_disk_during_the_export_is_a_clear_error(tmp_path: Path,
-                                                        tiny_backbone: Path) -> None:
+def test_a_full_disk_during_the_export_is_a_clear_error(
+    tmp_path: Path, tiny_backbone: Path
+) -> None:
     encoder = SentenceEncoder.from_pretrained(tiny_backbone, "avg", "avg")
     target = tmp_path / "model"
     checkpoint.export_model(encoder, target)
     before = (target / "model.safetensors").read_bytes()
 
     def disk_full(*args: object, **kwargs: object) -> None:
-        raise RuntimeError("[enforce fail at inline_container.cc:820] . PytorchStreamWriter "
-                           "failed writing file data/0: file write failed")
+        raise RuntimeError(
+            "[enforce fail at inline_container.cc:820] . PytorchStreamWriter "
+            "failed writing file data/0: file write failed"
+        )
 
     encoder.backbone.save_pretrained = disk_full  # type: ignore[method-assign]
     with pytest.raises(HncseError, match=re.escape(f"could not write {target}")):
@@ -395,12 +477,17 @@ def test_a_full_disk_during_the_export_is_a_clear_error(tmp_path: Path,
 
 
 # ------------------------------------------------------------ 11. a corpus that is no text
-@pytest.mark.parametrize(("content", "expected"), [
-    (b"a sentence\n" + b"\x00" * 4096 + b"\n", "line 2: NUL byte"),
-    (b"a sentence\ncaf\xe9 au lait\n", "line 2: not UTF-8"),
-], ids=["binary", "latin-1"])
-def test_a_corpus_that_is_not_utf8_text_is_refused(tmp_path: Path, content: bytes,
-                                                   expected: str) -> None:
+@pytest.mark.parametrize(
+    ("content", "expected"),
+    [
+        (b"a sentence\n" + b"\x00" * 4096 + b"\n", "line 2: NUL byte"),
+        (b"a sentence\ncaf\xe9 au lait\n", "line 2: not UTF-8"),
+    ],
+    ids=["binary", "latin-1"],
+)
+def test_a_corpus_that_is_not_utf8_text_is_refused(
+    tmp_path: Path, content: bytes, expected: str
+) -> None:
     path = tmp_path / "corpus.txt"
     path.write_bytes(content)
     with pytest.raises(CorpusError, match=expected):
@@ -420,8 +507,9 @@ def test_a_huge_line_is_cut_before_it_is_tokenised(tiny_backbone: Path) -> None:
     assert len(texts[0]) < 10 * len(short)
 
 
-def test_a_training_step_tokenises_its_batch_once(tmp_path: Path, data_root: Path,
-                                                  tiny_backbone: Path) -> None:
+def test_a_training_step_tokenises_its_batch_once(
+    tmp_path: Path, data_root: Path, tiny_backbone: Path
+) -> None:
     trainer = Trainer(train_config(tmp_path, data_root, tiny_backbone))
     spy = mock.Mock(wraps=trainer.encoder.tokenizer)
     trainer.encoder.tokenizer = spy
@@ -441,29 +529,48 @@ def test_k_larger_than_the_bank_is_refused() -> None:
     assert load_config(overrides={"method": "simcse", "batch_size": 8}).k > 8 - 1
 
 
-def test_the_exported_model_gets_the_usual_file_mode(tmp_path: Path,
-                                                     tiny_backbone: Path) -> None:
+def test_the_exported_model_gets_the_usual_file_mode(tmp_path: Path, tiny_backbone: Path) -> None:
     encoder = SentenceEncoder.from_pretrained(tiny_backbone, "avg", "avg")
     checkpoint.export_model(encoder, tmp_path / "model")
     umask = os.umask(0)
     os.umask(umask)
-    modes = {path.name: stat.S_IMODE(path.stat().st_mode)
-             for path in (tmp_path / "model").rglob("*") if path.is_file()}
+    modes = {
+        path.name: stat.S_IMODE(path.stat().st_mode)
+        for path in (tmp_path / "model").rglob("*")
+        if path.is_file()
+    }
     assert modes and set(modes.values()) == {0o666 & ~umask}, modes
 
 
-def test_a_trainer_ends_with_the_shell_that_launched_it(tmp_path: Path, data_root: Path,
-                                                        tiny_backbone: Path) -> None:
+def test_a_trainer_ends_with_the_shell_that_launched_it(
+    tmp_path: Path, data_root: Path, tiny_backbone: Path
+) -> None:
     """The workflow's job is `bash -c "hncse train --exit-with-parent ..."`: killing that
     shell must not leave the trainer writing into the run folder."""
     run = tmp_path / "run"
-    command = shlex.join([sys.executable, "-m", "hncse.cli", "train", "--exit-with-parent",
-                          "--set", f"backbone={tiny_backbone}", "corpus=wiki1m_head.txt",
-                          f"data_dir={data_root}", "method=simcse", "batch_size=8", "k=4",
-                          "max_steps=100000", "eval_steps=0", "save_steps=0",
-                          f"output_dir={run}"])
-    shell = subprocess.Popen(["bash", "-c", f"{command}; true"], stdout=subprocess.DEVNULL,
-                             stderr=subprocess.DEVNULL)
+    command = shlex.join(
+        [
+            sys.executable,
+            "-m",
+            "hncse.cli",
+            "train",
+            "--exit-with-parent",
+            "--set",
+            f"backbone={tiny_backbone}",
+            "corpus=wiki1m_head.txt",
+            f"data_dir={data_root}",
+            "method=simcse",
+            "batch_size=8",
+            "k=4",
+            "max_steps=100000",
+            "eval_steps=0",
+            "save_steps=0",
+            f"output_dir={run}",
+        ]
+    )
+    shell = subprocess.Popen(
+        ["bash", "-c", f"{command}; true"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     trainer = None
     try:
         deadline = time.monotonic() + 120

@@ -28,17 +28,29 @@ def gpu_check() -> ModuleType:
     return module
 
 
-def _losses(precision: str, tiny_backbone: Path, data_root: Path, out: Path
-            ) -> tuple[list[float], Trainer]:
-    trainer = Trainer(load_config(overrides={
-        "method": "hncse", "backbone": str(tiny_backbone), "corpus": "wiki1m_head.txt",
-        "data_dir": str(data_root), "batch_size": 8, "k": 4, "m": 5, "max_steps": 3,
-        "precision": precision, "output_dir": str(out)}))
+def _losses(
+    precision: str, tiny_backbone: Path, data_root: Path, out: Path
+) -> tuple[list[float], Trainer]:
+    trainer = Trainer(
+        load_config(
+            overrides={
+                "method": "hncse",
+                "backbone": str(tiny_backbone),
+                "corpus": "wiki1m_head.txt",
+                "data_dir": str(data_root),
+                "batch_size": 8,
+                "k": 4,
+                "m": 5,
+                "max_steps": 3,
+                "precision": precision,
+                "output_dir": str(out),
+            }
+        )
+    )
     return [trainer.train_step(step)["loss"] for step in range(3)], trainer
 
 
-def test_bf16_autocast_trains_on_cpu(tiny_backbone: Path, data_root: Path,
-                                     tmp_path: Path) -> None:
+def test_bf16_autocast_trains_on_cpu(tiny_backbone: Path, data_root: Path, tmp_path: Path) -> None:
     fp32, _ = _losses("fp32", tiny_backbone, data_root, tmp_path / "fp32")
     bf16, trainer = _losses("bf16", tiny_backbone, data_root, tmp_path / "bf16")
     assert all(torch.isfinite(torch.tensor(bf16)))
@@ -51,13 +63,32 @@ def test_bf16_autocast_trains_on_cpu(tiny_backbone: Path, data_root: Path,
 
 def _eval_json(spearman: float, accuracy: float) -> dict:
     correlation = {"pearson": 0.5, "spearman": spearman, "n": 100}
-    return {"tasks": {
-        "STS12": {"family": "sts", "subsets": {"MSRpar": correlation}, "all": correlation,
-                  "mean": correlation, "wmean": correlation, "seconds": 1.0},
-        "STSBenchmark": {"family": "sts_cosine", "splits": {"test": correlation},
-                         "seconds": 1.0},
-        "TREC": {"family": "classification", "acc": accuracy, "devacc": accuracy,
-                 "n": 10, "ntest": 5, "l2": [0.0], "seconds": 1.0}}}
+    return {
+        "tasks": {
+            "STS12": {
+                "family": "sts",
+                "subsets": {"MSRpar": correlation},
+                "all": correlation,
+                "mean": correlation,
+                "wmean": correlation,
+                "seconds": 1.0,
+            },
+            "STSBenchmark": {
+                "family": "sts_cosine",
+                "splits": {"test": correlation},
+                "seconds": 1.0,
+            },
+            "TREC": {
+                "family": "classification",
+                "acc": accuracy,
+                "devacc": accuracy,
+                "n": 10,
+                "ntest": 5,
+                "l2": [0.0],
+                "seconds": 1.0,
+            },
+        }
+    }
 
 
 def test_evaluations_are_compared_within_the_tolerances(gpu_check: ModuleType) -> None:
@@ -76,7 +107,8 @@ def test_evaluations_are_compared_within_the_tolerances(gpu_check: ModuleType) -
 
 
 def test_without_cuda_the_script_stops_with_a_clear_line(
-        gpu_check: ModuleType, capsys: pytest.CaptureFixture[str]) -> None:
+    gpu_check: ModuleType, capsys: pytest.CaptureFixture[str]
+) -> None:
     if torch.cuda.is_available():
         pytest.skip("a GPU is present")
     assert gpu_check.main(["--device", "cuda"]) == 2
@@ -84,14 +116,34 @@ def test_without_cuda_the_script_stops_with_a_clear_line(
 
 
 @pytest.mark.slow
-def test_the_script_runs_every_check_on_cpu(gpu_check: ModuleType, data_root: Path,
-                                            tmp_path: Path) -> None:
+def test_the_script_runs_every_check_on_cpu(
+    gpu_check: ModuleType, data_root: Path, tmp_path: Path
+) -> None:
     out = tmp_path / "gpu_check.json"
-    status = gpu_check.main(["--device", "cpu", "--size", "tiny", "--batch-size", "8",
-                             "--steps", "2", "--warmup", "1", "--nproc", "2",
-                             "--eval-tasks", "STS16,STSBenchmark,TREC",
-                             "--compile-methods", "simcse",
-                             "--data-dir", str(data_root), "--out", str(out)])
+    status = gpu_check.main(
+        [
+            "--device",
+            "cpu",
+            "--size",
+            "tiny",
+            "--batch-size",
+            "8",
+            "--steps",
+            "2",
+            "--warmup",
+            "1",
+            "--nproc",
+            "2",
+            "--eval-tasks",
+            "STS16,STSBenchmark,TREC",
+            "--compile-methods",
+            "simcse",
+            "--data-dir",
+            str(data_root),
+            "--out",
+            str(out),
+        ]
+    )
     results = json.loads(out.read_text())
     assert status == 0, results["failures"]
     training = results["training"]
@@ -113,11 +165,24 @@ def test_the_script_runs_every_check_on_cpu(gpu_check: ModuleType, data_root: Pa
 
 
 @pytest.mark.slow
-def test_one_worker_still_forms_a_process_group(gpu_check: ModuleType, tiny_backbone: Path,
-                                                data_root: Path, tmp_path: Path) -> None:
+def test_one_worker_still_forms_a_process_group(
+    gpu_check: ModuleType, tiny_backbone: Path, data_root: Path, tmp_path: Path
+) -> None:
     """One GPU, one worker: the check still needs a group (hncse.distributed makes none)."""
-    args = gpu_check.parse_args(["--device", "cpu", "--size", "tiny", "--batch-size", "8",
-                                 "--nproc", "1", "--data-dir", str(data_root)])
+    args = gpu_check.parse_args(
+        [
+            "--device",
+            "cpu",
+            "--size",
+            "tiny",
+            "--batch-size",
+            "8",
+            "--nproc",
+            "1",
+            "--data-dir",
+            str(data_root),
+        ]
+    )
     result = gpu_check.check_torchrun(tiny_backbone, tmp_path, args)
     assert result["ok"], result.get("stderr")
     assert (result["world_size"], result["backend"]) == (1, "gloo")

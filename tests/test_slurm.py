@@ -41,12 +41,17 @@ pytestmark = [pytest.mark.slurm, pytest.mark.workflow]
 
 PROFILE = ("--profile", "workflow/profiles/slurm")
 # the test cluster's one partition is the profile's, so its default-resources apply as they are
-PARTITION = yaml.safe_load((REPO / PROFILE[1] / "config.yaml").read_text())[
-    "default-resources"]["slurm_partition"]
+PARTITION = yaml.safe_load((REPO / PROFILE[1] / "config.yaml").read_text())["default-resources"][
+    "slurm_partition"
+]
 # What this test cluster needs on top of the profile (see the module docstring).
-TEST_CLUSTER_ARGS = ("--slurm-status-command", "squeue",
-                     "--slurm-init-seconds-before-status-checks", "5",
-                     "--slurm-keep-successful-logs")
+TEST_CLUSTER_ARGS = (
+    "--slurm-status-command",
+    "squeue",
+    "--slurm-init-seconds-before-status-checks",
+    "5",
+    "--slurm-keep-successful-logs",
+)
 SMOKE = ("--configfile", "config/smoke.yaml")
 TRAIN_RUN = "minilm/simcse/seed1"
 SAVED_STEP = load_yaml("smoke.yaml")["train"]["save_steps"]  # the first checkpoint's step
@@ -61,8 +66,10 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> LocalSlurm:
     missing = missing_programs()
     if not os.environ.get("CI"):
         if missing:
-            pytest.skip(f"Slurm not installed ({', '.join(missing)} missing): "
-                        "apt-get install slurmctld slurmd slurm-client munge")
+            pytest.skip(
+                f"Slurm not installed ({', '.join(missing)} missing): "
+                "apt-get install slurmctld slurmd slurm-client munge"
+            )
         if os.geteuid() != 0:
             pytest.skip("the test cluster's daemons run as root (SlurmUser=root)")
     assert not missing, f"Slurm programs missing in CI: {missing}"
@@ -74,10 +81,12 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> LocalSlurm:
         yield local
 
 
-def snakemake_on_slurm(workdir: Path, *args: str, data_root: Path,
-                       timeout: float) -> subprocess.CompletedProcess[str]:
-    return snakemake(workdir, *PROFILE, *TEST_CLUSTER_ARGS, *args, data_root=data_root,
-                     timeout=timeout)
+def snakemake_on_slurm(
+    workdir: Path, *args: str, data_root: Path, timeout: float
+) -> subprocess.CompletedProcess[str]:
+    return snakemake(
+        workdir, *PROFILE, *TEST_CLUSTER_ARGS, *args, data_root=data_root, timeout=timeout
+    )
 
 
 def slurm_job_ids(workdir: Path, rule: str, run: str) -> list[str]:
@@ -88,8 +97,9 @@ def slurm_job_ids(workdir: Path, rule: str, run: str) -> list[str]:
 
 
 @pytest.fixture(scope="module")
-def smoke_on_slurm(cluster: LocalSlurm, tmp_path_factory: pytest.TempPathFactory,
-                   data_root: Path) -> tuple[Path, subprocess.CompletedProcess[str]]:
+def smoke_on_slurm(
+    cluster: LocalSlurm, tmp_path_factory: pytest.TempPathFactory, data_root: Path
+) -> tuple[Path, subprocess.CompletedProcess[str]]:
     # a job larger than the node would wait in the queue until the timeout
     node, asked = node_hardware(), load_yaml("smoke.yaml")["resources"].values()
     assert node["RealMemory"] >= max(r["mem_mb"] for r in asked), node
@@ -103,7 +113,8 @@ def smoke_on_slurm(cluster: LocalSlurm, tmp_path_factory: pytest.TempPathFactory
 
 
 def test_smoke_study_runs_every_job_through_sbatch_with_its_resources(
-        cluster: LocalSlurm, smoke_on_slurm, data_root: Path) -> None:
+    cluster: LocalSlurm, smoke_on_slurm, data_root: Path
+) -> None:
     workdir, result = smoke_on_slurm
     config = load_yaml("smoke.yaml")
     runs = smoke_runs(config)
@@ -115,8 +126,11 @@ def test_smoke_study_runs_every_job_through_sbatch_with_its_resources(
     # Every rule job is one Slurm job (the plugin's log names it) with the resources the
     # config asks for (the job completion log says what Slurm gave it).
     finished = {job["JobId"]: job for job in cluster.finished_jobs()}
-    submitted = [(rule, run) for rule in ("train", "evaluate")
-                 for run in (trained if rule == "train" else runs)]
+    submitted = [
+        (rule, run)
+        for rule in ("train", "evaluate")
+        for run in (trained if rule == "train" else runs)
+    ]
     job_ids = set()
     for rule, run in submitted:
         [job_id] = slurm_job_ids(workdir, rule, run)
@@ -132,16 +146,23 @@ def test_smoke_study_runs_every_job_through_sbatch_with_its_resources(
         assert job["WorkDir"] == str(workdir)
         # the rule's own log where docs/workflow.md says, and the job's Slurm log
         assert (workdir / "logs" / rule / f"{run}.log").stat().st_size > 0, (rule, run)
-        slurm_log = (workdir / ".snakemake" / "slurm_logs" / f"rule_{rule}"
-                     / run.replace("/", "_") / f"{job_id}.log")
+        slurm_log = (
+            workdir
+            / ".snakemake"
+            / "slurm_logs"
+            / f"rule_{rule}"
+            / run.replace("/", "_")
+            / f"{job_id}.log"
+        )
         assert f"rule {rule}:" in slurm_log.read_text(), slurm_log
     assert job_ids == set(finished)  # and no other job went to Slurm
     # the local rules ran where Snakemake runs, not as Slurm jobs
     assert "localrule report:" in result.stdout + result.stderr
 
     again = snakemake_on_slurm(workdir, *SMOKE, data_root=data_root, timeout=300)
-    assert again.returncode == 0 and "Nothing to be done" in output_of(again), (
-        output_of(again)[-3000:])
+    assert again.returncode == 0 and "Nothing to be done" in output_of(again), output_of(again)[
+        -3000:
+    ]
     assert len(cluster.finished_jobs()) == len(finished)  # nothing was submitted
 
 
@@ -150,7 +171,8 @@ def running_jobs(cluster: LocalSlurm) -> list[str]:
 
 
 def test_cancelled_training_job_is_resubmitted_and_resumes_to_the_same_weights(
-        cluster: LocalSlurm, smoke_on_slurm, tmp_path: Path, data_root: Path) -> None:
+    cluster: LocalSlurm, smoke_on_slurm, tmp_path: Path, data_root: Path
+) -> None:
     """scancel the smoke's SimCSE training after its first checkpoint (step 2 of 4)."""
     reference = smoke_on_slurm[0] / "results" / "runs" / TRAIN_RUN / "model"
     workdir = copy_workflow(tmp_path)
@@ -159,9 +181,14 @@ def test_cancelled_training_job_is_resubmitted_and_resumes_to_the_same_weights(
     known_jobs = {job["JobId"] for job in cluster.finished_jobs()}
     # the target first: --configfile takes every argument after it
     command = [str(BIN / "snakemake"), target, *PROFILE, *TEST_CLUSTER_ARGS, *SMOKE]
-    with subprocess.Popen(command, cwd=workdir, env=snakemake_env(data_root),
-                          text=True, stdout=subprocess.PIPE,
-                          stderr=subprocess.STDOUT) as snakemake_process:
+    with subprocess.Popen(
+        command,
+        cwd=workdir,
+        env=snakemake_env(data_root),
+        text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    ) as snakemake_process:
         try:
             deadline = time.monotonic() + 600
             while not (run_dir / "checkpoint").is_dir():
@@ -171,9 +198,11 @@ def test_cancelled_training_job_is_resubmitted_and_resumes_to_the_same_weights(
             cancelled = running_jobs(cluster)
             assert len(cancelled) == 1, cancelled
             cluster.run("scancel", cancelled[0])
-            saved_lines = [line for line in
-                           (run_dir / "train_log.jsonl").read_text().splitlines()
-                           if logged_step(line) <= SAVED_STEP]
+            saved_lines = [
+                line
+                for line in (run_dir / "train_log.jsonl").read_text().splitlines()
+                if logged_step(line) <= SAVED_STEP
+            ]
             output, _ = snakemake_process.communicate(timeout=900)
         except BaseException:
             kill_tree(snakemake_process)
@@ -182,7 +211,9 @@ def test_cancelled_training_job_is_resubmitted_and_resumes_to_the_same_weights(
 
     jobs = [job for job in cluster.finished_jobs() if job["JobId"] not in known_jobs]
     assert [(job["JobId"], job["JobState"]) for job in jobs] == [
-        (cancelled[0], "CANCELLED"), (jobs[-1]["JobId"], "COMPLETED")]
+        (cancelled[0], "CANCELLED"),
+        (jobs[-1]["JobId"], "COMPLETED"),
+    ]
     assert "Trying to restart job" in output  # the profile's retries, not a new invocation
     summary = json.loads((run_dir / "train_summary.json").read_text())
     assert summary["steps"] == load_yaml("smoke.yaml")["train"]["max_steps"]
@@ -192,11 +223,9 @@ def test_cancelled_training_job_is_resubmitted_and_resumes_to_the_same_weights(
     # smoke's uninterrupted run.
     final_log = (run_dir / "train_log.jsonl").read_text().splitlines()
     assert len(saved_lines) == SAVED_STEP and final_log[:SAVED_STEP] == saved_lines
-    steps = [json.loads(line)["step"] for line in final_log
-             if json.loads(line)["kind"] == "train"]
+    steps = [json.loads(line)["step"] for line in final_log if json.loads(line)["kind"] == "train"]
     assert steps == list(range(1, summary["steps"] + 1))
-    weights = sorted(path.relative_to(reference)
-                     for path in reference.rglob("*.safetensors"))
+    weights = sorted(path.relative_to(reference) for path in reference.rglob("*.safetensors"))
     assert weights
     for name in weights:
         ours, theirs = load_file(run_dir / "model" / name), load_file(reference / name)

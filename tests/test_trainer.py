@@ -37,9 +37,17 @@ METHODS = ["simcse", "hncse-pm", "hncse-hnm", "hncse"]
 
 def _config(tmp_path: Path, data_root: Path, backbone: str, **overrides: object):
     values = {
-        "backbone": backbone, "corpus": "wiki1m_head.txt", "data_dir": str(data_root),
-        "batch_size": 16, "max_steps": 6, "eval_steps": 0, "save_steps": 0,
-        "output_dir": str(tmp_path / "run"), "k": 4, "m": 8, "learning_rate": 1e-4,
+        "backbone": backbone,
+        "corpus": "wiki1m_head.txt",
+        "data_dir": str(data_root),
+        "batch_size": 16,
+        "max_steps": 6,
+        "eval_steps": 0,
+        "save_steps": 0,
+        "output_dir": str(tmp_path / "run"),
+        "k": 4,
+        "m": 8,
+        "learning_rate": 1e-4,
     }
     values.update(overrides)
     return load_config(overrides=values)
@@ -52,12 +60,14 @@ def _train_losses(run: Path) -> list[float]:
 
 @pytest.mark.slow
 @pytest.mark.parametrize("method", METHODS)
-def test_real_minilm_loss_falls(method: str, tmp_path: Path, data_root: Path,
-                                minilm_path: str) -> None:
+def test_real_minilm_loss_falls(
+    method: str, tmp_path: Path, data_root: Path, minilm_path: str
+) -> None:
     """Real MiniLM, real wiki1m sentences: 32 sentences in batches of 16 revisited for 8
     steps (the bank holds real previous batches); the loss must fall, the mechanisms log."""
-    config = _config(tmp_path, data_root, minilm_path, method=method, max_sentences=32,
-                     max_steps=8, pooler="cls")
+    config = _config(
+        tmp_path, data_root, minilm_path, method=method, max_sentences=32, max_steps=8, pooler="cls"
+    )
     trainer = Trainer(config)
     logged = [trainer.train_step(step) for step in range(8)]
     losses = [entry["loss"] for entry in logged]
@@ -79,8 +89,9 @@ def test_exported_model_loads_in_transformers_and_sentence_transformers(
     from sentence_transformers import SentenceTransformer
     from transformers import AutoModel, AutoTokenizer
 
-    config = _config(tmp_path, data_root, minilm_path, method="hncse", max_steps=2,
-                     eval_pooler=eval_pooler)
+    config = _config(
+        tmp_path, data_root, minilm_path, method="hncse", max_steps=2, eval_pooler=eval_pooler
+    )
     trainer = Trainer(config)
     summary = trainer.fit()
     run = Path(config.output_dir)
@@ -103,25 +114,35 @@ def test_exported_model_loads_in_transformers_and_sentence_transformers(
         np.testing.assert_allclose(by_transformers, reference, atol=1e-5)
 
 
-def test_best_dev_checkpoint_is_kept(tmp_path: Path, data_root: Path,
-                                     tiny_backbone: Path) -> None:
-    config = _config(tmp_path, data_root, str(tiny_backbone), method="simcse", max_steps=6,
-                     eval_steps=2, learning_rate=5e-3)
+def test_best_dev_checkpoint_is_kept(tmp_path: Path, data_root: Path, tiny_backbone: Path) -> None:
+    config = _config(
+        tmp_path,
+        data_root,
+        str(tiny_backbone),
+        method="simcse",
+        max_steps=6,
+        eval_steps=2,
+        learning_rate=5e-3,
+    )
     trainer = Trainer(config)
     summary = trainer.fit()
-    log = [json.loads(line) for line in
-           (Path(config.output_dir) / "train_log.jsonl").read_text().splitlines()]
+    log = [
+        json.loads(line)
+        for line in (Path(config.output_dir) / "train_log.jsonl").read_text().splitlines()
+    ]
     evals = [line for line in log if line["kind"] == "eval"]
     assert [line["step"] for line in evals] == [0, 2, 4, 6]  # step 0: before training
     assert not evals[0]["best"]  # the untrained model is never the kept checkpoint
     best = max(evals[1:], key=lambda line: line["stsb_dev_spearman"])
     assert summary["best_step"] == best["step"] and best["best"]
     assert summary["best_stsb_dev_spearman"] == pytest.approx(best["stsb_dev_spearman"])
-    exported = SentenceEncoder.from_pretrained(Path(config.output_dir) / MODEL_DIR, "cls",
-                                               "cls_before_pooler")
+    exported = SentenceEncoder.from_pretrained(
+        Path(config.output_dir) / MODEL_DIR, "cls", "cls_before_pooler"
+    )
     # the export is the best step's model, not the last one
     assert stsb_dev_spearman(exported.encode, data_root) == pytest.approx(
-        best["stsb_dev_spearman"], abs=1e-4)
+        best["stsb_dev_spearman"], abs=1e-4
+    )
 
 
 def _train_command(config_path: Path) -> list[str]:
@@ -139,10 +160,22 @@ def test_killed_run_resumes_to_the_same_weights(
     (its log up to there is kept byte for byte; a restart from scratch rewrites every line
     with new timings) and ends with the same weights as a run that was never interrupted
     (the full method: bank, random draws and dropout included)."""
-    common = {"backbone": str(tiny_backbone), "corpus": "wiki1m_head.txt",
-              "data_dir": str(data_root), "method": "hncse", "batch_size": 8, "k": 4, "m": 6,
-              "alpha": "uniform", "bank_size": 2, "max_steps": 60, "save_steps": 10,
-              "eval_steps": 0, "dropout": 0.1, "learning_rate": 1e-3}
+    common = {
+        "backbone": str(tiny_backbone),
+        "corpus": "wiki1m_head.txt",
+        "data_dir": str(data_root),
+        "method": "hncse",
+        "batch_size": 8,
+        "k": 4,
+        "m": 6,
+        "alpha": "uniform",
+        "bank_size": 2,
+        "max_steps": 60,
+        "save_steps": 10,
+        "eval_steps": 0,
+        "dropout": 0.1,
+        "learning_rate": 1e-3,
+    }
     runs = {}
     for name in ("straight", "killed"):
         config_path = tmp_path / f"{name}.yaml"
@@ -152,8 +185,9 @@ def test_killed_run_resumes_to_the_same_weights(
     subprocess.run(_train_command(runs["straight"][0]), check=True, capture_output=True)
 
     config_path, run = runs["killed"]
-    process = subprocess.Popen(_train_command(config_path), stdout=subprocess.DEVNULL,
-                               stderr=subprocess.DEVNULL)
+    process = subprocess.Popen(
+        _train_command(config_path), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     deadline = time.monotonic() + 120
     while not (run / STATE_DIR).is_dir() and time.monotonic() < deadline:
         time.sleep(0.02)
@@ -162,13 +196,16 @@ def test_killed_run_resumes_to_the_same_weights(
     assert (run / STATE_DIR).is_dir(), "the run never saved its state"
     assert not (run / SUMMARY_FILE).exists(), "the run finished before it was killed"
     saved_step = checkpoint.load_training_state(run / STATE_DIR)["run"]["step"]
-    saved_lines = [line for line in (run / LOG_FILE).read_text().splitlines()
-                   if logged_step(line) <= saved_step]
+    saved_lines = [
+        line
+        for line in (run / LOG_FILE).read_text().splitlines()
+        if logged_step(line) <= saved_step
+    ]
     assert saved_step >= 10 and len(saved_lines) >= saved_step
 
     subprocess.run(_train_command(config_path), check=True, capture_output=True)
     final_log = (run / LOG_FILE).read_text().splitlines()
-    assert final_log[:len(saved_lines)] == saved_lines, "the run started again from scratch"
+    assert final_log[: len(saved_lines)] == saved_lines, "the run started again from scratch"
     straight, resumed = _final_weights(runs["straight"][1]), _final_weights(run)
     for name, tensor in straight.items():
         torch.testing.assert_close(resumed[name], tensor, rtol=0, atol=0, msg=name)
@@ -191,8 +228,20 @@ def test_missing_and_empty_corpus(tmp_path: Path, data_root: Path, tiny_backbone
 
 def test_cli_reports_bad_options_without_traceback(tmp_path: Path) -> None:
     result = subprocess.run(
-        [sys.executable, "-m", "hncse.cli", "train", "--set", "method=simsce", "k=-3",
-         "precision=fp8", f"output_dir={tmp_path / 'run'}"], capture_output=True, text=True)
+        [
+            sys.executable,
+            "-m",
+            "hncse.cli",
+            "train",
+            "--set",
+            "method=simsce",
+            "k=-3",
+            "precision=fp8",
+            f"output_dir={tmp_path / 'run'}",
+        ],
+        capture_output=True,
+        text=True,
+    )
     assert result.returncode == 2 and "Traceback" not in result.stderr
     for expected in ("method = 'simsce'", "hncse-pm", "k = -3", "precision = 'fp8'", "bf16"):
         assert expected in result.stderr
@@ -215,8 +264,14 @@ def _nan_at_step_3(options):  # type: ignore[no-untyped-def]
 def test_non_finite_loss_stops_and_keeps_the_last_good_model(
     tmp_path: Path, data_root: Path, tiny_backbone: Path
 ) -> None:
-    config = _config(tmp_path, data_root, str(tiny_backbone), method="test-nan-at-step-3",
-                     eval_steps=1, save_steps=1)
+    config = _config(
+        tmp_path,
+        data_root,
+        str(tiny_backbone),
+        method="test-nan-at-step-3",
+        eval_steps=1,
+        save_steps=1,
+    )
     with pytest.raises(NonFiniteLossError, match="step 3"):
         Trainer(config).fit()
     run = Path(config.output_dir)
@@ -226,21 +281,48 @@ def test_non_finite_loss_stops_and_keeps_the_last_good_model(
         load_config(overrides={"method": "no-such-method"})
 
 
-def test_encode_command_writes_the_evaluation_embeddings(tmp_path: Path,
-                                                         tiny_backbone: Path) -> None:
+def test_encode_command_writes_the_evaluation_embeddings(
+    tmp_path: Path, tiny_backbone: Path
+) -> None:
     sentences = ["a man plays a guitar .", "", "stocks fell sharply ."]
     (tmp_path / "in.txt").write_text("\n".join(sentences) + "\n")
     out = tmp_path / "emb.npy"
     result = subprocess.run(
-        [sys.executable, "-m", "hncse.cli", "encode", "--model", str(tiny_backbone),
-         "--pooler", "avg", "--input", str(tmp_path / "in.txt"), "--out", str(out)],
-        capture_output=True, text=True)
+        [
+            sys.executable,
+            "-m",
+            "hncse.cli",
+            "encode",
+            "--model",
+            str(tiny_backbone),
+            "--pooler",
+            "avg",
+            "--input",
+            str(tmp_path / "in.txt"),
+            "--out",
+            str(out),
+        ],
+        capture_output=True,
+        text=True,
+    )
     assert result.returncode == 0, result.stderr[-2000:]
     expected = SentenceEncoder.from_pretrained(tiny_backbone, "avg", "avg").encode(sentences)
     np.testing.assert_allclose(np.load(out), expected.numpy(), atol=1e-5)
     missing = subprocess.run(
-        [sys.executable, "-m", "hncse.cli", "encode", "--model", str(tiny_backbone),
-         "--input", str(tmp_path / "nope.txt"), "--out", str(tmp_path / "x.npy")],
-        capture_output=True, text=True)
+        [
+            sys.executable,
+            "-m",
+            "hncse.cli",
+            "encode",
+            "--model",
+            str(tiny_backbone),
+            "--input",
+            str(tmp_path / "nope.txt"),
+            "--out",
+            str(tmp_path / "x.npy"),
+        ],
+        capture_output=True,
+        text=True,
+    )
     assert missing.returncode == 2 and "not found" in missing.stderr
     assert not (tmp_path / "x.npy").exists()

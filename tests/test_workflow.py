@@ -65,13 +65,20 @@ def kill_tree(process: subprocess.Popen) -> None:
     process.wait()
 
 
-def snakemake(workdir: Path, *args: str, data_root: Path | None = None,
-              timeout: float = 300) -> subprocess.CompletedProcess[str]:
+def snakemake(
+    workdir: Path, *args: str, data_root: Path | None = None, timeout: float = 300
+) -> subprocess.CompletedProcess[str]:
     """Run Snakemake in ``workdir``; the default timeout is for dry runs and lint (a few
     seconds each on idle cores)."""
     command = [str(BIN / "snakemake"), *args]
-    with subprocess.Popen(command, cwd=workdir, env=snakemake_env(data_root), text=True,
-                          stdout=subprocess.PIPE, stderr=subprocess.PIPE) as process:
+    with subprocess.Popen(
+        command,
+        cwd=workdir,
+        env=snakemake_env(data_root),
+        text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    ) as process:
         try:
             stdout, stderr = process.communicate(timeout=timeout)
         except subprocess.TimeoutExpired:
@@ -86,7 +93,7 @@ def output_of(result: subprocess.CompletedProcess[str]) -> str:
 
 def job_counts(text: str) -> dict[str, int]:
     """The "Job stats" table of a Snakemake run or dry run."""
-    lines = text[text.index("Job stats:"):].splitlines()[3:]
+    lines = text[text.index("Job stats:") :].splitlines()[3:]
     counts = {}
     for line in itertools.takewhile(lambda line: not line.startswith("total"), lines):
         rule, count = line.split()
@@ -113,8 +120,15 @@ def planned_jobs(config: dict[str, Any], data_root: Path) -> Counter[str]:
         add_built_in(planner, name)
     runs = planner.plan().runs.values()
     untrained = sum(run.train is None for run in runs)
-    jobs = Counter(train=len(runs) - untrained, evaluate=len(runs), describe_run=untrained,
-                   study_spec=1, aggregate=1, report=1, all=1)
+    jobs = Counter(
+        train=len(runs) - untrained,
+        evaluate=len(runs),
+        describe_run=untrained,
+        study_spec=1,
+        aggregate=1,
+        report=1,
+        all=1,
+    )
     # the data checks of a fresh results folder: one marker each (the data root is never an
     # output); wiki1m's only where a run trains on it
     jobs["download_senteval"] = 1
@@ -124,38 +138,50 @@ def planned_jobs(config: dict[str, Any], data_root: Path) -> Counter[str]:
 
 
 @pytest.fixture(scope="module")
-def paper_slurm_dry_run(tmp_path_factory: pytest.TempPathFactory,
-                        data_root: Path) -> subprocess.CompletedProcess[str]:
+def paper_slurm_dry_run(
+    tmp_path_factory: pytest.TempPathFactory, data_root: Path
+) -> subprocess.CompletedProcess[str]:
     """`snakemake -n -p --profile workflow/profiles/slurm --configfile config/paper.yaml`."""
     workdir = copy_workflow(tmp_path_factory.mktemp("paper"))
-    result = snakemake(workdir, "-n", "-p", "--profile", "workflow/profiles/slurm",
-                       "--configfile", "config/paper.yaml", data_root=data_root)
+    result = snakemake(
+        workdir,
+        "-n",
+        "-p",
+        "--profile",
+        "workflow/profiles/slurm",
+        "--configfile",
+        "config/paper.yaml",
+        data_root=data_root,
+    )
     assert result.returncode == 0, output_of(result)[-3000:]
     return result
 
 
-def test_paper_dag_has_the_planned_jobs(paper_slurm_dry_run, data_root,
-                                        workflow_config) -> None:
+def test_paper_dag_has_the_planned_jobs(paper_slurm_dry_run, data_root, workflow_config) -> None:
     counts = job_counts(paper_slurm_dry_run.stdout)
     assert counts == dict(planned_jobs(workflow_config("paper.yaml"), data_root))
 
 
 def test_slurm_profile_launches_multi_gpu_runs_with_torchrun(paper_slurm_dry_run) -> None:
-    commands = [line for line in paper_slurm_dry_run.stdout.splitlines()
-                if " train --exit-with-parent --set " in line]
+    commands = [
+        line
+        for line in paper_slurm_dry_run.stdout.splitlines()
+        if " train --exit-with-parent --set " in line
+    ]
     roberta = [c for c in commands if "backbone=roberta-base" in c]
     bert = [c for c in commands if "backbone=bert-base-uncased" in c]
     assert roberta and bert
-    assert all("torchrun --standalone --nproc_per_node=4 -m hncse.cli train" in c
-               for c in roberta)
+    assert all("torchrun --standalone --nproc_per_node=4 -m hncse.cli train" in c for c in roberta)
     assert not any("torchrun" in c for c in bert)
     assert "gpu=4" in paper_slurm_dry_run.stdout and "slurm_partition=gpu" in (
-        paper_slurm_dry_run.stdout)
+        paper_slurm_dry_run.stdout
+    )
 
 
 def test_report_names_the_command_that_produced_the_runs(paper_slurm_dry_run) -> None:
-    report = next(line for line in paper_slurm_dry_run.stdout.splitlines()
-                  if "hncse report" in line)
+    report = next(
+        line for line in paper_slurm_dry_run.stdout.splitlines() if "hncse report" in line
+    )
     assert "--workflow-command 'snakemake --cores all --configfile config/paper.yaml'" in report
 
 
@@ -173,8 +199,9 @@ def test_bad_config_fails_before_any_job(tmp_path: Path, edit, message: str) -> 
     workdir = copy_workflow(tmp_path)
     config = load_yaml("smoke.yaml")
     edit(config)
-    result = snakemake(workdir, "--cores", "1", "--configfile",
-                       write_config(workdir, "bad.yaml", config))
+    result = snakemake(
+        workdir, "--cores", "1", "--configfile", write_config(workdir, "bad.yaml", config)
+    )
     assert result.returncode != 0
     assert message in output_of(result)
     assert not (workdir / "results").exists() and not (workdir / "logs").exists()
@@ -187,24 +214,26 @@ def test_lint_is_clean(tmp_path: Path) -> None:
 
 
 # --------------------------------------------------------------------------- baselines
-NEW_BASELINE = '''
+NEW_BASELINE = """
 @baseline("bag-of-glove")
 def bag_of_glove_runs(study: Study) -> list[Run]:
     return [encoder_run("glove-6B-50d", "bag-of-glove", "--encoder glove")]
-'''
+"""
 
 
 def test_a_new_baseline_file_joins_the_dag(tmp_path: Path, data_root: Path) -> None:
     workdir = copy_workflow(tmp_path)
-    before = job_counts(snakemake(workdir, "-n", "--configfile", "config/smoke.yaml",
-                                  data_root=data_root).stdout)
+    before = job_counts(
+        snakemake(workdir, "-n", "--configfile", "config/smoke.yaml", data_root=data_root).stdout
+    )
     (workdir / "baselines" / "bag_of_glove.smk").write_text(NEW_BASELINE)
-    result = snakemake(workdir, "-n", "-p", "--configfile", "config/smoke.yaml",
-                       data_root=data_root)
+    result = snakemake(
+        workdir, "-n", "-p", "--configfile", "config/smoke.yaml", data_root=data_root
+    )
     assert result.returncode == 0, output_of(result)[-3000:]
     new_eval = "results/runs/glove-6B-50d/bag-of-glove/eval.json"
     assert f"output: {new_eval}" in result.stdout
-    aggregate = result.stdout[result.stdout.index("rule aggregate:"):]
+    aggregate = result.stdout[result.stdout.index("rule aggregate:") :]
     assert new_eval in aggregate.split("output:")[0]  # an input of the study's table ...
     assert "rule all:" in result.stdout  # ... which rule all asks for
     after = job_counts(result.stdout)
@@ -215,8 +244,11 @@ def test_a_new_baseline_file_joins_the_dag(tmp_path: Path, data_root: Path) -> N
 # --------------------------------------------------------------------------- end to end
 def smoke_runs(config: dict[str, Any]) -> list[str]:
     study = config["studies"]["smoke"]
-    trained = [f"minilm/{method}/seed{seed}" for method in [*study["methods"], "mixcse"]
-               for seed in study["seeds"]]
+    trained = [
+        f"minilm/{method}/seed{seed}"
+        for method in [*study["methods"], "mixcse"]
+        for seed in study["seeds"]
+    ]
     poolers = config["baselines"]["pretrained"]["poolers"]
     return [*trained, *(f"minilm/pretrained-{p}" for p in poolers), "glove-6B-50d/glove-avg"]
 
@@ -226,8 +258,15 @@ def test_smoke_study_end_to_end(tmp_path: Path, data_root: Path) -> None:
     workdir = copy_workflow(tmp_path)
     started = time.perf_counter()
     # ≈ 220 CPU-s of jobs, ≈ 8 min for the whole test on 2 idle cores: 3× that and more
-    result = snakemake(workdir, "--cores", "all", "--configfile", "config/smoke.yaml",
-                       data_root=data_root, timeout=1800)
+    result = snakemake(
+        workdir,
+        "--cores",
+        "all",
+        "--configfile",
+        "config/smoke.yaml",
+        data_root=data_root,
+        timeout=1800,
+    )
     seconds = time.perf_counter() - started
     assert result.returncode == 0, output_of(result)[-5000:]
     print(f"smoke study: {seconds:.0f} s")
@@ -253,8 +292,14 @@ def test_smoke_study_end_to_end(tmp_path: Path, data_root: Path) -> None:
     again = snakemake(workdir, "-n", "--configfile", "config/smoke.yaml", data_root=data_root)
     assert again.returncode == 0 and "Nothing to be done" in output_of(again)
 
-    report = snakemake(workdir, "--report", "reports/workflow.html", "--configfile",
-                       "config/smoke.yaml", data_root=data_root)
+    report = snakemake(
+        workdir,
+        "--report",
+        "reports/workflow.html",
+        "--configfile",
+        "config/smoke.yaml",
+        data_root=data_root,
+    )
     assert report.returncode == 0, output_of(report)[-3000:]
     assert "hncse report" in (workdir / "reports" / "workflow.html").read_text()
 
@@ -270,21 +315,28 @@ def test_jobs_get_the_data_root_of_the_config(tmp_path: Path, data_root: Path) -
     env.pop("HNCSE_DATA_DIR", None)
     target = "results/runs/glove-6B-50d/glove-avg/eval.json"
     # the target first: --configfile takes every argument after it; ≈ 20 s idle
-    result = subprocess.run([str(BIN / "snakemake"), target, "--cores", "1", "--configfile",
-                             config_file], cwd=workdir, env=env, capture_output=True,
-                            text=True, timeout=300)
+    result = subprocess.run(
+        [str(BIN / "snakemake"), target, "--cores", "1", "--configfile", config_file],
+        cwd=workdir,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert result.returncode == 0, output_of(result)[-3000:]
     assert "STS16" in json.loads((workdir / target).read_text())["tasks"]
 
 
 def trainer_processes(parent: psutil.Process) -> list[psutil.Process]:
-    return [p for p in parent.children(recursive=True)
-            if "train" in p.cmdline() and any("hncse" in part for part in p.cmdline())]
+    return [
+        p
+        for p in parent.children(recursive=True)
+        if "train" in p.cmdline() and any("hncse" in part for part in p.cmdline())
+    ]
 
 
 @pytest.mark.workflow
-def test_killed_training_job_resumes_from_its_checkpoint(tmp_path: Path,
-                                                         data_root: Path) -> None:
+def test_killed_training_job_resumes_from_its_checkpoint(tmp_path: Path, data_root: Path) -> None:
     workdir = copy_workflow(tmp_path)
     config = load_yaml("smoke.yaml")
     config["train"].update(max_steps=40, save_steps=10)
@@ -293,9 +345,13 @@ def test_killed_training_job_resumes_from_its_checkpoint(tmp_path: Path,
     run_dir = workdir / "results" / "runs" / "minilm" / "simcse" / "seed1"
     target = str((run_dir / "train_summary.json").relative_to(workdir))
     # the target first: --configfile takes every argument after it
-    first = subprocess.Popen([str(BIN / "snakemake"), target, "--cores", "1", "--configfile",
-                              config_file], cwd=workdir, env=snakemake_env(data_root),
-                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    first = subprocess.Popen(
+        [str(BIN / "snakemake"), target, "--cores", "1", "--configfile", config_file],
+        cwd=workdir,
+        env=snakemake_env(data_root),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         # the first checkpoint (step 10) comes within ≈ 1 min on idle cores: 3× that and more
         deadline = time.monotonic() + 600
@@ -317,16 +373,23 @@ def test_killed_training_job_resumes_from_its_checkpoint(tmp_path: Path,
     saved_lines = list(itertools.takewhile(lambda line: logged_step(line) <= 10, logged))
     assert saved_lines
 
-    result = snakemake(workdir, target, "--cores", "1", "--configfile", config_file,
-                       data_root=data_root, timeout=1200)  # ≈ 2–3 min idle
+    result = snakemake(
+        workdir,
+        target,
+        "--cores",
+        "1",
+        "--configfile",
+        config_file,
+        data_root=data_root,
+        timeout=1200,
+    )  # ≈ 2–3 min idle
     assert result.returncode == 0, output_of(result)[-3000:]
     summary = json.loads((run_dir / "train_summary.json").read_text())
     assert summary["steps"] == 40
     final_log = (run_dir / "train_log.jsonl").read_text().splitlines()
     # A resumed run keeps the log lines up to its checkpoint byte for byte (a fresh start
     # would have rewritten them with new timings); every step appears once.
-    assert final_log[:len(saved_lines)] == saved_lines
-    steps = [json.loads(line)["step"] for line in final_log
-             if json.loads(line)["kind"] == "train"]
+    assert final_log[: len(saved_lines)] == saved_lines
+    steps = [json.loads(line)["step"] for line in final_log if json.loads(line)["kind"] == "train"]
     assert steps == list(range(1, 41))
     assert not (run_dir / "checkpoint").exists()

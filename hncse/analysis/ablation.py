@@ -23,17 +23,21 @@ from hncse.analysis.verdicts import NOT_EVALUATED
 
 MIN_DISTRIBUTION = 30  # fewer values than this are listed, not drawn as a distribution
 PM_FRACTIONS = ("pm/frac_clear", "pm/frac_ambiguous", "pm/frac_inverted")
-FAMILY_NOTE = ("estimate = mean seed-paired difference; interval: paired t over seeds at "
-               "the member's Holm level 1 − α·p/p_Holm within the declared family (level "
-               "column), so it excludes 0 exactly when the Holm-adjusted p (p_t_holm) is "
-               "below 0.05; with one seed per method, the paired bootstrap over test pairs "
-               "(uncorrected). p_wilcoxon: the second test (cannot reject with n ≤ 5). d_z: "
-               "standardised mean difference with its 95% interval (none below 3 seeds). "
-               "mde: minimum detectable effect, 80% power, α 0.05, from the seed sd and n")
-MECHANISM_NOTE = ("per run: C4 over its mixed queries, C5 over its steps with synthetic "
-                  "negatives; interval: t over runs' means at the Holm level 1 − α·p/p_Holm "
-                  "within the claim's family (C4: at least 3 runs that mixed; else no "
-                  "interval); d_z over runs with its 95% interval; mde at 80% power")
+FAMILY_NOTE = (
+    "estimate = mean seed-paired difference; interval: paired t over seeds at "
+    "the member's Holm level 1 − α·p/p_Holm within the declared family (level "
+    "column), so it excludes 0 exactly when the Holm-adjusted p (p_t_holm) is "
+    "below 0.05; with one seed per method, the paired bootstrap over test pairs "
+    "(uncorrected). p_wilcoxon: the second test (cannot reject with n ≤ 5). d_z: "
+    "standardised mean difference with its 95% interval (none below 3 seeds). "
+    "mde: minimum detectable effect, 80% power, α 0.05, from the seed sd and n"
+)
+MECHANISM_NOTE = (
+    "per run: C4 over its mixed queries, C5 over its steps with synthetic "
+    "negatives; interval: t over runs' means at the Holm level 1 − α·p/p_Holm "
+    "within the claim's family (C4: at least 3 runs that mixed; else no "
+    "interval); d_z over runs with its 95% interval; mde at 80% power"
+)
 
 
 @analysis_kind("ablation", section="C1")
@@ -43,45 +47,60 @@ def ablation(data: StudyData) -> list[Section]:
     if data.empty:
         sections = [no_runs(data, key, f"{key}: {CLAIMS[key]}") for key in CLAIMS]
         for section in sections:
-            section.verdicts.append(VerdictRow(section.key, data.study.name, "",
-                                               NOT_EVALUATED, None, "no runs yet"))
+            section.verdicts.append(
+                VerdictRow(section.key, data.study.name, "", NOT_EVALUATED, None, "no runs yet")
+            )
         return [*sections, no_runs(data, "stability", f"Training stability — {title}")]
     cache: dict[tuple[str, str, str], claims.Comparison | None] = {}
     sections = {key: _claim_section(data, key) for key in ("C1", "C2", "C3")}
-    sections["C1"].tables.append(summary_table(
-        data.scores, sts_columns(), "sts",
-        "STS (Spearman ×100; STS12–16 'all', STS-B and SICK-R test)"))
+    sections["C1"].tables.append(
+        summary_table(
+            data.scores,
+            sts_columns(),
+            "sts",
+            "STS (Spearman ×100; STS12–16 'all', STS-B and SICK-R test)",
+        )
+    )
     if data.scores[transfer_columns()].notna().any().any():  # an STS-only study has none
-        sections["C2"].tables.append(summary_table(data.scores, transfer_columns(),
-                                                   "transfer",
-                                                   "Transfer tasks (test accuracy, %)"))
-    sections["C3"].tables.append(summary_table(data.scores, [STSB, STS_AVG, TRANSFER_AVG],
-                                               "ablation", "Ablation"))
+        sections["C2"].tables.append(
+            summary_table(
+                data.scores, transfer_columns(), "transfer", "Transfer tasks (test accuracy, %)"
+            )
+        )
+    sections["C3"].tables.append(
+        summary_table(data.scores, [STSB, STS_AVG, TRANSFER_AVG], "ablation", "Ablation")
+    )
     for context, frame in _contexts(data):
-        def comparison(a: str, b: str, context: str = context, frame: pd.DataFrame = frame
-                       ) -> claims.Comparison | None:
+
+        def comparison(
+            a: str, b: str, context: str = context, frame: pd.DataFrame = frame
+        ) -> claims.Comparison | None:
             if (context, a, b) not in cache:
-                cache[context, a, b] = claims.compare(frame, a, b, data.collection.pairs,
-                                                      data.options.n_resamples, data.rng())
+                cache[context, a, b] = claims.compare(
+                    frame, a, b, data.collection.pairs, data.options.n_resamples, data.rng()
+                )
             return cache[context, a, b]
 
         for key, section in sections.items():
             result = claims.claim_result(key, comparison, data.study.baseline)
             section.verdicts.append(result.verdict_row(key, data.study.name, context))
             if len(result.table):
-                section.tables.append(frame_table(
-                    result.table.set_index(["family", "comparison", "task"]),
-                    f"{key.lower()}_tests{suffix(context)}",
-                    f"{key}: tests of its declared families{in_context(context)}",
-                    FAMILY_NOTE))
-                section.figures.append(_forest(key, context, result.table, comparison,
-                                               data.options.svg))
+                section.tables.append(
+                    frame_table(
+                        result.table.set_index(["family", "comparison", "task"]),
+                        f"{key.lower()}_tests{suffix(context)}",
+                        f"{key}: tests of its declared families{in_context(context)}",
+                        FAMILY_NOTE,
+                    )
+                )
+                section.figures.append(
+                    _forest(key, context, result.table, comparison, data.options.svg)
+                )
     _figures(data, sections)
     notes = sorted({n for c in cache.values() if c is not None for n in c.notes})
     for note in notes:
         sections["C1"].say(f"Check: {note}")
-    return [*sections.values(), _mechanism(data, "C4"), _mechanism(data, "C5"),
-            _stability(data)]
+    return [*sections.values(), _mechanism(data, "C4"), _mechanism(data, "C5"), _stability(data)]
 
 
 def _contexts(data: StudyData) -> list[tuple[str, pd.DataFrame]]:
@@ -94,8 +113,9 @@ def _contexts(data: StudyData) -> list[tuple[str, pd.DataFrame]]:
         return [("", data.scores.iloc[0:0])]
     settings = runs[["backbone", *data.collection.settings_columns]]
     shared = varying_columns(settings, ignore_missing=True)
-    context = pd.Series([describe(row, shared) for _, row in runs.iterrows()],
-                        index=runs["run"].to_numpy())
+    context = pd.Series(
+        [describe(row, shared) for _, row in runs.iterrows()], index=runs["run"].to_numpy()
+    )
     scores = data.scores[data.scores["run"].isin(runs["run"])]
     scores = scores.assign(context=scores["run"].map(context))
     return list(scores.groupby("context", sort=False))
@@ -108,30 +128,40 @@ def _claim_section(data: StudyData, key: str) -> Section:
     return section
 
 
-def _forest(key: str, context: str, table: pd.DataFrame, comparison: claims.Comparisons,
-            svg: bool) -> figures.Figure:
+def _forest(
+    key: str, context: str, table: pd.DataFrame, comparison: claims.Comparisons, svg: bool
+) -> figures.Figure:
     """The claim's members as a forest plot: each difference with its interval and the
     per-seed differences behind it."""
-    rows = table.assign(label=table["comparison"] + " · " + table["task"],
-                        method=table["comparison"].str.split(" − ").str[0])
+    rows = table.assign(
+        label=table["comparison"] + " · " + table["task"],
+        method=table["comparison"].str.split(" − ").str[0],
+    )
     seeds = []
     for _, row in rows.iterrows():
         pair = comparison(*row["comparison"].split(" − "))
         if pair is not None and row["task"] in pair.differences:
-            seeds += [{"label": row["label"], "value": v}
-                      for v in pair.differences[row["task"]].dropna()]
-    return figures.forest(rows, pd.DataFrame(seeds, columns=["label", "value"]),
-                          f"{key.lower()}_forest{suffix(context)}",
-                          f"{key}: differences{in_context(context)}",
-                          "difference (points: Spearman ×100 or accuracy %)", svg=svg)
+            seeds += [
+                {"label": row["label"], "value": v} for v in pair.differences[row["task"]].dropna()
+            ]
+    return figures.forest(
+        rows,
+        pd.DataFrame(seeds, columns=["label", "value"]),
+        f"{key.lower()}_forest{suffix(context)}",
+        f"{key}: differences{in_context(context)}",
+        "difference (points: Spearman ×100 or accuracy %)",
+        svg=svg,
+    )
 
 
 def _ours(data: StudyData, method: str) -> str:
     """Our runs of ``method`` as a label: backbone, parameters, steps × batch."""
     runs = data.training[data.training["method"] == method]
     parts = [str(runs["backbone"].iloc[0])]
-    parameters = data.collection.table[(data.collection.table["metric"] == "parameters")
-                                       & data.collection.table["run"].isin(runs["run"])]
+    parameters = data.collection.table[
+        (data.collection.table["metric"] == "parameters")
+        & data.collection.table["run"].isin(runs["run"])
+    ]
     if len(parameters):
         parts.append(f"{parameters['value'].iloc[0] / 1e6:.1f} M parameters")
     if "steps" in runs and runs["steps"].notna().any() and "batch_size" in runs:
@@ -142,28 +172,47 @@ def _ours(data: StudyData, method: str) -> str:
 def _figures(data: StudyData, sections: dict[str, Section]) -> None:
     svg = data.options.svg
     baseline = data.study.baseline
-    has_baseline = baseline == published.SIMCSE_BERT_BASE.method and (
-        data.training["method"] == baseline).any()
+    has_baseline = (
+        baseline == published.SIMCSE_BERT_BASE.method
+        and (data.training["method"] == baseline).any()
+    )
     for key, columns, summary, name, title, ylabel in (
-            ("C1", sts_columns(), "sts", "sts_levels", "STS tasks", "Spearman ×100"),
-            ("C2", transfer_columns(), "transfer", "transfer_levels", "Transfer tasks",
-             "accuracy (%)")):
+        ("C1", sts_columns(), "sts", "sts_levels", "STS tasks", "Spearman ×100"),
+        ("C2", transfer_columns(), "transfer", "transfer_levels", "Transfer tasks", "accuracy (%)"),
+    ):
         if (long := long_scores(data.scores, columns)).empty:
             continue
-        sections[key].figures.append(figures.level_dots(
-            long, name, title, ylabel,
-            published.SIMCSE_BERT_BASE.scores if has_baseline else None,
-            published.SIMCSE_BERT_BASE.label, published.SIMCSE_BERT_BASE.source, svg=svg))
+        sections[key].figures.append(
+            figures.level_dots(
+                long,
+                name,
+                title,
+                ylabel,
+                published.SIMCSE_BERT_BASE.scores if has_baseline else None,
+                published.SIMCSE_BERT_BASE.label,
+                published.SIMCSE_BERT_BASE.source,
+                svg=svg,
+            )
+        )
         mine = data.scores[data.scores["method"] == baseline]
-        beside = published.beside(mine, columns, _ours(data, baseline)) if has_baseline else (
-            pd.DataFrame())
+        beside = (
+            published.beside(mine, columns, _ours(data, baseline))
+            if has_baseline
+            else (pd.DataFrame())
+        )
         if not beside.empty:  # right after our levels, before the tests
             tables = sections[key].tables
             after = next((i + 1 for i, t in enumerate(tables) if t.name == summary), 0)
-            tables.insert(after, frame_table(
-                beside, f"{name}_published", "Our SimCSE beside the published SimCSE",
-                f"{published.SIMCSE_BERT_BASE.source}. A different backbone and scale: the "
-                "published numbers place ours, they are not a target"))
+            tables.insert(
+                after,
+                frame_table(
+                    beside,
+                    f"{name}_published",
+                    "Our SimCSE beside the published SimCSE",
+                    f"{published.SIMCSE_BERT_BASE.source}. A different backbone and scale: the "
+                    "published numbers place ours, they are not a target",
+                ),
+            )
 
 
 def _mechanism(data: StudyData, claim: str) -> Section:
@@ -173,77 +222,167 @@ def _mechanism(data: StudyData, claim: str) -> Section:
     if result.table.empty:
         section.say(result.detail)
         return section
-    section.tables.append(frame_table(result.table, f"{claim.lower()}_mechanism",
-                                      f"{claim}: mechanism statistics per variant",
-                                      MECHANISM_NOTE, digits=4))
+    section.tables.append(
+        frame_table(
+            result.table,
+            f"{claim.lower()}_mechanism",
+            f"{claim}: mechanism statistics per variant",
+            MECHANISM_NOTE,
+            digits=4,
+        )
+    )
     steps = data.steps
     if claim == "C4":
         counts = mechanisms.pm_counts(data.training[data.training["pm/frac_clear"].notna()])
-        section.tables.append(frame_table(counts.set_index(["variant", "run"]), "c4_counts",
-                                          "Queries PM mixed, per run", digits=4))
+        section.tables.append(
+            frame_table(
+                counts.set_index(["variant", "run"]),
+                "c4_counts",
+                "Queries PM mixed, per run",
+                digits=4,
+            )
+        )
         keys = [k for k in PM_FRACTIONS if k in steps]
         if keys:
-            section.figures.append(_step_curves(steps, keys, "c4_fractions_curve",
-                                                "PM cases over training", data.options.svg))
+            section.figures.append(
+                _step_curves(
+                    steps, keys, "c4_fractions_curve", "PM cases over training", data.options.svg
+                )
+            )
     else:
-        keys = [k for k in ("hnm/sim_synthetic", "hnm/sim_hardest_inbatch",
-                            "hnm/sim_mixed_from", "hnm/sim_inbatch") if k in steps]
+        keys = [
+            k
+            for k in (
+                "hnm/sim_synthetic",
+                "hnm/sim_hardest_inbatch",
+                "hnm/sim_mixed_from",
+                "hnm/sim_inbatch",
+            )
+            if k in steps
+        ]
         if keys:
-            section.figures.append(_step_curves(steps, keys, "c5_similarity_curve",
-                                                "Similarity of negatives to the query",
-                                                data.options.svg))
+            section.figures.append(
+                _step_curves(
+                    steps,
+                    keys,
+                    "c5_similarity_curve",
+                    "Similarity of negatives to the query",
+                    data.options.svg,
+                )
+            )
     parts = [p.statistic for p in mechanisms.PARTS[claim] if p.statistic in steps]
-    long = steps[steps["kind"] == "train"].melt(
-        id_vars=["variant", "run", "step"], value_vars=parts or keys, var_name="statistic",
-        value_name="value").dropna() if keys else pd.DataFrame()
+    long = (
+        steps[steps["kind"] == "train"]
+        .melt(
+            id_vars=["variant", "run", "step"],
+            value_vars=parts or keys,
+            var_name="statistic",
+            value_name="value",
+        )
+        .dropna()
+        if keys
+        else pd.DataFrame()
+    )
     if len(long) >= MIN_DISTRIBUTION:
-        section.figures.insert(0, figures.counts(
-            long, f"{claim.lower()}_step_counts", f"{claim}: per-step statistics",
-            "logged training steps per bin (all runs of a variant); line at 0",
-            svg=data.options.svg))
+        section.figures.insert(
+            0,
+            figures.counts(
+                long,
+                f"{claim.lower()}_step_counts",
+                f"{claim}: per-step statistics",
+                "logged training steps per bin (all runs of a variant); line at 0",
+                svg=data.options.svg,
+            ),
+        )
     elif not long.empty:  # too few values for a distribution: the values themselves
-        section.tables.append(frame_table(
-            long.set_index(["variant", "run", "step", "statistic"]),
-            f"{claim.lower()}_values", f"{claim}: per-step statistics (fewer than "
-            f"{MIN_DISTRIBUTION} values, listed)", digits=4))
+        section.tables.append(
+            frame_table(
+                long.set_index(["variant", "run", "step", "statistic"]),
+                f"{claim.lower()}_values",
+                f"{claim}: per-step statistics (fewer than {MIN_DISTRIBUTION} values, listed)",
+                digits=4,
+            )
+        )
     return section
 
 
-def _step_curves(steps: pd.DataFrame, keys: list[str], name: str, title: str, svg: bool,
-                 logy: bool = False) -> figures.Figure:
-    thinned = thin(steps, keys).melt(id_vars=["run", "variant", "step"], value_vars=keys,
-                                     var_name="statistic", value_name="value")
+def _step_curves(
+    steps: pd.DataFrame, keys: list[str], name: str, title: str, svg: bool, logy: bool = False
+) -> figures.Figure:
+    thinned = thin(steps, keys).melt(
+        id_vars=["run", "variant", "step"],
+        value_vars=keys,
+        var_name="statistic",
+        value_name="value",
+    )
     one = len(keys) == 1  # several statistics: one dash pattern each
     band = "range over runs (log axis)" if logy else "sd over runs"
-    return figures.curves(thinned, "step", "value", "variant", name, title,
-                          ylabel=keys[0] if one else "value",
-                          caption=f"colour: variant; binned to ≤ {MAX_CURVE_POINTS} points; "
-                                  f"band: {band}", logy=logy,
-                          style=None if one else "statistic", svg=svg)
+    return figures.curves(
+        thinned,
+        "step",
+        "value",
+        "variant",
+        name,
+        title,
+        ylabel=keys[0] if one else "value",
+        caption=f"colour: variant; binned to ≤ {MAX_CURVE_POINTS} points; band: {band}",
+        logy=logy,
+        style=None if one else "statistic",
+        svg=svg,
+    )
 
 
 def _stability(data: StudyData) -> Section:
-    section = Section("stability", f"Training stability — {data.study.heading}",
-                      data.study.name)
+    section = Section("stability", f"Training stability — {data.study.heading}", data.study.name)
     evals = data.steps[data.steps["kind"] == "eval"] if "kind" in data.steps else data.steps
     if "stsb_dev_spearman" in evals and evals["stsb_dev_spearman"].notna().any():
-        start = ("the first point is step 0, before training" if (evals["step"] == 0).any()
-                 else "these logs have no step-0 evaluation")
-        section.figures.append(figures.curves(
-            evals, "step", "stsb_dev_spearman", "variant", "dev_curves",
-            "STS-B dev Spearman during training", ylabel="STS-B dev Spearman",
-            caption=f"a marker at every evaluation; line: mean over seeds; band: sd over "
-                    f"seeds; {start}", every_point=True, svg=data.options.svg))
+        start = (
+            "the first point is step 0, before training"
+            if (evals["step"] == 0).any()
+            else "these logs have no step-0 evaluation"
+        )
+        section.figures.append(
+            figures.curves(
+                evals,
+                "step",
+                "stsb_dev_spearman",
+                "variant",
+                "dev_curves",
+                "STS-B dev Spearman during training",
+                ylabel="STS-B dev Spearman",
+                caption=f"a marker at every evaluation; line: mean over seeds; band: sd over "
+                f"seeds; {start}",
+                every_point=True,
+                svg=data.options.svg,
+            )
+        )
     if "loss" in data.steps and data.steps["loss"].notna().any():
-        section.figures.append(_step_curves(data.steps, ["loss"], "loss_curves",
-                                            "Training loss", data.options.svg, logy=True))
-    metrics = [m for m in ("best_stsb_dev_spearman", "best_step", "steps", "seconds",
-                           "sentences_per_s", "final_loss") if m in data.training]
-    trained = data.training[data.training["steps"].notna()] if "steps" in data.training else (
-        data.training.iloc[0:0])  # runs used as they are have no training row
+        section.figures.append(
+            _step_curves(
+                data.steps, ["loss"], "loss_curves", "Training loss", data.options.svg, logy=True
+            )
+        )
+    metrics = [
+        m
+        for m in (
+            "best_stsb_dev_spearman",
+            "best_step",
+            "steps",
+            "seconds",
+            "sentences_per_s",
+            "final_loss",
+        )
+        if m in data.training
+    ]
+    trained = (
+        data.training[data.training["steps"].notna()]
+        if "steps" in data.training
+        else (data.training.iloc[0:0])
+    )  # runs used as they are have no training row
     if metrics and len(trained):
-        section.tables.append(summary_table(trained, metrics, "training",
-                                            "Training summary", mark_best=False))
+        section.tables.append(
+            summary_table(trained, metrics, "training", "Training summary", mark_best=False)
+        )
     if not section.figures and not section.tables:
         section.say("No training logs in this study (untrained baselines only).")
     return section

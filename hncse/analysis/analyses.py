@@ -70,8 +70,10 @@ class StudyData:
         if not single:
             return None
         if len(single) == len(counts):
-            return ("Single-seed: every variant has one run, so there are no spreads or seed "
-                    "tests; intervals come from the bootstrap over test pairs only.")
+            return (
+                "Single-seed: every variant has one run, so there are no spreads or seed "
+                "tests; intervals come from the bootstrap over test pairs only."
+            )
         return f"Single-seed variants (no spread): {', '.join(single)}."
 
 
@@ -79,8 +81,9 @@ def study_data(collection: Collection, study: Study, options: Options) -> StudyD
     runs = label_runs(select_runs(collection.runs, study), study.swept)
     labels = runs[["run", "variant", "series", "context"]]
     scores = headline_scores(collection.table, runs.drop(columns="path"))
-    training_rows = collection.table[(collection.table["task"] == "training")
-                                     & collection.table["run"].isin(runs["run"])]
+    training_rows = collection.table[
+        (collection.table["task"] == "training") & collection.table["run"].isin(runs["run"])
+    ]
     training = training_rows.pivot_table(index="run", columns="metric", values="value")
     training = runs.merge(training, left_on="run", right_index=True, how="left")
     steps = collection.steps[collection.steps["run"].isin(runs["run"])].merge(labels, on="run")
@@ -89,16 +92,19 @@ def study_data(collection: Collection, study: Study, options: Options) -> StudyD
 
 def no_runs(data: StudyData, key: str, title: str) -> Section:
     section = Section(key, title, data.study.name)
-    section.say(f"No runs yet for study {data.study.name!r} (its filter matched none of "
-                f"the {len(data.collection.runs)} collected runs).")
+    section.say(
+        f"No runs yet for study {data.study.name!r} (its filter matched none of "
+        f"the {len(data.collection.runs)} collected runs)."
+    )
     return section
 
 
 def long_scores(scores: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
     """Scores in long form (run, variant, task, value) for the level dot plots."""
     present = [c for c in columns if scores[c].notna().any()]
-    return scores.melt(id_vars=["run", "variant"], value_vars=present, var_name="task",
-                       value_name="value").dropna(subset=["value"])
+    return scores.melt(
+        id_vars=["run", "variant"], value_vars=present, var_name="task", value_name="value"
+    ).dropna(subset=["value"])
 
 
 def thin(steps: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
@@ -122,8 +128,7 @@ def in_context(context: str) -> str:
     return f" ({context})" if context else ""
 
 
-def run_studies(collection: Collection, studies: list[Study], options: Options
-                ) -> list[Section]:
+def run_studies(collection: Collection, studies: list[Study], options: Options) -> list[Section]:
     """Every study's sections in report order. An analysis that raises is reported in a
     section carrying its error (and on stderr), so one bad study never hides the rest."""
     sections: list[Section] = []
@@ -134,8 +139,14 @@ def run_studies(collection: Collection, studies: list[Study], options: Options
             sections += kind.run(study_data(collection, study, options))
         except Exception as error:  # shown in the report, not swallowed
             traceback.print_exc(file=sys.stderr)
-            sections.append(Section(kind.section, study.heading, study.name,
-                                    error=f"{type(error).__name__}: {error}"))
+            sections.append(
+                Section(
+                    kind.section,
+                    study.heading,
+                    study.name,
+                    error=f"{type(error).__name__}: {error}",
+                )
+            )
     return sorted(sections, key=order_key)
 
 

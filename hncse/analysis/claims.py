@@ -74,8 +74,12 @@ class Member:
 
     def resolved(self, baseline: str) -> Member:
         swap = {BASELINE: baseline}
-        return Member(swap.get(self.method, self.method), swap.get(self.baseline, self.baseline),
-                      self.task, self.paper_effect)
+        return Member(
+            swap.get(self.method, self.method),
+            swap.get(self.baseline, self.baseline),
+            self.task,
+            self.paper_effect,
+        )
 
     @property
     def comparison(self) -> str:
@@ -93,13 +97,20 @@ class Family:
 _ALL_TASKS = tuple(t.label for t in (*STS_TASKS, *TRANSFER_TASKS))
 _C3_PAIRS = ((PM, BASELINE), (HNM, BASELINE), (FULL, PM), (FULL, HNM))
 FAMILIES: dict[str, tuple[Family, ...]] = {
-    "C1": (Family("HNCSE − baseline on STS-B",
-                  (Member(FULL, BASELINE, STSB, PAPER_STSB_GAIN),)),),
-    "C2": (Family("HNCSE − baseline on each of the 14 tasks",
-                  tuple(Member(FULL, BASELINE, task) for task in _ALL_TASKS)),),
-    "C3": tuple(Family(f"the four ablation comparisons on {average}",
-                       tuple(Member(a, b, average) for a, b in _C3_PAIRS))
-                for average in (STS_AVG, TRANSFER_AVG)),
+    "C1": (Family("HNCSE − baseline on STS-B", (Member(FULL, BASELINE, STSB, PAPER_STSB_GAIN),)),),
+    "C2": (
+        Family(
+            "HNCSE − baseline on each of the 14 tasks",
+            tuple(Member(FULL, BASELINE, task) for task in _ALL_TASKS),
+        ),
+    ),
+    "C3": tuple(
+        Family(
+            f"the four ablation comparisons on {average}",
+            tuple(Member(a, b, average) for a, b in _C3_PAIRS),
+        )
+        for average in (STS_AVG, TRANSFER_AVG)
+    ),
 }
 
 
@@ -120,8 +131,7 @@ class Comparison:
         return f"{self.method} − {self.baseline}"
 
     def test(self, label: str) -> SeedTest:
-        values = self.differences[label] if label in self.differences else pd.Series(
-            dtype=float)
+        values = self.differences[label] if label in self.differences else pd.Series(dtype=float)
         return seed_test(values.to_numpy(float))
 
 
@@ -130,10 +140,12 @@ def match_runs(scores: pd.DataFrame, method: str, baseline: str) -> pd.DataFrame
     seed; two single runs without a seed (untrained baselines) also pair."""
     a, b = scores[scores["method"] == method], scores[scores["method"] == baseline]
     if len(a) == 1 and len(b) == 1 and a["seed"].isna().all() and b["seed"].isna().all():
-        return pd.DataFrame({"run_a": a["run"].to_list(), "run_b": b["run"].to_list(),
-                             "seed": [None]})
-    merged = a.dropna(subset=["seed"]).merge(b.dropna(subset=["seed"]), on="seed",
-                                             suffixes=("_a", "_b"))
+        return pd.DataFrame(
+            {"run_a": a["run"].to_list(), "run_b": b["run"].to_list(), "seed": [None]}
+        )
+    merged = a.dropna(subset=["seed"]).merge(
+        b.dropna(subset=["seed"]), on="seed", suffixes=("_a", "_b")
+    )
     return merged[["run_a", "run_b", "seed"]]
 
 
@@ -148,8 +160,14 @@ def task_pairs(frame: pd.DataFrame | None, task: Task) -> pd.DataFrame | None:
     return part.sort_values(["subset", "pair_index"]) if len(part) else None
 
 
-def compare(scores: pd.DataFrame, method: str, baseline: str, pairs: PairsLoader,
-            n_resamples: int, rng: np.random.Generator) -> Comparison | None:
+def compare(
+    scores: pd.DataFrame,
+    method: str,
+    baseline: str,
+    pairs: PairsLoader,
+    n_resamples: int,
+    rng: np.random.Generator,
+) -> Comparison | None:
     """Seed-paired differences on every headline column; for one matched pair of single
     models, the pair bootstrap of every STS task with per-pair scores (and of STS avg when
     all seven have one). None when no run pairs up."""
@@ -158,53 +176,93 @@ def compare(scores: pd.DataFrame, method: str, baseline: str, pairs: PairsLoader
         return None
     by_run = scores.set_index("run")
     columns = [*sts_columns(), *transfer_columns()]
-    differences = (by_run.loc[matched["run_a"], columns].to_numpy(float)
-                   - by_run.loc[matched["run_b"], columns].to_numpy(float))
-    comparison = Comparison(method, baseline, matched["seed"].to_list(),
-                            pd.DataFrame(differences, columns=columns))
+    differences = by_run.loc[matched["run_a"], columns].to_numpy(float) - by_run.loc[
+        matched["run_b"], columns
+    ].to_numpy(float)
+    comparison = Comparison(
+        method, baseline, matched["seed"].to_list(), pd.DataFrame(differences, columns=columns)
+    )
     if len(matched) == 1:
         _bootstrap_single_models(comparison, matched.iloc[0], pairs, n_resamples, rng)
     return comparison
 
 
-def _bootstrap_single_models(comparison: Comparison, match: pd.Series, pairs: PairsLoader,
-                             n_resamples: int, rng: np.random.Generator) -> None:
+def _bootstrap_single_models(
+    comparison: Comparison,
+    match: pd.Series,
+    pairs: PairsLoader,
+    n_resamples: int,
+    rng: np.random.Generator,
+) -> None:
     for task in STS_TASKS:
         a, b = task_pairs(pairs(match["run_a"]), task), task_pairs(pairs(match["run_b"]), task)
         if a is None or b is None:
             continue
-        if (len(a) != len(b) or not (a[["subset", "pair_index"]].to_numpy()
-                                     == b[["subset", "pair_index"]].to_numpy()).all()
-                or not np.allclose(a["gold"], b["gold"])):
-            comparison.notes.append(f"{task.label}: the runs' per-pair files differ in their "
-                                    "pairs or gold scores; no bootstrap")
+        if (
+            len(a) != len(b)
+            or not (
+                a[["subset", "pair_index"]].to_numpy() == b[["subset", "pair_index"]].to_numpy()
+            ).all()
+            or not np.allclose(a["gold"], b["gold"])
+        ):
+            comparison.notes.append(
+                f"{task.label}: the runs' per-pair files differ in their "
+                "pairs or gold scores; no bootstrap"
+            )
             continue
         gold = a["gold"].to_numpy(float)
-        observed = 100 * np.array([spearman_rows(a["score"].to_numpy(float), gold),
-                                   spearman_rows(b["score"].to_numpy(float), gold)])
+        observed = 100 * np.array(
+            [
+                spearman_rows(a["score"].to_numpy(float), gold),
+                spearman_rows(b["score"].to_numpy(float), gold),
+            ]
+        )
         expected = comparison.differences[task.label].iloc[0]
         if not np.isclose(observed[0] - observed[1], expected, atol=0.05, equal_nan=True):
-            comparison.notes.append(f"{task.label}: Spearman difference from "
-                                    f"eval.pairs.parquet {observed[0] - observed[1]:+.2f} "
-                                    f"differs from eval.json's {expected:+.2f}")
+            comparison.notes.append(
+                f"{task.label}: Spearman difference from "
+                f"eval.pairs.parquet {observed[0] - observed[1]:+.2f} "
+                f"differs from eval.json's {expected:+.2f}"
+            )
         comparison.bootstraps[task.label] = pair_bootstrap(
-            gold, a["score"].to_numpy(float), b["score"].to_numpy(float), n_resamples, rng)
+            gold, a["score"].to_numpy(float), b["score"].to_numpy(float), n_resamples, rng
+        )
     sts = [t.label for t in STS_TASKS]
     if all(label in comparison.bootstraps for label in sts):
         comparison.bootstraps[STS_AVG] = PairBootstrap.mean_of(
-            [comparison.bootstraps[label] for label in sts])
+            [comparison.bootstraps[label] for label in sts]
+        )
 
 
 Comparisons = Callable[[str, str], Comparison | None]
 
-FAMILY_COLUMNS = ["comparison", "task", "n", "estimate", "sd", "ci_low", "ci_high", "level",
-                  "interval", "p_t", "p_t_holm", "p_wilcoxon", "p_wilcoxon_holm", "d_z",
-                  "d_z_low", "d_z_high", "mde", "paper_effect", "seeds_for_paper_effect",
-                  "verdict"]
+FAMILY_COLUMNS = [
+    "comparison",
+    "task",
+    "n",
+    "estimate",
+    "sd",
+    "ci_low",
+    "ci_high",
+    "level",
+    "interval",
+    "p_t",
+    "p_t_holm",
+    "p_wilcoxon",
+    "p_wilcoxon_holm",
+    "d_z",
+    "d_z_low",
+    "d_z_high",
+    "mde",
+    "paper_effect",
+    "seeds_for_paper_effect",
+    "verdict",
+]
 
 
-def family_table(family: Family, comparisons: Comparisons, baseline: str
-                 ) -> tuple[pd.DataFrame, list[str]]:
+def family_table(
+    family: Family, comparisons: Comparisons, baseline: str
+) -> tuple[pd.DataFrame, list[str]]:
     """One row per member the runs can test (Holm over them), and the members they cannot
     (named ``comparison · task``)."""
     rows, tests, missing = [], [], []
@@ -234,18 +292,31 @@ def _member_row(member: Member, test: SeedTest, comparison: Comparison) -> dict:
     bootstrap = comparison.bootstraps.get(member.task) if test.n == 1 else None
     interval = bootstrap.interval() if bootstrap is not None else None
     return {
-        "comparison": member.comparison, "task": member.task, "n": test.n,
-        "estimate": interval.estimate if interval else test.mean, "sd": test.sd,
+        "comparison": member.comparison,
+        "task": member.task,
+        "n": test.n,
+        "estimate": interval.estimate if interval else test.mean,
+        "sd": test.sd,
         "ci_low": interval.low if interval else np.nan,
-        "ci_high": interval.high if interval else np.nan, "level": np.nan,
-        "interval": interval.method if interval else (
-            f"{SEED_T}, Holm-corrected" if test.n >= 2 else "none (one seed per method)"),
-        "p_t": test.p_t, "p_t_holm": np.nan, "p_wilcoxon": test.p_wilcoxon,
-        "p_wilcoxon_holm": np.nan, "d_z": test.d_z, "d_z_low": test.d_z_low,
-        "d_z_high": test.d_z_high, "mde": test.mde,
+        "ci_high": interval.high if interval else np.nan,
+        "level": np.nan,
+        "interval": interval.method
+        if interval
+        else (f"{SEED_T}, Holm-corrected" if test.n >= 2 else "none (one seed per method)"),
+        "p_t": test.p_t,
+        "p_t_holm": np.nan,
+        "p_wilcoxon": test.p_wilcoxon,
+        "p_wilcoxon_holm": np.nan,
+        "d_z": test.d_z,
+        "d_z_low": test.d_z_low,
+        "d_z_high": test.d_z_high,
+        "mde": test.mde,
         "paper_effect": np.nan if member.paper_effect is None else member.paper_effect,
-        "seeds_for_paper_effect": (seeds_needed(member.paper_effect, test.sd)
-                                   if member.paper_effect is not None else np.nan),
+        "seeds_for_paper_effect": (
+            seeds_needed(member.paper_effect, test.sd)
+            if member.paper_effect is not None
+            else np.nan
+        ),
         "verdict": NOT_EVALUATED,
     }
 
@@ -254,8 +325,14 @@ def _evidence(row: pd.Series) -> Evidence | None:
     if np.isnan(row["p_t_holm"]):
         return Evidence(row["estimate"], np.nan, np.nan, np.nan, np.nan, None)
     effect = row["paper_effect"]
-    return Evidence(row["estimate"], row["ci_low"], row["ci_high"], row["p_t_holm"],
-                    row["mde"], None if pd.isna(effect) else float(effect))
+    return Evidence(
+        row["estimate"],
+        row["ci_low"],
+        row["ci_high"],
+        row["p_t_holm"],
+        row["mde"],
+        None if pd.isna(effect) else float(effect),
+    )
 
 
 @dataclass
@@ -274,8 +351,17 @@ class ClaimResult:
         if row is None:
             return VerdictRow(claim, study, context, self.verdict, self.interval, self.detail)
         n = row["n"] if "n" in row else row["runs"]
-        return VerdictRow(claim, study, context, self.verdict, self.interval, self.detail,
-                          int(n), float(row["p_t_holm"]), float(row["mde"]))
+        return VerdictRow(
+            claim,
+            study,
+            context,
+            self.verdict,
+            self.interval,
+            self.detail,
+            int(n),
+            float(row["p_t_holm"]),
+            float(row["mde"]),
+        )
 
 
 def deciding_row(table: pd.DataFrame, word: Outcome) -> pd.Series | None:
@@ -310,8 +396,11 @@ def claim_result(claim: str, comparisons: Comparisons, baseline: str) -> ClaimRe
         if len(table):
             tables.append(table.assign(family=family.name))
         missing += absent
-    table = (pd.concat(tables, ignore_index=True) if tables
-             else pd.DataFrame(columns=[*FAMILY_COLUMNS, "family"]))
+    table = (
+        pd.concat(tables, ignore_index=True)
+        if tables
+        else pd.DataFrame(columns=[*FAMILY_COLUMNS, "family"])
+    )
     word = combine(list(table["verdict"]))
     row = deciding_row(table, word)
     counts = table["verdict"].value_counts()
@@ -319,17 +408,22 @@ def claim_result(claim: str, comparisons: Comparisons, baseline: str) -> ClaimRe
     if row is not None:
         detail += f"; deciding: {row['comparison']} · {row['task']} {describe_row(row)}"
         if not pd.isna(row["paper_effect"]):
-            detail += (f"; seeds that detect the paper's {row['paper_effect']:+g} at 80% "
-                       f"power: {_seeds(row['seeds_for_paper_effect'])}")
+            detail += (
+                f"; seeds that detect the paper's {row['paper_effect']:+g} at 80% "
+                f"power: {_seeds(row['seeds_for_paper_effect'])}"
+            )
         elif word == INCONCLUSIVE and not pd.isna(row["sd"]):
-            detail += (f"; seeds that would detect the observed {row['estimate']:+.2f} at 80% "
-                       f"power: {_seeds(seeds_needed(row['estimate'], row['sd']))}")
+            detail += (
+                f"; seeds that would detect the observed {row['estimate']:+.2f} at 80% "
+                f"power: {_seeds(seeds_needed(row['estimate'], row['sd']))}"
+            )
     if missing:
         detail += f"; not evaluated (missing): {', '.join(missing)}"
     interval = None
     if row is not None and not np.isnan(row["ci_low"]):
-        interval = Interval(row["estimate"], row["ci_low"], row["ci_high"], row["interval"],
-                            int(row["n"]))
+        interval = Interval(
+            row["estimate"], row["ci_low"], row["ci_high"], row["interval"], int(row["n"])
+        )
     if word == REPRODUCED and missing:
         detail += "; reproduced on the members evaluated only"
     return ClaimResult(word, interval, detail, table, row)

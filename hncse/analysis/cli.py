@@ -49,39 +49,70 @@ def _replicates(text: str) -> int:
 def add_common_arguments(parser: argparse.ArgumentParser) -> None:
     """Arguments shared by ``hncse aggregate`` and ``hncse report``."""
     source = parser.add_mutually_exclusive_group(required=True)
-    source.add_argument("--results", type=Path,
-                        help="results folder holding the run folders")
-    source.add_argument("--from-tables", type=Path, metavar="DIR",
-                        help="re-analyse the results.csv and runs.csv of an earlier "
-                             "aggregate (no training logs or per-pair scores: claims that "
-                             "need them are not evaluated)")
-    source.add_argument("--from-inputs", type=Path, metavar="DIR",
-                        help="rebuild from the compact inputs `hncse report` wrote beside "
-                             "a report (<report>_inputs/: tidy table, per-pair scores, "
-                             "training logs, CKA values, study spec, provenance)")
-    parser.add_argument("--studies", type=Path, default=None,
-                        help="study spec YAML (default: every run as one ablation and one "
-                             "embedding-space study)")
-    parser.add_argument("--study", action="append", default=None, metavar="NAME",
-                        help="analyse only this study of the spec (repeatable)")
-    parser.add_argument("--bootstrap", type=_replicates, default=1000, metavar="N",
-                        help="bootstrap replicates per comparison (default 1000)")
+    source.add_argument("--results", type=Path, help="results folder holding the run folders")
+    source.add_argument(
+        "--from-tables",
+        type=Path,
+        metavar="DIR",
+        help="re-analyse the results.csv and runs.csv of an earlier "
+        "aggregate (no training logs or per-pair scores: claims that "
+        "need them are not evaluated)",
+    )
+    source.add_argument(
+        "--from-inputs",
+        type=Path,
+        metavar="DIR",
+        help="rebuild from the compact inputs `hncse report` wrote beside "
+        "a report (<report>_inputs/: tidy table, per-pair scores, "
+        "training logs, CKA values, study spec, provenance)",
+    )
+    parser.add_argument(
+        "--studies",
+        type=Path,
+        default=None,
+        help="study spec YAML (default: every run as one ablation and one embedding-space study)",
+    )
+    parser.add_argument(
+        "--study",
+        action="append",
+        default=None,
+        metavar="NAME",
+        help="analyse only this study of the spec (repeatable)",
+    )
+    parser.add_argument(
+        "--bootstrap",
+        type=_replicates,
+        default=1000,
+        metavar="N",
+        help="bootstrap replicates per comparison (default 1000)",
+    )
     parser.add_argument("--bootstrap-seed", type=int, default=0)
-    parser.add_argument("--data-dir", default=None,
-                        help="data root for CKA's STS-B sentences (default $HNCSE_DATA_DIR)")
-    parser.add_argument("--no-cka", action="store_true",
-                        help="skip CKA (no model is loaded)")
-    parser.add_argument("--min-mixed-fraction", type=float, default=Thresholds.min_fraction,
-                        help="C4 is untestable unless PM mixed at least this fraction of "
-                             "the queries (default 0.01)")
-    parser.add_argument("--min-mixed-queries", type=int, default=Thresholds.min_queries,
-                        help="... and at least this many queries (default 100)")
+    parser.add_argument(
+        "--data-dir",
+        default=None,
+        help="data root for CKA's STS-B sentences (default $HNCSE_DATA_DIR)",
+    )
+    parser.add_argument("--no-cka", action="store_true", help="skip CKA (no model is loaded)")
+    parser.add_argument(
+        "--min-mixed-fraction",
+        type=float,
+        default=Thresholds.min_fraction,
+        help="C4 is untestable unless PM mixed at least this fraction of "
+        "the queries (default 0.01)",
+    )
+    parser.add_argument(
+        "--min-mixed-queries",
+        type=int,
+        default=Thresholds.min_queries,
+        help="... and at least this many queries (default 100)",
+    )
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_common_arguments(parser)
-    parser.add_argument("--out", type=Path, default=None,
-                        help="output folder (default <results>/analysis)")
+    parser.add_argument(
+        "--out", type=Path, default=None, help="output folder (default <results>/analysis)"
+    )
 
 
 def _senteval(args: argparse.Namespace) -> Path | None:
@@ -100,8 +131,12 @@ def source_folder(args: argparse.Namespace) -> Path:
     return Path(args.results or args.from_tables or args.from_inputs)
 
 
-def analyse(args: argparse.Namespace, svg: bool = True, collection: Collection | None = None,
-            studies: list[Study] | None = None) -> Analysis:
+def analyse(
+    args: argparse.Namespace,
+    svg: bool = True,
+    collection: Collection | None = None,
+    studies: list[Study] | None = None,
+) -> Analysis:
     """Collect ``--results`` (or read ``--from-tables``; or take ``collection``, read from
     ``--from-inputs`` by the caller) and run every study of ``--studies`` (or ``studies``)."""
     if collection is None and args.from_inputs:
@@ -118,22 +153,47 @@ def analyse(args: argparse.Namespace, svg: bool = True, collection: Collection |
     return Analysis(collection, studies, run_studies(collection, studies, options))
 
 
-VERDICT_COLUMNS = ["claim", "statement", "study", "context", "verdict", "estimate", "ci_low",
-                   "ci_high", "interval", "n", "p_holm", "mde", "detail"]
+VERDICT_COLUMNS = [
+    "claim",
+    "statement",
+    "study",
+    "context",
+    "verdict",
+    "estimate",
+    "ci_low",
+    "ci_high",
+    "interval",
+    "n",
+    "p_holm",
+    "mde",
+    "detail",
+]
 
 
 def verdict_frame(rows: list[VerdictRow]) -> pd.DataFrame:
     """One row per claim and context: the verdict word and the deciding part's estimate,
     corrected interval and how it was made, n, Holm p within the family and MDE."""
-    return pd.DataFrame([{
-        "claim": row.claim, "statement": CLAIMS.get(row.claim, ""), "study": row.study,
-        "context": row.context, "verdict": row.verdict,
-        "estimate": row.interval.estimate if row.interval else None,
-        "ci_low": row.interval.low if row.interval else None,
-        "ci_high": row.interval.high if row.interval else None,
-        "interval": row.interval.method if row.interval else "",
-        "n": row.n, "p_holm": row.p_holm, "mde": row.mde, "detail": row.detail,
-    } for row in rows], columns=VERDICT_COLUMNS).astype({"n": "Int64"})
+    return pd.DataFrame(
+        [
+            {
+                "claim": row.claim,
+                "statement": CLAIMS.get(row.claim, ""),
+                "study": row.study,
+                "context": row.context,
+                "verdict": row.verdict,
+                "estimate": row.interval.estimate if row.interval else None,
+                "ci_low": row.interval.low if row.interval else None,
+                "ci_high": row.interval.high if row.interval else None,
+                "interval": row.interval.method if row.interval else "",
+                "n": row.n,
+                "p_holm": row.p_holm,
+                "mde": row.mde,
+                "detail": row.detail,
+            }
+            for row in rows
+        ],
+        columns=VERDICT_COLUMNS,
+    ).astype({"n": "Int64"})
 
 
 def write_outputs(analysis: Analysis, out: Path) -> list[Path]:
@@ -144,8 +204,14 @@ def write_outputs(analysis: Analysis, out: Path) -> list[Path]:
         written += write_frame(collection.steps, out / "train_steps", ("parquet",))
     frame = verdict_frame(verdicts(analysis.sections))
     written += write_frame(frame, out / "verdicts", ("csv",))
-    written.append(write_text(out / "verdicts.md", to_markdown(frame_table(
-        frame.set_index("claim"), "verdicts", "Verdicts on the paper's claims"))))
+    written.append(
+        write_text(
+            out / "verdicts.md",
+            to_markdown(
+                frame_table(frame.set_index("claim"), "verdicts", "Verdicts on the paper's claims")
+            ),
+        )
+    )
     for section in analysis.sections:
         folder = out / section.study
         for table in section.tables:
@@ -161,8 +227,9 @@ def run(args: argparse.Namespace) -> int:
     written = write_outputs(analysis, out)
     failed = [s for s in analysis.sections if s.error]
     for section in failed:
-        print(f"hncse aggregate: study {section.study!r} failed: {section.error}",
-              file=sys.stderr)
-    print(f"hncse aggregate: {len(analysis.collection.runs)} runs, "
-          f"{len(analysis.sections)} sections, {len(written)} files in {out}")
+        print(f"hncse aggregate: study {section.study!r} failed: {section.error}", file=sys.stderr)
+    print(
+        f"hncse aggregate: {len(analysis.collection.runs)} runs, "
+        f"{len(analysis.sections)} sections, {len(written)} files in {out}"
+    )
     return 1 if failed else 0

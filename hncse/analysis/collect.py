@@ -95,8 +95,9 @@ class Collection:
         """The run's ``eval.pairs.parquet`` (None when absent), read once."""
         if run not in self._pairs and self.pairs_table is not None:
             part = self.pairs_table[self.pairs_table["run"] == run]
-            self._pairs[run] = part.drop(columns="run").reset_index(drop=True) if len(
-                part) else None
+            self._pairs[run] = (
+                part.drop(columns="run").reset_index(drop=True) if len(part) else None
+            )
         if run not in self._pairs:
             folder = self.runs.set_index("run").at[run, "path"]
             path = Path(folder) / "eval.pairs.parquet"
@@ -131,8 +132,9 @@ def read_run_info(run_dir: Path, root: Path) -> RunInfo:
         source, settings = summary_json, dict(_require(summary, "config", summary_json))
         meta = {key: settings.get(key, summary.get(key)) for key in ("method", "backbone", "seed")}
     else:
-        raise ResultsError(f"{run_dir}: neither run.json nor train_summary.json; "
-                           "cannot tell its method")
+        raise ResultsError(
+            f"{run_dir}: neither run.json nor train_summary.json; cannot tell its method"
+        )
     seed = _require(meta, "seed", source)
     return RunInfo(
         run=run_dir.relative_to(root).as_posix(),
@@ -155,7 +157,8 @@ def eval_records(evaluation: dict[str, Any], source: Path) -> list[dict[str, Any
     def add(task: str, family: str, split: str, metrics: dict[str, Any]) -> None:
         records.extend(
             {"task": task, "family": family, "split": split, "metric": name, "value": float(v)}
-            for name, v in metrics.items() if _is_number(v)
+            for name, v in metrics.items()
+            if _is_number(v)
         )
 
     tasks = _require(evaluation, "tasks", source)
@@ -195,8 +198,10 @@ SUMMED = {"pm/num_mixed": "pm/mixed_queries", "pm/num_queries": "pm/queries"}
 #: per-step means over the mixed queries: a run's mean weights each step by its count
 MIXED_MEANS = ("pm/delta_sim_query", "pm/delta_sim_negative")
 #: C5's like-with-like gaps, per step: synthetic minus each comparison set (split ``mean``)
-GAPS = {"hnm/gap_hardest_inbatch": "hnm/sim_hardest_inbatch",
-        "hnm/gap_mixed_from": "hnm/sim_mixed_from"}
+GAPS = {
+    "hnm/gap_hardest_inbatch": "hnm/sim_hardest_inbatch",
+    "hnm/gap_mixed_from": "hnm/sim_mixed_from",
+}
 
 
 def _mechanism_means(train: pd.DataFrame) -> dict[str, float]:
@@ -210,8 +215,7 @@ def _mechanism_means(train: pd.DataFrame) -> dict[str, float]:
         for column in MIXED_MEANS:
             present = train[[column, "pm/num_mixed"]].dropna()
             if column in train and present["pm/num_mixed"].sum() > 0:
-                means[column] = float(np.average(present[column],
-                                                 weights=present["pm/num_mixed"]))
+                means[column] = float(np.average(present[column], weights=present["pm/num_mixed"]))
     for gap, other in GAPS.items():
         if other in train and "hnm/sim_synthetic" in train:
             values = (train["hnm/sim_synthetic"] - train[other]).dropna()
@@ -230,13 +234,26 @@ def training_records(summary: dict[str, Any] | None, log: pd.DataFrame) -> list[
         metrics["corpus_sentences"] = corpus.get("sentences")
     if "loss" in train and train["loss"].notna().any():
         metrics["final_loss"] = train["loss"].dropna().iloc[-1]
-    records = [{"task": "training", "family": "", "split": "", "metric": k, "value": float(v)}
-               for k, v in metrics.items() if _is_number(v) and not math.isnan(v)]
-    records += [{"task": "training", "family": "", "split": "mean", "metric": k,
-                 "value": v} for k, v in _mechanism_means(train).items()]
-    records += [{"task": "training", "family": "", "split": "sum", "metric": name,
-                 "value": float(train[column].sum())}
-                for column, name in SUMMED.items() if column in train]
+    records = [
+        {"task": "training", "family": "", "split": "", "metric": k, "value": float(v)}
+        for k, v in metrics.items()
+        if _is_number(v) and not math.isnan(v)
+    ]
+    records += [
+        {"task": "training", "family": "", "split": "mean", "metric": k, "value": v}
+        for k, v in _mechanism_means(train).items()
+    ]
+    records += [
+        {
+            "task": "training",
+            "family": "",
+            "split": "sum",
+            "metric": name,
+            "value": float(train[column].sum()),
+        }
+        for column, name in SUMMED.items()
+        if column in train
+    ]
     return records
 
 
@@ -246,17 +263,21 @@ def from_tables(folder: Path) -> Collection:
     scores, so only what the tidy table holds can be analysed."""
     folder = Path(folder)
     try:
-        table = pd.read_csv(folder / "results.csv", keep_default_na=False,
-                            na_values=[""], dtype={"split": str, "family": str})
+        table = pd.read_csv(
+            folder / "results.csv",
+            keep_default_na=False,
+            na_values=[""],
+            dtype={"split": str, "family": str},
+        )
         runs = pd.read_csv(folder / "runs.csv")
     except (OSError, pd.errors.ParserError) as error:
-        raise ResultsError(f"{folder}: cannot read results.csv and runs.csv ({error})"
-                           ) from None
+        raise ResultsError(f"{folder}: cannot read results.csv and runs.csv ({error})") from None
     table[["split", "family"]] = table[["split", "family"]].fillna("")
     runs["seed"] = runs["seed"].astype("Int64")
     runs["path"] = ""  # the run folders are not at hand
-    return Collection(root=folder, table=table, runs=runs,
-                      steps=pd.DataFrame(columns=["run", "kind", "step"]))
+    return Collection(
+        root=folder, table=table, runs=runs, steps=pd.DataFrame(columns=["run", "kind", "step"])
+    )
 
 
 def find_run_dirs(root: Path) -> list[Path]:
@@ -273,7 +294,8 @@ def _normalise_settings(runs: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
             continue
         numeric = pd.to_numeric(values, errors="coerce")
         if (numeric.notna() | values.isna()).all() and not values.map(
-                lambda v: isinstance(v, bool)).any():
+            lambda v: isinstance(v, bool)
+        ).any():
             runs[column] = numeric
         else:
             runs[column] = values.map(lambda v: None if pd.isna(v) else str(v)).astype(object)
@@ -283,8 +305,9 @@ def _normalise_settings(runs: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
 PROTOCOL_KEYS = ("mode", "max_train_samples")
 
 
-def _read_run(run_dir: Path, root: Path
-              ) -> tuple[RunInfo, list[dict], pd.DataFrame, dict[str, Any] | None]:
+def _read_run(
+    run_dir: Path, root: Path
+) -> tuple[RunInfo, list[dict], pd.DataFrame, dict[str, Any] | None]:
     info = read_run_info(run_dir, root)
     records: list[dict[str, Any]] = []
     protocol = None
@@ -297,11 +320,19 @@ def _read_run(run_dir: Path, root: Path
     summary = read_json(summary_path) if summary_path.is_file() else None
     if summary is not None or not log.empty:
         records += training_records(summary, log)
-    parameters = parameter_count(run_dir / "model" if (run_dir / "model").is_dir()
-                                 else backbone_folder(info.backbone))
+    parameters = parameter_count(
+        run_dir / "model" if (run_dir / "model").is_dir() else backbone_folder(info.backbone)
+    )
     if parameters is not None:
-        records.append({"task": "model", "family": "", "split": "", "metric": "parameters",
-                        "value": float(parameters)})
+        records.append(
+            {
+                "task": "model",
+                "family": "",
+                "split": "",
+                "metric": "parameters",
+                "value": float(parameters),
+            }
+        )
     return info, records, log, protocol
 
 
@@ -326,8 +357,9 @@ def parameter_count(folder: Path | None) -> int | None:
         with path.open("rb") as handle:
             size = struct.unpack("<Q", handle.read(8))[0]
             header = json.loads(handle.read(size))
-        total += sum(math.prod(entry["shape"]) for name, entry in header.items()
-                     if name != "__metadata__")
+        total += sum(
+            math.prod(entry["shape"]) for name, entry in header.items() if name != "__metadata__"
+        )
     return total
 
 
@@ -354,8 +386,17 @@ def collect(root: Path) -> Collection:
         if not log.empty:
             logs.append(log.assign(run=info.run))
     runs = pd.DataFrame(
-        [{"run": i.run, "path": str(i.path), "method": i.method, "backbone": i.backbone,
-          "seed": i.seed, **i.settings} for i in infos],
+        [
+            {
+                "run": i.run,
+                "path": str(i.path),
+                "method": i.method,
+                "backbone": i.backbone,
+                "seed": i.seed,
+                **i.settings,
+            }
+            for i in infos
+        ],
         columns=RUN_COLUMNS if not infos else None,
     )
     runs["seed"] = runs["seed"].astype("Int64")
@@ -364,7 +405,11 @@ def collect(root: Path) -> Collection:
     facts = pd.DataFrame(records, columns=["run", *RECORD_COLUMNS])
     facts["value"] = facts["value"].astype(float)
     table = runs.drop(columns="path").merge(facts, on="run", how="inner")
-    steps = pd.concat(logs, ignore_index=True) if logs else pd.DataFrame(
-        columns=["run", "kind", "step"])
-    return Collection(root=root, table=table, runs=runs, steps=steps, skipped=skipped,
-                      protocols=protocols)
+    steps = (
+        pd.concat(logs, ignore_index=True)
+        if logs
+        else pd.DataFrame(columns=["run", "kind", "step"])
+    )
+    return Collection(
+        root=root, table=table, runs=runs, steps=steps, skipped=skipped, protocols=protocols
+    )

@@ -65,8 +65,11 @@ def run_embeddings(run_path: Path, pooler: str, sentences: list[str]) -> np.ndar
         embeddings = np.load(cached)
         if embeddings.shape[0] == len(sentences):
             return embeddings
-        print(f"hncse analysis: {cached} has {embeddings.shape[0]} rows, not "
-              f"{len(sentences)}; re-encoding", file=sys.stderr)
+        print(
+            f"hncse analysis: {cached} has {embeddings.shape[0]} rows, not "
+            f"{len(sentences)}; re-encoding",
+            file=sys.stderr,
+        )
     model = run_path / "model"
     if not (model / "config.json").is_file():
         return None
@@ -103,8 +106,9 @@ def references(runs: pd.DataFrame, all_runs: pd.DataFrame, baseline: str) -> pd.
     return pd.Series(chosen, dtype=object)
 
 
-def cka_to_reference(runs: pd.DataFrame, all_runs: pd.DataFrame, baseline: str,
-                     senteval: Path | None) -> pd.Series:
+def cka_to_reference(
+    runs: pd.DataFrame, all_runs: pd.DataFrame, baseline: str, senteval: Path | None
+) -> pd.Series:
     """Linear CKA of each run's STS-B test embeddings with its reference's (NaN where
     either has no embeddings or the STS-B test file is unavailable)."""
     refs = references(runs, all_runs, baseline)
@@ -118,8 +122,11 @@ def cka_to_reference(runs: pd.DataFrame, all_runs: pd.DataFrame, baseline: str,
         if run not in cache:
             row = paths.loc[run]
             pooler = row.get("eval_pooler")
-            cache[run] = run_embeddings(Path(row["path"]), pooler if isinstance(pooler, str)
-                                        else "cls_before_pooler", sentences)
+            cache[run] = run_embeddings(
+                Path(row["path"]),
+                pooler if isinstance(pooler, str) else "cls_before_pooler",
+                sentences,
+            )
         return cache[run]
 
     values = {}

@@ -84,12 +84,17 @@ def ordered(names: list[str]) -> list[str]:
 def method_styles(names: list[str]) -> dict[str, Style]:
     """The fixed style of each method; other names (baselines, sweep variants) take the
     remaining colours and markers in order."""
-    styles = {m: Style(c, _MARKERS[i]) for i, (m, c) in
-              enumerate(zip(METHOD_ORDER, _METHOD_COLOURS, strict=True))}
+    styles = {
+        m: Style(c, _MARKERS[i])
+        for i, (m, c) in enumerate(zip(METHOD_ORDER, _METHOD_COLOURS, strict=True))
+    }
     others = [n for n in ordered(names) if n not in styles]
     for i, name in enumerate(others):
-        colours = _OTHER_COLOURS if len(others) <= len(_OTHER_COLOURS) else [
-            matplotlib.colors.to_hex(c) for c in sns.color_palette("husl", len(others))]
+        colours = (
+            _OTHER_COLOURS
+            if len(others) <= len(_OTHER_COLOURS)
+            else [matplotlib.colors.to_hex(c) for c in sns.color_palette("husl", len(others))]
+        )
         styles[name] = Style(colours[i % len(colours)], _MARKERS[(4 + i) % len(_MARKERS)])
     return {n: styles[n] for n in ordered(names)}
 
@@ -97,13 +102,22 @@ def method_styles(names: list[str]) -> dict[str, Style]:
 def _legend(ax: plt.Axes) -> None:
     handles, labels = ax.get_legend_handles_labels()
     unique = dict(zip(labels, handles, strict=True))
-    ax.legend(unique.values(), unique.keys(), loc="upper left", bbox_to_anchor=(1.0, 1.0),
-              frameon=False)
+    ax.legend(
+        unique.values(), unique.keys(), loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False
+    )
 
 
-def level_dots(long: pd.DataFrame, name: str, title: str, ylabel: str,
-               published: dict[str, float] | None = None, published_label: str = "",
-               published_source: str = "", *, svg: bool = True) -> Figure:
+def level_dots(
+    long: pd.DataFrame,
+    name: str,
+    title: str,
+    ylabel: str,
+    published: dict[str, float] | None = None,
+    published_label: str = "",
+    published_source: str = "",
+    *,
+    svg: bool = True,
+) -> Figure:
     """Levels per task: one small point per run (seed), a large marker at the mean over
     seeds, per method side by side; ``published`` values (task -> number) as black ×.
     ``long`` has columns task, variant, value (one row per run × task)."""
@@ -115,25 +129,50 @@ def level_dots(long: pd.DataFrame, name: str, title: str, ylabel: str,
         part = long[long["variant"] == variant]
         offset = (i - (len(styles) - 1) / 2) * width
         xs = np.array([tasks.index(t) for t in part["task"]]) + offset
-        ax.scatter(xs, part["value"], s=12, color=style.colour, marker=style.marker,
-                   alpha=0.45, linewidths=0)
+        ax.scatter(
+            xs,
+            part["value"],
+            s=12,
+            color=style.colour,
+            marker=style.marker,
+            alpha=0.45,
+            linewidths=0,
+        )
         means = part.groupby("task", sort=False)["value"].mean()
-        ax.scatter([tasks.index(t) + offset for t in means.index], means, s=55,
-                   color=style.colour, marker=style.marker, edgecolors="black",
-                   linewidths=0.5, label=variant)
+        ax.scatter(
+            [tasks.index(t) + offset for t in means.index],
+            means,
+            s=55,
+            color=style.colour,
+            marker=style.marker,
+            edgecolors="black",
+            linewidths=0.5,
+            label=variant,
+        )
     if published:
         shown = {t: v for t, v in published.items() if t in tasks}
-        ax.scatter([tasks.index(t) for t in shown], list(shown.values()),
-                   label=published_label, **PUBLISHED_STYLE)
+        ax.scatter(
+            [tasks.index(t) for t in shown],
+            list(shown.values()),
+            label=published_label,
+            **PUBLISHED_STYLE,
+        )
     ax.set_xticks(range(len(tasks)), tasks, rotation=30, ha="right")
     ax.set(xlabel="", ylabel=ylabel)
     _legend(ax)
-    return render(fig, name, title, "small points: one run (seed) each; large marker: mean "
-                  "over seeds" + (f"; ×: {published_source}" if published else ""), svg)
+    return render(
+        fig,
+        name,
+        title,
+        "small points: one run (seed) each; large marker: mean "
+        "over seeds" + (f"; ×: {published_source}" if published else ""),
+        svg,
+    )
 
 
-def forest(rows: pd.DataFrame, seeds: pd.DataFrame, name: str, title: str, xlabel: str,
-           *, svg: bool = True) -> Figure:
+def forest(
+    rows: pd.DataFrame, seeds: pd.DataFrame, name: str, title: str, xlabel: str, *, svg: bool = True
+) -> Figure:
     """A forest plot of differences: one line per ``label`` (comparison · task), its
     estimate with the interval (``ci_low``–``ci_high``; none when NaN), the per-seed
     differences as small points, and the paper's stated effect (``paper_effect``) as a
@@ -147,41 +186,80 @@ def forest(rows: pd.DataFrame, seeds: pd.DataFrame, name: str, title: str, xlabe
         style, y = styles[row["method"]], ys[row["label"]]
         if not np.isnan(row["ci_low"]):
             ax.plot([row["ci_low"], row["ci_high"]], [y, y], color=style.colour, linewidth=2)
-        ax.scatter([row["estimate"]], [y], s=50, color=style.colour, marker=style.marker,
-                   edgecolors="black", linewidths=0.5, zorder=4, label=row["method"])
+        ax.scatter(
+            [row["estimate"]],
+            [y],
+            s=50,
+            color=style.colour,
+            marker=style.marker,
+            edgecolors="black",
+            linewidths=0.5,
+            zorder=4,
+            label=row["method"],
+        )
         if not pd.isna(row.get("paper_effect", np.nan)):
-            ax.scatter([row["paper_effect"]], [y], label="paper's stated effect",
-                       **PUBLISHED_STYLE)
+            ax.scatter([row["paper_effect"]], [y], label="paper's stated effect", **PUBLISHED_STYLE)
     jitter = np.random.default_rng(0)  # fixed: the same input draws the same figure
     for label, part in seeds.groupby("label", sort=False):
         if label in ys:
             y = ys[label] + jitter.uniform(-0.18, 0.18, len(part))
-            ax.scatter(part["value"], y, s=10, color="#555555", alpha=0.6, zorder=3,
-                       label="one seed pair")
+            ax.scatter(
+                part["value"], y, s=10, color="#555555", alpha=0.6, zorder=3, label="one seed pair"
+            )
     ax.axvline(0.0, color="black", linestyle="--", linewidth=0.8)
     ax.set_yticks(list(ys.values()), list(ys.keys()))
     ax.set(xlabel=xlabel, ylim=(-0.7, len(labels) - 0.3))
     _legend(ax)
-    return render(fig, name, title, "marker: estimate; line: its interval as the tests "
-                  "table below states it (paired t over seeds, Holm-corrected; with one seed "
-                  "per method the uncorrected bootstrap over test pairs); grey points: the "
-                  "per-seed differences; ×: the paper's stated effect; dashed: no difference",
-                  svg)
+    return render(
+        fig,
+        name,
+        title,
+        "marker: estimate; line: its interval as the tests "
+        "table below states it (paired t over seeds, Holm-corrected; with one seed "
+        "per method the uncorrected bootstrap over test pairs); grey points: the "
+        "per-seed differences; ×: the paper's stated effect; dashed: no difference",
+        svg,
+    )
 
 
-def heatmap(mean: pd.DataFrame, labels: pd.DataFrame, name: str, title: str,
-            caption: str, *, svg: bool = True) -> Figure:
+def heatmap(
+    mean: pd.DataFrame,
+    labels: pd.DataFrame,
+    name: str,
+    title: str,
+    caption: str,
+    *,
+    svg: bool = True,
+) -> Figure:
     """A grid of means (e.g. k rows × m columns) annotated with ``labels``."""
     fig, ax = plt.subplots(figsize=(1.0 * mean.shape[1] + 3, 0.6 * mean.shape[0] + 2))
-    sns.heatmap(mean.astype(float), annot=labels.to_numpy(), fmt="", cmap="viridis", ax=ax,
-                cbar_kws={"label": "STS avg"})
+    sns.heatmap(
+        mean.astype(float),
+        annot=labels.to_numpy(),
+        fmt="",
+        cmap="viridis",
+        ax=ax,
+        cbar_kws={"label": "STS avg"},
+    )
     return render(fig, name, title, caption, svg)
 
 
-def curves(data: pd.DataFrame, x: str, y: str, hue: str, name: str, title: str,
-           logx: bool = False, ylabel: str | None = None, caption: str = "", *,
-           logy: bool = False, every_point: bool = False, style: str | None = None,
-           svg: bool = True) -> Figure:
+def curves(
+    data: pd.DataFrame,
+    x: str,
+    y: str,
+    hue: str,
+    name: str,
+    title: str,
+    logx: bool = False,
+    ylabel: str | None = None,
+    caption: str = "",
+    *,
+    logy: bool = False,
+    every_point: bool = False,
+    style: str | None = None,
+    svg: bool = True,
+) -> Figure:
     """Lines of ``y`` over ``x`` per ``hue`` (methods in their fixed colours and markers;
     ``style``: a second grouping drawn as dash patterns); band: sd over runs at the same
     ``x`` (on a log axis: the range over runs, which stays positive); markers where there
@@ -189,15 +267,30 @@ def curves(data: pd.DataFrame, x: str, y: str, hue: str, name: str, title: str,
     fig, ax = plt.subplots(figsize=(7.0, 3.6))
     few = style is None and (every_point or data[x].nunique() <= MARKER_LIMIT)
     styles = method_styles(list(data[hue].unique()))
-    sns.lineplot(data, x=x, y=y, hue=hue, hue_order=list(styles),
-                 palette={n: s.colour for n, s in styles.items()},
-                 errorbar=("pi", 100) if logy else "sd", style=style or (hue if few else None),
-                 markers={n: s.marker for n, s in styles.items()} if few else False,
-                 dashes=style is not None, ax=ax)
+    sns.lineplot(
+        data,
+        x=x,
+        y=y,
+        hue=hue,
+        hue_order=list(styles),
+        palette={n: s.colour for n, s in styles.items()},
+        errorbar=("pi", 100) if logy else "sd",
+        style=style or (hue if few else None),
+        markers={n: s.marker for n, s in styles.items()} if few else False,
+        dashes=style is not None,
+        ax=ax,
+    )
     if few:  # every run's own value beside the mean
         for group, part in data.dropna(subset=[y]).groupby(hue, sort=False):
-            ax.scatter(part[x], part[y], s=9, color=styles[group].colour, alpha=0.45,
-                       linewidths=0, zorder=1)
+            ax.scatter(
+                part[x],
+                part[y],
+                s=9,
+                color=styles[group].colour,
+                alpha=0.45,
+                linewidths=0,
+                zorder=1,
+            )
     if logx:
         ax.set_xscale("log")
     if logy:
@@ -206,39 +299,68 @@ def curves(data: pd.DataFrame, x: str, y: str, hue: str, name: str, title: str,
     _legend_outside(ax)
     band = "range over seeds" if logy else "sd over seeds"
     points = "; small points: one run each" if few else ""
-    return render(fig, name, title,
-                  (caption or f"line: mean over seeds; band: {band}") + points, svg)
+    return render(
+        fig, name, title, (caption or f"line: mean over seeds; band: {band}") + points, svg
+    )
 
 
-def counts(long: pd.DataFrame, name: str, title: str, caption: str, *, svg: bool = True
-           ) -> Figure:
+def counts(long: pd.DataFrame, name: str, title: str, caption: str, *, svg: bool = True) -> Figure:
     """One panel per ``statistic``: how many logged steps fall in each bin, per
     ``variant`` (counts, not densities), with labelled axes."""
     statistics = list(dict.fromkeys(long["statistic"]))
     styles = method_styles(list(long["variant"].unique()))
-    fig, axes = plt.subplots(1, len(statistics), figsize=(min(10.5, 3.4 * len(statistics) + 2),
-                                                          3.2), squeeze=False)
+    fig, axes = plt.subplots(
+        1, len(statistics), figsize=(min(10.5, 3.4 * len(statistics) + 2), 3.2), squeeze=False
+    )
     for ax, statistic in zip(axes[0], statistics, strict=True):
         part = long[long["statistic"] == statistic]
-        sns.histplot(part, x="value", hue="variant", hue_order=list(styles),
-                     palette={n: s.colour for n, s in styles.items()}, stat="count",
-                     element="step", bins=30, ax=ax, legend=ax is axes[0][-1])
+        sns.histplot(
+            part,
+            x="value",
+            hue="variant",
+            hue_order=list(styles),
+            palette={n: s.colour for n, s in styles.items()},
+            stat="count",
+            element="step",
+            bins=30,
+            ax=ax,
+            legend=ax is axes[0][-1],
+        )
         ax.axvline(0.0, color="black", linewidth=0.8)
         ax.set(xlabel=statistic, ylabel="logged steps")
     _legend_outside(axes[0][-1])
     return render(fig, name, title, caption, svg)
 
 
-def scatter(data: pd.DataFrame, x: str, y: str, hue: str, style: str, name: str, title: str,
-            caption: str, *, svg: bool = True) -> Figure:
+def scatter(
+    data: pd.DataFrame,
+    x: str,
+    y: str,
+    hue: str,
+    style: str,
+    name: str,
+    title: str,
+    caption: str,
+    *,
+    svg: bool = True,
+) -> Figure:
     fig, ax = plt.subplots(figsize=(6.0, 4.2))
     sns.scatterplot(data, x=x, y=y, hue=hue, style=style, s=60, ax=ax)
     _legend_outside(ax)
     return render(fig, name, title, caption, svg)
 
 
-def intervals(data: pd.DataFrame, x: str, hue: str, name: str, title: str, xlabel: str,
-              logx: bool = False, *, svg: bool = True) -> Figure:
+def intervals(
+    data: pd.DataFrame,
+    x: str,
+    hue: str,
+    name: str,
+    title: str,
+    xlabel: str,
+    logx: bool = False,
+    *,
+    svg: bool = True,
+) -> Figure:
     """Point estimates with their 95% intervals (``estimate``, ``low``, ``high`` columns)
     over ``x``, per ``hue``; the dashed line is no difference."""
     fig, ax = plt.subplots(figsize=(7.0, 3.6))
@@ -253,11 +375,21 @@ def intervals(data: pd.DataFrame, x: str, hue: str, name: str, title: str, xlabe
     for offset, group in enumerate(groups):
         color = styles[methods[group]].colour if unique else fallback[offset]
         part = data[data[hue] == group]
-        xs = part[x].to_numpy(float) if numeric else np.array(
-            [positions[v] + 0.1 * (offset - (len(groups) - 1) / 2) for v in part[x]])
+        xs = (
+            part[x].to_numpy(float)
+            if numeric
+            else np.array([positions[v] + 0.1 * (offset - (len(groups) - 1) / 2) for v in part[x]])
+        )
         err = np.vstack([part["estimate"] - part["low"], part["high"] - part["estimate"]])
-        ax.errorbar(xs, part["estimate"], yerr=err, fmt="o-" if numeric else "o", capsize=3,
-                    color=color, label=str(group))
+        ax.errorbar(
+            xs,
+            part["estimate"],
+            yerr=err,
+            fmt="o-" if numeric else "o",
+            capsize=3,
+            color=color,
+            label=str(group),
+        )
     ax.axhline(0.0, color="black", linestyle="--", linewidth=0.8)
     if logx and numeric:
         ax.set_xscale("log")

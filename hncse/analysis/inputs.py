@@ -29,15 +29,22 @@ COMPRESSION = "zstd"
 
 
 def _write_parquet(frame: pd.DataFrame, path: Path) -> Path:
-    return write_atomic(path, lambda tmp: frame.to_parquet(tmp, index=False,
-                                                           compression=COMPRESSION))
+    return write_atomic(
+        path, lambda tmp: frame.to_parquet(tmp, index=False, compression=COMPRESSION)
+    )
 
 
 def _all_pairs(collection: Collection) -> pd.DataFrame:
-    parts = [frame.assign(run=run) for run in collection.runs["run"]
-             if (frame := collection.pairs(run)) is not None]
-    return (pd.concat(parts, ignore_index=True) if parts
-            else pd.DataFrame(columns=["task", "subset", "pair_index", "gold", "score", "run"]))
+    parts = [
+        frame.assign(run=run)
+        for run in collection.runs["run"]
+        if (frame := collection.pairs(run)) is not None
+    ]
+    return (
+        pd.concat(parts, ignore_index=True)
+        if parts
+        else pd.DataFrame(columns=["task", "subset", "pair_index", "gold", "score", "run"])
+    )
 
 
 def _steps(collection: Collection) -> pd.DataFrame:
@@ -50,13 +57,18 @@ def _steps(collection: Collection) -> pd.DataFrame:
     return steps
 
 
-def write_inputs(collection: Collection, folder: Path, meta: dict[str, Any],
-                 benchmarks: pd.DataFrame) -> list[Path]:
+def write_inputs(
+    collection: Collection, folder: Path, meta: dict[str, Any], benchmarks: pd.DataFrame
+) -> list[Path]:
     """Write ``collection`` (with the CKA values the analysis computed) and ``meta`` (the
     report's provenance and options) to ``folder``."""
-    cka = pd.DataFrame([{"reference": ref, "run": run, "cka": value}
-                        for (ref, run), value in collection.cka.items()],
-                       columns=["reference", "run", "cka"])
+    cka = pd.DataFrame(
+        [
+            {"reference": ref, "run": run, "cka": value}
+            for (ref, run), value in collection.cka.items()
+        ],
+        columns=["reference", "run", "cka"],
+    )
     runs = collection.runs.drop(columns="path")
     written = [
         _write_parquet(collection.table, folder / "results.parquet"),
@@ -67,8 +79,7 @@ def write_inputs(collection: Collection, folder: Path, meta: dict[str, Any],
         _write_parquet(benchmarks, folder / "benchmarks.parquet"),
     ]
     document = {"protocols": collection.protocols, "skipped": collection.skipped, **meta}
-    written.append(write_text(folder / META, json.dumps(document, indent=1)
-                              + "\n"))
+    written.append(write_text(folder / META, json.dumps(document, indent=1) + "\n"))
     return written
 
 
@@ -87,7 +98,14 @@ def read_inputs(folder: Path) -> tuple[Collection, dict[str, Any], pd.DataFrame]
         raise ResultsError(f"{folder}: not a report's inputs folder ({error})") from None
     runs.insert(1, "path", "")  # the run folders are not at hand
     collection = Collection(
-        root=folder, table=table, runs=runs, steps=steps, skipped=list(meta.pop("skipped")),
-        protocols=dict(meta.pop("protocols")), pairs_table=pairs,
-        cka={(r.reference, r.run): float(r.cka) for r in cka.itertuples()}, cka_final=True)
+        root=folder,
+        table=table,
+        runs=runs,
+        steps=steps,
+        skipped=list(meta.pop("skipped")),
+        protocols=dict(meta.pop("protocols")),
+        pairs_table=pairs,
+        cka={(r.reference, r.run): float(r.cka) for r in cka.itertuples()},
+        cka_final=True,
+    )
     return collection, meta, benchmarks

@@ -34,14 +34,17 @@ class AnalysisKind:
 _KINDS: dict[str, AnalysisKind] = {}
 
 
-def analysis_kind(name: str, section: str, axes: tuple[str, ...] = ()
-                  ) -> Callable[[Analyzer], Analyzer]:
+def analysis_kind(
+    name: str, section: str, axes: tuple[str, ...] = ()
+) -> Callable[[Analyzer], Analyzer]:
     """Register the decorated function as the analysis called ``name``."""
+
     def register(function: Analyzer) -> Analyzer:
         if name in _KINDS:
             raise ValueError(f"analysis kind {name!r} declared twice")
         _KINDS[name] = AnalysisKind(name, axes, section, function)
         return function
+
     return register
 
 

@@ -42,15 +42,30 @@ class Part:
 
 
 PARTS: dict[str, tuple[Part, ...]] = {
-    "C4": (Part("pm/delta_sim_query", 1,
-                "mixed positive closer to the query: s(z,p̃) − s(z,p), mixed queries"),
-           Part("pm/delta_sim_negative", -1,
-                "mixed positive farther from the hardest negative: s(p̃,n) − s(p,n), "
-                "mixed queries")),
-    "C5": (Part(GAP_HARDEST, 1, "synthetic negatives vs the hardest k in-batch negatives: "
-                                "s(z,h) − s(z,p_j), top k"),
-           Part(GAP_MIXED_FROM, 1, "synthetic negatives vs the bank vectors they were "
-                                   "mixed from: s(z,h) − s(z,b)")),
+    "C4": (
+        Part(
+            "pm/delta_sim_query",
+            1,
+            "mixed positive closer to the query: s(z,p̃) − s(z,p), mixed queries",
+        ),
+        Part(
+            "pm/delta_sim_negative",
+            -1,
+            "mixed positive farther from the hardest negative: s(p̃,n) − s(p,n), mixed queries",
+        ),
+    ),
+    "C5": (
+        Part(
+            GAP_HARDEST,
+            1,
+            "synthetic negatives vs the hardest k in-batch negatives: s(z,h) − s(z,p_j), top k",
+        ),
+        Part(
+            GAP_MIXED_FROM,
+            1,
+            "synthetic negatives vs the bank vectors they were mixed from: s(z,h) − s(z,b)",
+        ),
+    ),
 }
 #: a statistic every run of a variant having the mechanism logs
 MARKER = {"C4": "pm/frac_clear", "C5": "hnm/sim_inbatch"}
@@ -71,30 +86,47 @@ def pm_counts(training: pd.DataFrame) -> pd.DataFrame:
     counts = training[["variant", "run"]].copy()
     log_steps = training["log_steps"].fillna(1) if "log_steps" in training else 1
     logged = (training["steps"] // log_steps).astype(float)
-    counts["queries"] = (training[QUERIES] if QUERIES in training
-                         else logged * training["batch_size"])
-    counts["mixed"] = (training[MIXED] if MIXED in training
-                       else (training["pm/num_mixed"] * logged).round())
+    counts["queries"] = (
+        training[QUERIES] if QUERIES in training else logged * training["batch_size"]
+    )
+    counts["mixed"] = (
+        training[MIXED] if MIXED in training else (training["pm/num_mixed"] * logged).round()
+    )
     counts["fraction"] = counts["mixed"] / counts["queries"]
     return counts
 
 
-def _part_row(claim: str, variant: str, part: Part, values: pd.Series, weights: pd.Series,
-              min_runs: int) -> dict:
+def _part_row(
+    claim: str, variant: str, part: Part, values: pd.Series, weights: pd.Series, min_runs: int
+) -> dict:
     values = values.dropna()
     test = seed_test(values.to_numpy(float))
     tested = len(values) >= min_runs
-    pooled = (float(np.average(values, weights=weights.loc[values.index]))
-              if len(values) and weights.loc[values.index].sum() > 0 else np.nan)
-    return {"variant": variant, "statistic": part.statistic, "meaning": part.meaning,
-            "expected": "> 0" if part.sign > 0 else "< 0", "sign": part.sign,
-            "runs": len(values), "estimate": test.mean if tested else pooled,
-            "ci_low": np.nan, "ci_high": np.nan,
-            "interval": T_OVER_RUNS if tested else f"none (fewer than {min_runs} runs)",
-            "p_t": test.p_t if tested else np.nan, "p_t_holm": np.nan,
-            "d_z": test.d_z, "d_z_low": test.d_z_low, "d_z_high": test.d_z_high,
-            "mde": test.mde if tested else np.nan, "acted": True,
-            "_test": test if tested else None}
+    pooled = (
+        float(np.average(values, weights=weights.loc[values.index]))
+        if len(values) and weights.loc[values.index].sum() > 0
+        else np.nan
+    )
+    return {
+        "variant": variant,
+        "statistic": part.statistic,
+        "meaning": part.meaning,
+        "expected": "> 0" if part.sign > 0 else "< 0",
+        "sign": part.sign,
+        "runs": len(values),
+        "estimate": test.mean if tested else pooled,
+        "ci_low": np.nan,
+        "ci_high": np.nan,
+        "interval": T_OVER_RUNS if tested else f"none (fewer than {min_runs} runs)",
+        "p_t": test.p_t if tested else np.nan,
+        "p_t_holm": np.nan,
+        "d_z": test.d_z,
+        "d_z_low": test.d_z_low,
+        "d_z_high": test.d_z_high,
+        "mde": test.mde if tested else np.nan,
+        "acted": True,
+        "_test": test if tested else None,
+    }
 
 
 def c4_rows(training: pd.DataFrame, thresholds: Thresholds) -> tuple[list[dict], list[str]]:
@@ -105,15 +137,19 @@ def c4_rows(training: pd.DataFrame, thresholds: Thresholds) -> tuple[list[dict],
         mixed, queries = own["mixed"].sum(), own["queries"].sum()
         acted = mixed >= thresholds.min_queries and mixed >= thresholds.min_fraction * queries
         silent = own.index[own["mixed"] == 0].tolist()
-        notes.append(f"{variant}: PM mixed {int(mixed)} of {int(queries)} queries "
-                     f"({mixed / queries:.2%}); per run: "
-                     + ", ".join(f"{run} {int(row.mixed)}/{int(row.queries)}"
-                                 for run, row in own.iterrows())
-                     + (f"; left out (no mixed query): {', '.join(silent)}" if silent else ""))
+        notes.append(
+            f"{variant}: PM mixed {int(mixed)} of {int(queries)} queries "
+            f"({mixed / queries:.2%}); per run: "
+            + ", ".join(f"{run} {int(row.mixed)}/{int(row.queries)}" for run, row in own.iterrows())
+            + (f"; left out (no mixed query): {', '.join(silent)}" if silent else "")
+        )
         by_run = runs.set_index("run").drop(index=silent)
         for part in PARTS["C4"]:
-            values = by_run[part.statistic] if part.statistic in by_run else pd.Series(
-                np.nan, index=by_run.index)
+            values = (
+                by_run[part.statistic]
+                if part.statistic in by_run
+                else pd.Series(np.nan, index=by_run.index)
+            )
             row = _part_row("C4", variant, part, values, own["mixed"], min_runs=3)
             row["acted"] = acted
             rows.append(row)
@@ -124,31 +160,42 @@ def c5_rows(training: pd.DataFrame) -> tuple[list[dict], list[str]]:
     rows, notes = [], []
     for variant, runs in training.groupby("variant", sort=False):
         by_run = runs.set_index("run")
-        absent = [p.statistic for p in PARTS["C5"] if p.statistic not in by_run
-                  or by_run[p.statistic].isna().all()]
+        absent = [
+            p.statistic
+            for p in PARTS["C5"]
+            if p.statistic not in by_run or by_run[p.statistic].isna().all()
+        ]
         if absent:
-            notes.append(f"{variant}: its runs did not log {', '.join(absent)} (the "
-                         "similarities of the hardest k in-batch negatives and of the bank "
-                         "vectors mixed; logs older than that statistic)")
+            notes.append(
+                f"{variant}: its runs did not log {', '.join(absent)} (the "
+                "similarities of the hardest k in-batch negatives and of the bank "
+                "vectors mixed; logs older than that statistic)"
+            )
             continue
         for part in PARTS["C5"]:
-            row = _part_row("C5", variant, part, by_run[part.statistic],
-                            pd.Series(1.0, index=by_run.index), min_runs=2)
+            row = _part_row(
+                "C5",
+                variant,
+                part,
+                by_run[part.statistic],
+                pd.Series(1.0, index=by_run.index),
+                min_runs=2,
+            )
             row["acted"] = bool(by_run.get("hnm/num_synthetic", pd.Series(1.0)).gt(0).any())
             rows.append(row)
     return rows, notes
 
 
-def mechanism_claim(claim: str, training: pd.DataFrame, thresholds: Thresholds
-                    ) -> tuple[ClaimResult, list[str]]:
+def mechanism_claim(
+    claim: str, training: pd.DataFrame, thresholds: Thresholds
+) -> tuple[ClaimResult, list[str]]:
     """C4 or C5 over every variant whose runs have the mechanism; also the notes (counts,
     runs left out, statistics not logged)."""
     marker = MARKER[claim]
-    having = (training[training[marker].notna()] if marker in training
-              else training.iloc[0:0])
+    having = training[training[marker].notna()] if marker in training else training.iloc[0:0]
     if having.empty:
         return ClaimResult(NOT_EVALUATED, None, "no run of this study has the mechanism"), []
-    rows, notes = (c4_rows(having, thresholds) if claim == "C4" else c5_rows(having))
+    rows, notes = c4_rows(having, thresholds) if claim == "C4" else c5_rows(having)
     if not rows:
         return ClaimResult(NOT_EVALUATED, None, "; ".join(notes)), notes
     table = pd.DataFrame(rows)
@@ -158,8 +205,13 @@ def mechanism_claim(claim: str, training: pd.DataFrame, thresholds: Thresholds
         if row["_test"] is not None and not np.isnan(levels[index]):
             table.loc[index, ["ci_low", "ci_high"]] = row["_test"].interval(levels[index])
     table["verdict"] = [
-        decide(Evidence(r["estimate"], r["ci_low"], r["ci_high"], r["p_t_holm"], r["mde"]),
-               r["sign"], r["acted"]) for _, r in table.iterrows()]
+        decide(
+            Evidence(r["estimate"], r["ci_low"], r["ci_high"], r["p_t_holm"], r["mde"]),
+            r["sign"],
+            r["acted"],
+        )
+        for _, r in table.iterrows()
+    ]
     table = table.drop(columns=["_test"]).set_index(["variant", "statistic"])
     word = combine(list(table["verdict"]))
     row = deciding_row(table.reset_index(), word)
@@ -168,11 +220,16 @@ def mechanism_claim(claim: str, training: pd.DataFrame, thresholds: Thresholds
     if row is not None:
         detail += f"; deciding: {row['variant']} · {row['statistic']} {_describe(row)}"
         if not np.isnan(row["ci_low"]):
-            interval = Interval(row["estimate"], row["ci_low"], row["ci_high"],
-                                row["interval"], int(row["runs"]), "runs")
+            interval = Interval(
+                row["estimate"],
+                row["ci_low"],
+                row["ci_high"],
+                row["interval"],
+                int(row["runs"]),
+                "runs",
+            )
     detail = "; ".join([detail, *notes])
-    return ClaimResult(word, interval, detail, table.drop(columns=["sign", "acted"]),
-                       row), notes
+    return ClaimResult(word, interval, detail, table.drop(columns=["sign", "acted"]), row), notes
 
 
 def _describe(row: pd.Series) -> str:
@@ -180,5 +237,7 @@ def _describe(row: pd.Series) -> str:
         return f"no value, no interval ({row['interval']}, {int(row['runs'])} runs)"
     if np.isnan(row["ci_low"]):
         return f"{row['estimate']:+.3f}, no interval ({row['interval']}, {int(row['runs'])} runs)"
-    return (f"{row['estimate']:+.3f} [{row['ci_low']:+.3f}, {row['ci_high']:+.3f}] "
-            f"({row['interval']}, {int(row['runs'])} runs, Holm p {row['p_t_holm']:.2g})")
+    return (
+        f"{row['estimate']:+.3f} [{row['ci_low']:+.3f}, {row['ci_high']:+.3f}] "
+        f"({row['interval']}, {int(row['runs'])} runs, Holm p {row['p_t_holm']:.2g})"
+    )

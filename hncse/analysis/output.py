@@ -10,8 +10,9 @@ import pandas as pd
 from hncse.files import write_atomic
 
 
-def write_frame(frame: pd.DataFrame, stem: Path, formats: tuple[str, ...] = ("csv", "parquet")
-                ) -> list[Path]:
+def write_frame(
+    frame: pd.DataFrame, stem: Path, formats: tuple[str, ...] = ("csv", "parquet")
+) -> list[Path]:
     """Write ``frame`` as ``<stem>.csv`` and/or ``<stem>.parquet`` (no index)."""
     writers: dict[str, Callable[[Path], object]] = {
         "csv": lambda tmp: frame.to_csv(tmp, index=False),

@@ -30,24 +30,48 @@ class Published:
 
 
 SIMCSE_BERT_BASE = Published(
-    "simcse", "BERT-base", "SimCSE paper; 110 M parameters, 1M Wikipedia sentences, 1 "
-    "epoch, batch 64",
-    {"STS12": 68.40, "STS13": 82.41, "STS14": 74.38, "STS15": 80.91, "STS16": 78.56,
-     "STS-B": 76.85, "SICK-R": 72.23, "STS avg": 76.25, "MR": 81.18, "CR": 86.46,
-     "SUBJ": 94.45, "MPQA": 88.88, "SST": 85.50, "TREC": 89.80, "MRPC": 74.43,
-     "Transfer avg": 85.81})
+    "simcse",
+    "BERT-base",
+    "SimCSE paper; 110 M parameters, 1M Wikipedia sentences, 1 epoch, batch 64",
+    {
+        "STS12": 68.40,
+        "STS13": 82.41,
+        "STS14": 74.38,
+        "STS15": 80.91,
+        "STS16": 78.56,
+        "STS-B": 76.85,
+        "SICK-R": 72.23,
+        "STS avg": 76.25,
+        "MR": 81.18,
+        "CR": 86.46,
+        "SUBJ": 94.45,
+        "MPQA": 88.88,
+        "SST": 85.50,
+        "TREC": 89.80,
+        "MRPC": 74.43,
+        "Transfer avg": 85.81,
+    },
+)
 #: STS avg of SimCSE on the other backbones, and of the peers on BERT-base
 STS_AVG_ELSEWHERE: dict[str, float] = {
-    "simcse (BERT-large)": 78.41, "simcse (RoBERTa-base)": 76.57,
-    "simcse (RoBERTa-large)": 78.90, "mixcse (BERT-base)": 77.66,
+    "simcse (BERT-large)": 78.41,
+    "simcse (RoBERTa-base)": 76.57,
+    "simcse (RoBERTa-large)": 78.90,
+    "mixcse (BERT-base)": 77.66,
 }
 
 
 def beside(summary: pd.DataFrame, columns: list[str], ours: str) -> pd.DataFrame:
     """Our mean over seeds of each column (``summary``: runs of one method, one column per
     task) beside the published SimCSE number and their difference."""
-    rows = [{"task": c, f"ours ({ours})": summary[c].mean(),
-             SIMCSE_BERT_BASE.label: SIMCSE_BERT_BASE.scores[c],
-             "ours − published": summary[c].mean() - SIMCSE_BERT_BASE.scores[c]}
-            for c in columns if c in SIMCSE_BERT_BASE.scores and summary[c].notna().any()]
+    rows = [
+        {
+            "task": c,
+            f"ours ({ours})": summary[c].mean(),
+            SIMCSE_BERT_BASE.label: SIMCSE_BERT_BASE.scores[c],
+            "ours − published": summary[c].mean() - SIMCSE_BERT_BASE.scores[c],
+        }
+        for c in columns
+        if c in SIMCSE_BERT_BASE.scores and summary[c].notna().any()
+    ]
     return pd.DataFrame(rows).set_index("task") if rows else pd.DataFrame()

@@ -17,9 +17,9 @@ CLAIMS: dict[str, str] = {
     "C2": "The gain holds on every task: STS12–16, STS-B, SICK-R and the 7 transfer tasks.",
     "C3": "HNCSE-PM and HNCSE-HNM each beat SimCSE, and HNCSE beats each of them (STS avg).",
     "C4": "Positive mixing brings the positive closer to the query and farther from the "
-          "hardest negative.",
+    "hardest negative.",
     "C5": "Hard negative mixing makes negatives harder (more similar to the query) than the "
-          "in-batch ones.",
+    "in-batch ones.",
 }
 QUESTIONS: dict[str, str] = {
     "Q1": "Diversity vs difficulty of the synthetic negatives (β sweep).",

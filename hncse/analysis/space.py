@@ -30,28 +30,57 @@ def embedding_space(data: StudyData) -> list[Section]:
     per_run = per_run.join(space.reindex(columns=["alignment", "uniformity"]))
     per_run["cka_to_baseline"] = _cka(data)
     table = per_run[["variant", "seed", *Q3_METRICS, STS_AVG]].sort_values(STS_AVG)
-    section.tables.append(frame_table(table, "q3_runs", "Embedding space per run",
-                                      f"CKA: linear CKA with the {data.study.baseline} run "
-                                      "of the same backbone and seed on the STS-B test "
-                                      "sentences (none for the reference itself)", digits=3))
-    section.tables.append(frame_table(_correlations(per_run), "q3_correlations",
-                                      f"Correlation with {STS_AVG} across runs",
-                                      "Pearson r and Spearman ρ with two-sided p; at least "
-                                      "3 runs with both values"))
+    section.tables.append(
+        frame_table(
+            table,
+            "q3_runs",
+            "Embedding space per run",
+            f"CKA: linear CKA with the {data.study.baseline} run "
+            "of the same backbone and seed on the STS-B test "
+            "sentences (none for the reference itself)",
+            digits=3,
+        )
+    )
+    section.tables.append(
+        frame_table(
+            _correlations(per_run),
+            "q3_correlations",
+            f"Correlation with {STS_AVG} across runs",
+            "Pearson r and Spearman ρ with two-sided p; at least 3 runs with both values",
+        )
+    )
     with_space = per_run.dropna(subset=["alignment", "uniformity"])
     if with_space.empty:
         section.say("No run's eval.json has alignment/uniformity (evaluate with them).")
     else:
-        section.figures.append(figures.scatter(
-            with_space.reset_index(), "uniformity", "alignment", STS_AVG, "method",
-            "alignment_uniformity", "Alignment vs uniformity (lower is better for both)",
-            "one point per run; colour: STS avg", svg=data.options.svg))
+        section.figures.append(
+            figures.scatter(
+                with_space.reset_index(),
+                "uniformity",
+                "alignment",
+                STS_AVG,
+                "method",
+                "alignment_uniformity",
+                "Alignment vs uniformity (lower is better for both)",
+                "one point per run; colour: STS avg",
+                svg=data.options.svg,
+            )
+        )
     with_cka = per_run.dropna(subset=["cka_to_baseline", STS_AVG])
     if not with_cka.empty:
-        section.figures.append(figures.scatter(
-            with_cka.reset_index(), "cka_to_baseline", STS_AVG, "method", "method",
-            "cka_sts", f"CKA to {data.study.baseline} vs STS avg", "one point per run",
-            svg=data.options.svg))
+        section.figures.append(
+            figures.scatter(
+                with_cka.reset_index(),
+                "cka_to_baseline",
+                STS_AVG,
+                "method",
+                "method",
+                "cka_sts",
+                f"CKA to {data.study.baseline} vs STS avg",
+                "one point per run",
+                svg=data.options.svg,
+            )
+        )
     return [section]
 
 
@@ -61,24 +90,44 @@ def _cka(data: StudyData) -> pd.Series:
     collection = data.collection
     refs = references(data.runs, collection.runs, data.study.baseline)
     if not collection.cka_final:
-        values = cka_to_reference(data.runs, collection.runs, data.study.baseline,
-                                  data.options.senteval)
-        collection.cka.update({(ref, run): float(values[run]) for run, ref in refs.items()
-                               if isinstance(ref, str) and not np.isnan(values[run])})
-    return pd.Series({run: collection.cka.get((ref, run), np.nan) if isinstance(ref, str)
-                      else np.nan for run, ref in refs.items()}, dtype=float)
+        values = cka_to_reference(
+            data.runs, collection.runs, data.study.baseline, data.options.senteval
+        )
+        collection.cka.update(
+            {
+                (ref, run): float(values[run])
+                for run, ref in refs.items()
+                if isinstance(ref, str) and not np.isnan(values[run])
+            }
+        )
+    return pd.Series(
+        {
+            run: collection.cka.get((ref, run), np.nan) if isinstance(ref, str) else np.nan
+            for run, ref in refs.items()
+        },
+        dtype=float,
+    )
 
 
 def _correlations(per_run: pd.DataFrame) -> pd.DataFrame:
     rows = {}
     for metric in Q3_METRICS:
         both = per_run[[metric, STS_AVG]].dropna()
-        row = {"runs": len(both), "pearson_r": np.nan, "p_pearson": np.nan,
-               "spearman_rho": np.nan, "p_spearman": np.nan}
+        row = {
+            "runs": len(both),
+            "pearson_r": np.nan,
+            "p_pearson": np.nan,
+            "spearman_rho": np.nan,
+            "p_spearman": np.nan,
+        }
         if len(both) >= 3 and both[metric].nunique() > 1 and both[STS_AVG].nunique() > 1:
             pearson = scipy_stats.pearsonr(both[metric], both[STS_AVG])
             spearman = scipy_stats.spearmanr(both[metric], both[STS_AVG])
-            row.update(pearson_r=pearson.statistic, p_pearson=pearson.pvalue,
-                       spearman_rho=spearman.statistic, p_spearman=spearman.pvalue)
+            row.update(
+                pearson_r=pearson.statistic,
+                p_pearson=pearson.pvalue,
+                spearman_rho=spearman.statistic,
+                p_spearman=spearman.pvalue,
+            )
         rows[metric] = row
     return pd.DataFrame.from_dict(rows, orient="index").rename_axis("metric")

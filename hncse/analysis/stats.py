@@ -82,8 +82,9 @@ class SeedTest:
         return float(low), float(high)
 
 
-def t_interval(mean: float | np.ndarray, sd: float | np.ndarray, n: int,
-               confidence: float = CONFIDENCE) -> tuple[Any, Any]:
+def t_interval(
+    mean: float | np.ndarray, sd: float | np.ndarray, n: int, confidence: float = CONFIDENCE
+) -> tuple[Any, Any]:
     """Student t interval of a mean from its sample sd and n (``scipy.stats.t``); NaN below
     2 values. Vectorised over ``mean`` and ``sd`` (studies sharing n)."""
     if n < 2:
@@ -91,8 +92,7 @@ def t_interval(mean: float | np.ndarray, sd: float | np.ndarray, n: int,
     return stats.t.interval(confidence, n - 1, loc=mean, scale=np.asarray(sd) / math.sqrt(n))
 
 
-def d_z_interval(differences: np.ndarray, confidence: float = CONFIDENCE
-                 ) -> tuple[float, float]:
+def d_z_interval(differences: np.ndarray, confidence: float = CONFIDENCE) -> tuple[float, float]:
     """Interval of the standardised mean difference d_z by inverting the noncentral t
     distribution of t = d_z·√n (Steiger & Fouladi 1997); NaN below 3 differences."""
     n = len(differences)
@@ -166,9 +166,19 @@ def seed_test(differences: np.ndarray) -> SeedTest:
             p_t = 1.0 if mean == 0 else 0.0
         p_wilcoxon = 1.0 if not d.any() else float(stats.wilcoxon(d).pvalue)
     d_low, d_high = d_z_interval(d)
-    test = SeedTest(n, mean, sd, math.nan, math.nan, p_t, p_wilcoxon,
-                    d_z if n >= 3 else math.nan, d_low, d_high,
-                    minimum_detectable_effect(sd, n))
+    test = SeedTest(
+        n,
+        mean,
+        sd,
+        math.nan,
+        math.nan,
+        p_t,
+        p_wilcoxon,
+        d_z if n >= 3 else math.nan,
+        d_low,
+        d_high,
+        minimum_detectable_effect(sd, n),
+    )
     low, high = test.interval()
     return dataclasses.replace(test, low=low, high=high)
 
@@ -183,8 +193,9 @@ def holm(pvalues: pd.Series) -> pd.Series:
         # a call in a process holding pandas, scipy and matplotlib); frozen objects are skipped
         gc.freeze()
         try:
-            adjusted[present.index] = multipletests(present.to_numpy(), alpha=ALPHA,
-                                                    method="holm")[1]
+            adjusted[present.index] = multipletests(present.to_numpy(), alpha=ALPHA, method="holm")[
+                1
+            ]
         finally:
             gc.unfreeze()
     return adjusted
@@ -214,8 +225,9 @@ def spearman_rows(x: np.ndarray, y: np.ndarray, axis: int = -1) -> np.ndarray:
         return (rx * ry).sum(axis) / np.sqrt((rx * rx).sum(axis) * (ry * ry).sum(axis))
 
 
-def spearman_difference(gold: np.ndarray, a: np.ndarray, b: np.ndarray, axis: int = -1
-                        ) -> np.ndarray:
+def spearman_difference(
+    gold: np.ndarray, a: np.ndarray, b: np.ndarray, axis: int = -1
+) -> np.ndarray:
     """ρ(gold, a) − ρ(gold, b) in Spearman points ×100."""
     return 100 * (spearman_rows(a, gold, axis) - spearman_rows(b, gold, axis))
 
@@ -236,16 +248,26 @@ class PairBootstrap:
     @classmethod
     def mean_of(cls, parts: list[PairBootstrap]) -> PairBootstrap:
         """The average over independent test sets (e.g. STS avg over its seven tasks)."""
-        return cls(float(np.mean([p.estimate for p in parts])),
-                   np.mean([p.replicates for p in parts], axis=0))
+        return cls(
+            float(np.mean([p.estimate for p in parts])),
+            np.mean([p.replicates for p in parts], axis=0),
+        )
 
 
-def pair_bootstrap(gold: np.ndarray, a: np.ndarray, b: np.ndarray, n_resamples: int,
-                   rng: np.random.Generator) -> PairBootstrap:
+def pair_bootstrap(
+    gold: np.ndarray, a: np.ndarray, b: np.ndarray, n_resamples: int, rng: np.random.Generator
+) -> PairBootstrap:
     """Resample the test pairs with replacement (the same pairs for both models) and
     recompute ρ(gold, a) − ρ(gold, b) ×100 (``scipy.stats.bootstrap``, paired)."""
-    result = stats.bootstrap((gold, a, b), spearman_difference, paired=True,
-                             vectorized=True, n_resamples=n_resamples, method="percentile",
-                             confidence_level=CONFIDENCE, random_state=rng, batch=200)
-    return PairBootstrap(float(spearman_difference(gold, a, b)),
-                         result.bootstrap_distribution)
+    result = stats.bootstrap(
+        (gold, a, b),
+        spearman_difference,
+        paired=True,
+        vectorized=True,
+        n_resamples=n_resamples,
+        method="percentile",
+        confidence_level=CONFIDENCE,
+        random_state=rng,
+        batch=200,
+    )
+    return PairBootstrap(float(spearman_difference(gold, a, b)), result.bootstrap_distribution)

@@ -68,8 +68,9 @@ class Study(BaseModel):
     def _x_fits_the_analysis(self) -> Study:
         wanted = len(registry()[self.analysis].axes)
         if self.x is not None and len(self.x) != wanted:
-            raise ValueError(f"x: analysis {self.analysis} sweeps {wanted} setting(s), "
-                             f"got {self.x}")
+            raise ValueError(
+                f"x: analysis {self.analysis} sweeps {wanted} setting(s), got {self.x}"
+            )
         return self
 
     @property
@@ -85,8 +86,10 @@ class Study(BaseModel):
 #: used when no spec is given: every run, read as one ablation and one embedding-space study
 DEFAULT_STUDIES: dict[str, dict[str, Any]] = {
     "all-runs": {"analysis": "ablation", "title": "All runs: methods compared (C1–C5)"},
-    "embedding-space": {"analysis": "embedding_space",
-                        "title": "Embedding space and performance (Q3)"},
+    "embedding-space": {
+        "analysis": "embedding_space",
+        "title": "Embedding space and performance (Q3)",
+    },
 }
 
 
@@ -102,10 +105,13 @@ def parse_studies(data: object, source: str) -> list[Study]:
         try:
             studies.append(Study(name=str(name), **body))
         except ValidationError as error:
-            problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}"
-                                 for e in error.errors())
-            raise StudyError(f"{source}: study {name!r}: {problems} "
-                             f"(analysis is one of {', '.join(analysis_names())})") from None
+            problems = "; ".join(
+                f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in error.errors()
+            )
+            raise StudyError(
+                f"{source}: study {name!r}: {problems} "
+                f"(analysis is one of {', '.join(analysis_names())})"
+            ) from None
     return studies
 
 
@@ -138,8 +144,10 @@ def _matches(column: pd.Series, wanted: object) -> pd.Series:
             hit |= column.isna()
         elif numeric and isinstance(value, int | float):
             # floats from YAML and JSON may differ in the last bit
-            hit |= pd.Series(np.isclose(column.astype(float), float(value), rtol=1e-9,
-                                        atol=0.0), index=column.index)
+            hit |= pd.Series(
+                np.isclose(column.astype(float), float(value), rtol=1e-9, atol=0.0),
+                index=column.index,
+            )
         else:
             hit |= column.astype(str) == str(value)
     return hit
@@ -156,8 +164,10 @@ def select_runs(runs: pd.DataFrame, study: Study) -> pd.DataFrame:
         if key not in runs.columns:
             if runs.empty:
                 return runs
-            raise StudyError(f"study {study.name!r}: unknown filter key {key!r}; known: "
-                             f"{', '.join(c for c in runs.columns if c != 'path')}")
+            raise StudyError(
+                f"study {study.name!r}: unknown filter key {key!r}; known: "
+                f"{', '.join(c for c in runs.columns if c != 'path')}"
+            )
         keep &= _matches(runs[key], wanted)
     return runs[keep]
 
@@ -170,8 +180,9 @@ def _show(value: object) -> str:
     return str(value)
 
 
-def varying_columns(runs: pd.DataFrame, exclude: tuple[str, ...] = (),
-                    ignore_missing: bool = False) -> list[str]:
+def varying_columns(
+    runs: pd.DataFrame, exclude: tuple[str, ...] = (), ignore_missing: bool = False
+) -> list[str]:
     """Backbone and settings columns that take more than one value among ``runs`` (an
     unset setting counts as a value unless ``ignore_missing``)."""
     fixed = {"run", "path", "method", "seed", *exclude}

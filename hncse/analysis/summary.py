@@ -21,8 +21,9 @@ BEGIN, END = "<!-- verdicts:begin -->", "<!-- verdicts:end -->"
 DEFAULT, QUESTIONS = Path("reports/cpu-default"), Path("reports/cpu-questions")
 
 
-def _interval(row: pd.Series, low: str = "ci_low", high: str = "ci_high",
-              estimate: str = "estimate") -> str:
+def _interval(
+    row: pd.Series, low: str = "ci_low", high: str = "ci_high", estimate: str = "estimate"
+) -> str:
     if pd.isna(row[low]):
         return f"{row[estimate]:+.2f} (no interval)" if not pd.isna(row[estimate]) else "–"
     return f"{row[estimate]:+.2f} [{row[low]:+.2f}, {row[high]:+.2f}]"
@@ -49,51 +50,67 @@ def claim_line(row: pd.Series) -> str:
         line += f": {numbers}"
     if evidence:
         line += f" ({'; '.join(evidence)})"
-    account = [part for part in str(row["detail"]).split("; ")
-               if not part.startswith(_TABLE_ONLY)]
+    account = [part for part in str(row["detail"]).split("; ") if not part.startswith(_TABLE_ONLY)]
     return f"{line}; {'; '.join(account)}."
 
 
 def q1_line(table: pd.DataFrame) -> str:
     rows = table[table["column"] == "STS avg"]
-    values = ", ".join(f"{r['mean']:.2f} ± {r['sd']:.2f} ({r['variant']}, n = {int(r['n'])})"
-                       for _, r in rows.iterrows())
-    return (f"- **Q1** (β): STS avg {values}. No test between β values is part of this "
-            "study, so no trend is claimed.")
+    values = ", ".join(
+        f"{r['mean']:.2f} ± {r['sd']:.2f} ({r['variant']}, n = {int(r['n'])})"
+        for _, r in rows.iterrows()
+    )
+    return (
+        f"- **Q1** (β): STS avg {values}. No test between β values is part of this "
+        "study, so no trend is claimed."
+    )
 
 
 def q2_line(gains: pd.DataFrame) -> str:
     parts = []
     for _, r in gains.iterrows():
-        parts.append(f"{_interval(r, 'low', 'high')} on {r['corpus']} (n = {int(r['seeds'])}, "
-                     f"Holm p {r['p_t_holm']:.2g}, MDE {r['mde']:.2f})")
+        parts.append(
+            f"{_interval(r, 'low', 'high')} on {r['corpus']} (n = {int(r['seeds'])}, "
+            f"Holm p {r['p_t_holm']:.2g}, MDE {r['mde']:.2f})"
+        )
     significant = gains[gains["p_t_holm"] < ALPHA]
-    verdict = (f"significant (Holm p < {ALPHA}) on {', '.join(significant['corpus'])}"
-               if len(significant) else
-               "no gain is detectable at this number of seeds on either corpus")
-    return (f"- **Q2** (domain): {gains['comparison'].iloc[0]} on STS avg, "
-            f"{'; '.join(parts)}: {verdict}. Corpus size is not swept at this scale.")
+    verdict = (
+        f"significant (Holm p < {ALPHA}) on {', '.join(significant['corpus'])}"
+        if len(significant)
+        else "no gain is detectable at this number of seeds on either corpus"
+    )
+    return (
+        f"- **Q2** (domain): {gains['comparison'].iloc[0]} on STS avg, "
+        f"{'; '.join(parts)}: {verdict}. Corpus size is not swept at this scale."
+    )
 
 
 def q3_line(correlations: pd.DataFrame) -> str:
-    parts = [f"{r['metric']} r = {r['pearson_r']:+.2f} (p = {r['p_pearson']:.2f}, "
-             f"{int(r['runs'])} runs)" for _, r in correlations.iterrows()]
+    parts = [
+        f"{r['metric']} r = {r['pearson_r']:+.2f} (p = {r['p_pearson']:.2f}, {int(r['runs'])} runs)"
+        for _, r in correlations.iterrows()
+    ]
     significant = correlations[correlations["p_pearson"] < ALPHA]["metric"].tolist()
-    verdict = (f"significant (p < {ALPHA}, uncorrected): {', '.join(significant)}" if significant
-               else "no correlation with STS avg is detectable at this number of runs")
+    verdict = (
+        f"significant (p < {ALPHA}, uncorrected): {', '.join(significant)}"
+        if significant
+        else "no correlation with STS avg is detectable at this number of runs"
+    )
     return f"- **Q3** (Pearson with STS avg): {'; '.join(parts)}: {verdict}."
 
 
 def block(root: Path = Path(".")) -> str:
     """The README's result block from the committed tables under ``root``."""
-    verdicts = pd.read_csv(root / DEFAULT / "verdicts.csv", keep_default_na=False,
-                           na_values=[""])
+    verdicts = pd.read_csv(root / DEFAULT / "verdicts.csv", keep_default_na=False, na_values=[""])
     verdicts["interval"] = verdicts["interval"].fillna("")
     questions = root / QUESTIONS
-    lines = [*map(claim_line, (r for _, r in verdicts.iterrows())), "",
-             q1_line(pd.read_csv(questions / "q1-diversity" / "Q1_table.csv")),
-             q2_line(pd.read_csv(questions / "q2-domain" / "Q2-domain_gains.csv")),
-             q3_line(pd.read_csv(questions / "q3-embedding-space" / "q3_correlations.csv"))]
+    lines = [
+        *map(claim_line, (r for _, r in verdicts.iterrows())),
+        "",
+        q1_line(pd.read_csv(questions / "q1-diversity" / "Q1_table.csv")),
+        q2_line(pd.read_csv(questions / "q2-domain" / "Q2-domain_gains.csv")),
+        q3_line(pd.read_csv(questions / "q3-embedding-space" / "q3_correlations.csv")),
+    ]
     return "\n".join([BEGIN, *lines, END])
 
 
@@ -105,8 +122,7 @@ def current_block(readme: str) -> str:
 def main(argv: list[str]) -> int:
     path = Path(argv[0]) if argv else Path("README.md")
     readme = path.read_text(encoding="utf-8")
-    path.write_text(readme.replace(current_block(readme), block(path.parent)),
-                    encoding="utf-8")
+    path.write_text(readme.replace(current_block(readme), block(path.parent)), encoding="utf-8")
     return 0
 
 

@@ -34,11 +34,18 @@ def grid_km(data: StudyData) -> list[Section]:
         mean.index, mean.columns = mean.index.map(show_value), mean.columns.map(show_value)
         count.index, count.columns = mean.index, mean.columns
         labels = mean.map(lambda v: "" if pd.isna(v) else f"{v:.1f}") + count.map(
-            lambda n: "" if pd.isna(n) else f"\nn={int(n)}")
-        section.figures.append(figures.heatmap(mean, labels, f"grid_heatmap_{i}",
-                                               f"STS avg over {rows} × {cols}: {series}",
-                                               "cell: mean STS avg over seeds (n seeds)",
-                                               svg=data.options.svg))
+            lambda n: "" if pd.isna(n) else f"\nn={int(n)}"
+        )
+        section.figures.append(
+            figures.heatmap(
+                mean,
+                labels,
+                f"grid_heatmap_{i}",
+                f"STS avg over {rows} × {cols}: {series}",
+                "cell: mean STS avg over seeds (n seeds)",
+                svg=data.options.svg,
+            )
+        )
     return [section]
 
 
@@ -50,8 +57,9 @@ def _sweep(data: StudyData, key: str, title: str, logx: bool = False) -> Section
         section.say(note)
     scores = data.scores
     columns = [STSB, STS_AVG, *([TRANSFER_AVG] if scores[TRANSFER_AVG].notna().any() else [])]
-    section.tables.append(summary_table(scores.sort_values(x), columns, f"{key}_table",
-                                        f"Scores per setting of {x}"))
+    section.tables.append(
+        summary_table(scores.sort_values(x), columns, f"{key}_table", f"Scores per setting of {x}")
+    )
     present = scores.dropna(subset=[STS_AVG])
     if present.empty:
         section.say("No run has all seven STS tasks, so there is no STS avg to plot.")
@@ -59,9 +67,18 @@ def _sweep(data: StudyData, key: str, title: str, logx: bool = False) -> Section
     unset = present[x].isna()
     if unset.any():
         section.say(f"{int(unset.sum())} run(s) with {x} unset are in the table, not the curve.")
-    section.figures.append(figures.curves(present[~unset], x, STS_AVG, "series",
-                                          f"{key}_curve", f"STS avg over {x}", logx=logx,
-                                          svg=data.options.svg))
+    section.figures.append(
+        figures.curves(
+            present[~unset],
+            x,
+            STS_AVG,
+            "series",
+            f"{key}_curve",
+            f"STS avg over {x}",
+            logx=logx,
+            svg=data.options.svg,
+        )
+    )
     return section
 
 
@@ -86,10 +103,18 @@ def beta(data: StudyData) -> list[Section]:
     x = data.study.swept[0]
     hardness = data.training.dropna(subset=[x])
     if "hnm/sim_synthetic" in hardness and hardness["hnm/sim_synthetic"].notna().any():
-        section.figures.append(figures.curves(
-            hardness, x, "hnm/sim_synthetic", "series", "q1_difficulty",
-            f"Difficulty of synthetic negatives over {x}", ylabel="mean s(z, h) in training",
-            svg=data.options.svg))
+        section.figures.append(
+            figures.curves(
+                hardness,
+                x,
+                "hnm/sim_synthetic",
+                "series",
+                "q1_difficulty",
+                f"Difficulty of synthetic negatives over {x}",
+                ylabel="mean s(z, h) in training",
+                svg=data.options.svg,
+            )
+        )
     _best_setting(section, data.scores, x)
     return [section]
 
@@ -98,9 +123,11 @@ def _best_setting(section: Section, scores: pd.DataFrame, x: str) -> None:
     means = scores.groupby(["series", x])[STS_AVG].agg(["mean", "count"]).dropna()
     for series, part in means.groupby(level="series"):
         best = part["mean"].idxmax()[1]
-        section.say(f"{series}: highest mean STS avg at {x} = {show_value(best)} "
-                    f"({part['mean'].max():.2f}, n = {int(part['count'].max())}); compare "
-                    "the spreads in the table before reading a trend into it.")
+        section.say(
+            f"{series}: highest mean STS avg at {x} = {show_value(best)} "
+            f"({part['mean'].max():.2f}, n = {int(part['count'].max())}); compare "
+            "the spreads in the table before reading a trend into it."
+        )
 
 
 def _gains(data: StudyData, x: str) -> pd.DataFrame:
@@ -115,18 +142,29 @@ def _gains(data: StudyData, x: str) -> pd.DataFrame:
         for method in frame["method"].unique():
             if method == base:
                 continue
-            comparison = claims.compare(frame, method, base, data.collection.pairs,
-                                        data.options.n_resamples, data.rng())
+            comparison = claims.compare(
+                frame, method, base, data.collection.pairs, data.options.n_resamples, data.rng()
+            )
             test = comparison.test(STS_AVG) if comparison else seed_test(np.array([]))
             bootstrap = comparison.bootstraps.get(STS_AVG) if comparison else None
             single = bootstrap.interval() if bootstrap is not None and test.n == 1 else None
-            rows.append({"context": context, x: value, "comparison": f"{method} − {base}",
-                         "seeds": test.n, "estimate": single.estimate if single else test.mean,
-                         "low": single.low if single else np.nan,
-                         "high": single.high if single else np.nan,
-                         "interval": single.method if single else (
-                             f"{SEED_T}, Holm-corrected" if test.n >= 2 else "none"),
-                         "p_t": test.p_t, "p_t_holm": np.nan, "mde": test.mde})
+            rows.append(
+                {
+                    "context": context,
+                    x: value,
+                    "comparison": f"{method} − {base}",
+                    "seeds": test.n,
+                    "estimate": single.estimate if single else test.mean,
+                    "low": single.low if single else np.nan,
+                    "high": single.high if single else np.nan,
+                    "interval": single.method
+                    if single
+                    else (f"{SEED_T}, Holm-corrected" if test.n >= 2 else "none"),
+                    "p_t": test.p_t,
+                    "p_t_holm": np.nan,
+                    "mde": test.mde,
+                }
+            )
             tests.append(test)
     gains = pd.DataFrame(rows)
     if gains.empty:
@@ -146,22 +184,37 @@ def _gain_section(data: StudyData, key: str, title: str, logx: bool) -> list[Sec
     section = _sweep(data, key, title, logx)
     gains = _gains(data, x)
     if gains.empty or gains["estimate"].isna().all():
-        section.say(f"No gain to show: no {data.study.baseline} run shares a {x} and seed "
-                    "with another method's, or the runs lack the seven STS tasks of STS avg.")
+        section.say(
+            f"No gain to show: no {data.study.baseline} run shares a {x} and seed "
+            "with another method's, or the runs lack the seven STS tasks of STS avg."
+        )
         return [section]
     gains["hue"] = gains["comparison"] + gains["context"].map(in_context)
-    section.tables.append(frame_table(gains.drop(columns="hue").set_index([x, "comparison"]),
-                                      f"{key}_gains",
-                                      f"Gain over {data.study.baseline} on STS avg by {x}",
-                                      "interval: paired t over seeds at the Holm level "
-                                      "1 − α·p/p_Holm within this table (one family), so it "
-                                      "excludes 0 exactly when p_t_holm < 0.05; p_t_holm: Holm-"
-                                      "adjusted; mde: minimum detectable effect (80% power, "
-                                      "α 0.05)"))
+    section.tables.append(
+        frame_table(
+            gains.drop(columns="hue").set_index([x, "comparison"]),
+            f"{key}_gains",
+            f"Gain over {data.study.baseline} on STS avg by {x}",
+            "interval: paired t over seeds at the Holm level "
+            "1 − α·p/p_Holm within this table (one family), so it "
+            "excludes 0 exactly when p_t_holm < 0.05; p_t_holm: Holm-"
+            "adjusted; mde: minimum detectable effect (80% power, "
+            "α 0.05)",
+        )
+    )
     tested = gains.dropna(subset=["estimate"])
-    section.figures.append(figures.intervals(tested, x, "hue", f"{key}_gains",
-                                             f"Gain over {data.study.baseline} by {x}", x,
-                                             logx, svg=data.options.svg))
+    section.figures.append(
+        figures.intervals(
+            tested,
+            x,
+            "hue",
+            f"{key}_gains",
+            f"Gain over {data.study.baseline} by {x}",
+            x,
+            logx,
+            svg=data.options.svg,
+        )
+    )
     for hue, part in tested.groupby("hue", sort=False):
         section.say(_gain_sentence(str(hue), part, x))
     return [section]
@@ -172,11 +225,18 @@ def _gain_sentence(hue: str, part: pd.DataFrame, x: str) -> str:
     hit = part["p_t_holm"] < ALPHA
     detected = ", ".join(map(show_value, part.loc[hit, x]))
     rest = part[~hit]
-    mdes = ", ".join(f"{show_value(v)}: {m:.2f}" for v, m in zip(rest[x], rest["mde"],
-                                                                 strict=True)
-                     if not np.isnan(m)) or "none"
-    undetected = (f"no difference is detectable at this number of seeds at {x} = "
-                  f"{', '.join(map(show_value, rest[x]))} (minimum detectable effect {mdes})")
+    mdes = (
+        ", ".join(
+            f"{show_value(v)}: {m:.2f}"
+            for v, m in zip(rest[x], rest["mde"], strict=True)
+            if not np.isnan(m)
+        )
+        or "none"
+    )
+    undetected = (
+        f"no difference is detectable at this number of seeds at {x} = "
+        f"{', '.join(map(show_value, rest[x]))} (minimum detectable effect {mdes})"
+    )
     if not len(rest):
         return f"{hue}: Holm-adjusted p < {ALPHA} at every {x} tested ({detected})."
     if detected:
@@ -186,8 +246,7 @@ def _gain_sentence(hue: str, part: pd.DataFrame, x: str) -> str:
 
 @analysis_kind("scaling", section="Q2-scaling", axes=("max_sentences",))
 def scaling(data: StudyData) -> list[Section]:
-    return _gain_section(data, "Q2-scaling",
-                         f"Q2: corpus size — {data.study.heading}", logx=True)
+    return _gain_section(data, "Q2-scaling", f"Q2: corpus size — {data.study.heading}", logx=True)
 
 
 @analysis_kind("domain", section="Q2-domain", axes=("corpus",))

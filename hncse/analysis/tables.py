@@ -20,8 +20,10 @@ from hncse.analysis.output import write_frame
 from hncse.files import write_text
 
 SINGLE_SEED_MARK = "†"
-SUMMARY_NOTE = (f"mean ± sd over seeds; n = number of seeds; {SINGLE_SEED_MARK} = single "
-                "seed (no spread); bold = best per column")
+SUMMARY_NOTE = (
+    f"mean ± sd over seeds; n = number of seeds; {SINGLE_SEED_MARK} = single "
+    "seed (no spread); bold = best per column"
+)
 
 
 @dataclass
@@ -52,21 +54,33 @@ def _number(value: float) -> str:
 def _cell(mean: float, sd: float, n: int, row_n: int) -> str:
     if n == 0 or np.isnan(mean):
         return "–"
-    text = (f"{_number(mean)}{SINGLE_SEED_MARK}" if n == 1
-            else f"{_number(mean)} ± {_number(sd)}")
+    text = f"{_number(mean)}{SINGLE_SEED_MARK}" if n == 1 else f"{_number(mean)} ± {_number(sd)}"
     return text if n == row_n else f"{text} (n={n})"
 
 
-def summary_table(scores: pd.DataFrame, columns: list[str], name: str, title: str,
-                  by: str = "variant", mark_best: bool = True) -> Table:
+def summary_table(
+    scores: pd.DataFrame,
+    columns: list[str],
+    name: str,
+    title: str,
+    by: str = "variant",
+    mark_best: bool = True,
+) -> Table:
     """Mean ± sd (n) over the runs of each ``by`` group, per column of ``scores``; the
     highest mean per column in bold when ``mark_best`` (higher-is-better columns only)."""
     groups = scores.groupby(by, sort=False)[columns]
     mean, sd, count = groups.mean(), groups.std(ddof=1), groups.count()
     row_n = count.max(axis=1)
     text = pd.DataFrame(
-        {c: [_cell(mean.at[r, c], sd.at[r, c], int(count.at[r, c]), int(row_n[r]))
-             for r in mean.index] for c in columns}, index=mean.index)
+        {
+            c: [
+                _cell(mean.at[r, c], sd.at[r, c], int(count.at[r, c]), int(row_n[r]))
+                for r in mean.index
+            ]
+            for c in columns
+        },
+        index=mean.index,
+    )
     text.insert(0, "n", row_n.astype(int).astype(str))
     bold = (mean.eq(mean.max()) & mean.notna()) if mark_best else mean.notna() & False
     bold.insert(0, "n", False)
@@ -77,8 +91,9 @@ def summary_table(scores: pd.DataFrame, columns: list[str], name: str, title: st
     return Table(name, title, text, data, bold, note, index_name=by)
 
 
-def grid_table(scores: pd.DataFrame, value: str, rows: str, columns: str, name: str,
-               title: str) -> Table:
+def grid_table(
+    scores: pd.DataFrame, value: str, rows: str, columns: str, name: str, title: str
+) -> Table:
     """A two-setting grid (e.g. k × m) of ``value``: mean ± sd (n) per cell, best in bold."""
     summary = scores.groupby([rows, columns])[value].agg(["mean", "std", "count"])
     cells = summary.apply(lambda r: _cell(r["mean"], r["std"], int(r["count"]), -1), axis=1)
@@ -92,8 +107,9 @@ def grid_table(scores: pd.DataFrame, value: str, rows: str, columns: str, name: 
     return Table(name, title, text, summary.reset_index(), bold, note)
 
 
-def frame_table(frame: pd.DataFrame, name: str, title: str, note: str = "",
-                digits: int = 2) -> Table:
+def frame_table(
+    frame: pd.DataFrame, name: str, title: str, note: str = "", digits: int = 2
+) -> Table:
     """A plain table (test results, correlations): numbers rounded for display, kept
     whole in the CSV; p-values in scientific notation below 0.001."""
 
@@ -108,10 +124,13 @@ def frame_table(frame: pd.DataFrame, name: str, title: str, note: str = "",
             return f"{value:.{3 if column.startswith('p_') else digits}f}"
         return str(value)
 
-    labels = [" · ".join(map(show_value, v)) if isinstance(v, tuple) else show_value(v)
-              for v in frame.index]
-    text = pd.DataFrame({c: [show(str(c), v) for v in frame[c]] for c in frame.columns},
-                        index=labels)
+    labels = [
+        " · ".join(map(show_value, v)) if isinstance(v, tuple) else show_value(v)
+        for v in frame.index
+    ]
+    text = pd.DataFrame(
+        {c: [show(str(c), v) for v in frame[c]] for c in frame.columns}, index=labels
+    )
     index_name = " · ".join(str(n) for n in frame.index.names if n is not None)
     return Table(name, title, text, frame.reset_index(), note=note, index_name=index_name)
 
@@ -138,8 +157,7 @@ def to_latex(table: Table) -> str:
     if table.bold is not None:
         css = table.bold.map(lambda b: "font-weight: bold;" if b else "")
         styler = styler.apply(lambda _: css, axis=None)
-    latex = styler.to_latex(hrules=True, convert_css=True,
-                            caption=table.title.replace("_", r"\_"))
+    latex = styler.to_latex(hrules=True, convert_css=True, caption=table.title.replace("_", r"\_"))
     return latex.replace("±", r"$\pm$").replace(SINGLE_SEED_MARK, r"$^\dagger$")
 
 

@@ -28,8 +28,11 @@ def headline_scores(table: pd.DataFrame, runs: pd.DataFrame) -> pd.DataFrame:
     NaN where the run lacks it), ``STS avg`` and ``Transfer avg``."""
     wide = runs.set_index("run").copy()
     for task in (*STS_TASKS, *TRANSFER_TASKS):
-        rows = table[(table["task"] == task.key) & (table["split"] == task.split)
-                     & (table["metric"] == task.metric)]
+        rows = table[
+            (table["task"] == task.key)
+            & (table["split"] == task.split)
+            & (table["metric"] == task.metric)
+        ]
         wide[task.label] = rows.set_index("run")["value"].reindex(wide.index).astype(float)
     # skipna=False: an average over fewer tasks is not the paper's average
     wide[STS_AVG] = wide[[t.label for t in STS_TASKS]].mean(axis=1, skipna=False)

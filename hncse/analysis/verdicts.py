@@ -14,8 +14,9 @@ from typing import Literal, get_args
 ALPHA = 0.05
 POWER = 0.80
 
-Verdict = Literal["reproduced", "contradicted", "not reproduced", "inconclusive",
-                  "untestable at this scale"]
+Verdict = Literal[
+    "reproduced", "contradicted", "not reproduced", "inconclusive", "untestable at this scale"
+]
 VERDICTS: tuple[str, ...] = get_args(Verdict)
 REPRODUCED, CONTRADICTED, NOT_REPRODUCED, INCONCLUSIVE, UNTESTABLE = VERDICTS
 NOT_EVALUATED = "not evaluated"  # not a verdict: the data are absent (the reason is shown)
@@ -23,17 +24,17 @@ Outcome = Verdict | Literal["not evaluated"]
 
 DEFINITIONS: dict[str, str] = {
     REPRODUCED: "the corrected interval excludes 0 in the paper's direction "
-                "(Holm-adjusted p < 0.05 within the claim's declared family)",
+    "(Holm-adjusted p < 0.05 within the claim's declared family)",
     CONTRADICTED: "the corrected interval excludes 0 in the other direction",
     NOT_REPRODUCED: "the corrected interval excludes the paper's stated effect and the "
-                    "comparison had the power to detect it (minimum detectable effect at "
-                    "80% power ≤ the stated effect)",
+    "comparison had the power to detect it (minimum detectable effect at "
+    "80% power ≤ the stated effect)",
     INCONCLUSIVE: "neither of the above; the minimum detectable effect and the seeds needed "
-                  "are stated",
+    "are stated",
     UNTESTABLE: "the mechanism under test did not act (e.g. PM mixed fewer than 1% of a "
-                "run's queries or fewer than 100), with the counts",
+    "run's queries or fewer than 100), with the counts",
     NOT_EVALUATED: "no verdict: the claim's data are absent (no runs, or runs that did not "
-                   "log what it needs), with the reason",
+    "log what it needs), with the reason",
 }
 
 
@@ -61,15 +62,17 @@ def decide(evidence: Evidence | None, direction: int = 1, acted: bool = True) ->
     if evidence.p_holm < ALPHA:
         return REPRODUCED if direction * evidence.estimate > 0 else CONTRADICTED
     effect = evidence.paper_effect
-    if effect is not None and evidence.mde <= abs(effect) and not (
-            evidence.low <= effect <= evidence.high):
+    if (
+        effect is not None
+        and evidence.mde <= abs(effect)
+        and not (evidence.low <= effect <= evidence.high)
+    ):
         return NOT_REPRODUCED
     return INCONCLUSIVE
 
 
 # a claim is as weak as its weakest part: the first word found in this order wins
-_PRECEDENCE: tuple[str, ...] = (CONTRADICTED, NOT_REPRODUCED, UNTESTABLE, INCONCLUSIVE,
-                                REPRODUCED)
+_PRECEDENCE: tuple[str, ...] = (CONTRADICTED, NOT_REPRODUCED, UNTESTABLE, INCONCLUSIVE, REPRODUCED)
 
 
 def combine(parts: list[Outcome]) -> Outcome:

@@ -57,5 +57,6 @@ def alignment_uniformity(embed: Lookup, splits: dict[str, PairSet]) -> Alignment
     return AlignmentUniformity(
         alignment=float(distances.mean()),
         uniformity=uniformity(_normalised(embed, sentences)),
-        positive_pairs=len(first), sentences=len(sentences),
+        positive_pairs=len(first),
+        sentences=len(sentences),
     )

@@ -27,15 +27,17 @@ class LoadedBinary:
 
     def limit_training(self, max_samples: int) -> LoadedBinary:
         """Cross-validation trains and tests on the whole set, so the whole set is cut."""
-        return replace(self, data=self.data.take(stratified_subset(self.data.labels,
-                                                                   max_samples)))
+        return replace(self, data=self.data.take(stratified_subset(self.data.labels, max_samples)))
 
     def evaluate(self, embed: Lookup, context: EvalContext) -> TaskOutcome:
         features = embed(self.data.sentences)
         return timed_result(
-            lambda: nested_cv(features, self.data.labels, 2, context.classifier,
-                              context.device, context.fitter),
-            n=len(self.data), ntest=len(self.data))
+            lambda: nested_cv(
+                features, self.data.labels, 2, context.classifier, context.device, context.fitter
+            ),
+            n=len(self.data),
+            ntest=len(self.data),
+        )
 
 
 @dataclass(frozen=True)

@@ -39,9 +39,18 @@ TASKS: tuple[Task, ...] = (
     *(Task(f"STS1{i}", "sts", f"STS1{i}", "all", "spearman") for i in range(2, 7)),
     Task("STSBenchmark", "sts", "STS-B", "test", "spearman"),
     Task("SICKRelatedness", "sts", "SICK-R", "test", "spearman"),
-    *(Task(name, "transfer", label, "", "acc")
-      for name, label in (("MR", "MR"), ("CR", "CR"), ("SUBJ", "SUBJ"), ("MPQA", "MPQA"),
-                          ("SST2", "SST"), ("TREC", "TREC"), ("MRPC", "MRPC"))),
+    *(
+        Task(name, "transfer", label, "", "acc")
+        for name, label in (
+            ("MR", "MR"),
+            ("CR", "CR"),
+            ("SUBJ", "SUBJ"),
+            ("MPQA", "MPQA"),
+            ("SST2", "SST"),
+            ("TREC", "TREC"),
+            ("MRPC", "MRPC"),
+        )
+    ),
 )
 BY_NAME: dict[str, Task] = {task.name: task for task in TASKS}
 GROUPS: dict[str, tuple[str, ...]] = {

@@ -58,10 +58,10 @@ class ClassifierSettings:
 
 
 MODES: dict[str, ClassifierSettings] = {
-    "test": ClassifierSettings(kfold=10, optimizer="adam", batch_size=64, tenacity=5,
-                               epoch_size=4),
-    "fasttest": ClassifierSettings(kfold=5, optimizer="rmsprop", batch_size=128, tenacity=3,
-                                   epoch_size=2),
+    "test": ClassifierSettings(kfold=10, optimizer="adam", batch_size=64, tenacity=5, epoch_size=4),
+    "fasttest": ClassifierSettings(
+        kfold=5, optimizer="rmsprop", batch_size=128, tenacity=3, epoch_size=2
+    ),
 }
 
 
@@ -151,13 +151,15 @@ class _StackedOptimizer:
         self.decay = decay  # (groups, penalties × classes, 1)
         self.square = torch.zeros_like(weights)
         self.momentum = torch.zeros_like(weights) if kind == "adam" else None
-        self.steps = torch.zeros(weights.shape[0], 1, 1, dtype=torch.float64,
-                                 device=weights.device)
+        self.steps = torch.zeros(weights.shape[0], 1, 1, dtype=torch.float64, device=weights.device)
 
     def keep(self, index: Tensor) -> None:
         """Drop finished groups' state (``index``: the groups that go on)."""
         self.decay, self.square, self.steps = (
-            self.decay[index], self.square[index], self.steps[index])
+            self.decay[index],
+            self.square[index],
+            self.steps[index],
+        )
         if self.momentum is not None:
             self.momentum = self.momentum[index]
 
@@ -173,8 +175,15 @@ class _StackedOptimizer:
         if self.momentum is not None:
             self.momentum[groups] = momentum
 
-    def _update(self, w: Tensor, grad: Tensor, decay: Tensor, square: Tensor,
-                momentum: Tensor | None, steps: Tensor) -> None:
+    def _update(
+        self,
+        w: Tensor,
+        grad: Tensor,
+        decay: Tensor,
+        square: Tensor,
+        momentum: Tensor | None,
+        steps: Tensor,
+    ) -> None:
         grad = grad.add_(decay * w)
         steps += 1
         if momentum is None:
@@ -209,8 +218,12 @@ def _pass_rows(
 
 
 def _dev_correct(
-    weights: Tensor, features: Tensor, labels: Tensor, plans: Sequence[_Plan],
-    penalties: int, nclasses: int,
+    weights: Tensor,
+    features: Tensor,
+    labels: Tensor,
+    plans: Sequence[_Plan],
+    penalties: int,
+    nclasses: int,
 ) -> Tensor:
     """Correct dev predictions ``(groups, penalties)`` of the stacked models."""
     counts = torch.zeros(len(plans), penalties, dtype=torch.long)
@@ -225,12 +238,17 @@ def _dev_correct(
 class _Trainer:
     """The stacked models of :func:`fit_groups` and their early-stopping state."""
 
-    def __init__(self, features: Tensor, labels: Tensor, nclasses: int,
-                 groups: Sequence[FitGroup], settings: ClassifierSettings) -> None:
+    def __init__(
+        self,
+        features: Tensor,
+        labels: Tensor,
+        nclasses: int,
+        groups: Sequence[FitGroup],
+        settings: ClassifierSettings,
+    ) -> None:
         penalties = {len(group.l2) for group in groups}
         if len(penalties) != 1:
-            raise ValueError("all groups of one fit_groups call need the same number of "
-                             "penalties")
+            raise ValueError("all groups of one fit_groups call need the same number of penalties")
         self.settings, self.nclasses, self.penalties = settings, nclasses, penalties.pop()
         device = features.device
         self.features = torch.cat([features.float(), features.new_ones(len(features), 1)], 1)
@@ -240,8 +258,8 @@ class _Trainer:
         self.weights = start.repeat(len(groups), self.penalties, 1)  # (G, R·C, D)
         decay = torch.tensor([group.l2 for group in groups], device=device)
         self.optimizer = _StackedOptimizer(
-            settings.optimizer, self.weights,
-            decay.repeat_interleave(nclasses, dim=1)[:, :, None])
+            settings.optimizer, self.weights, decay.repeat_interleave(nclasses, dim=1)[:, :, None]
+        )
         shape = (len(groups), self.penalties)
         self.best = self.weights.view(len(groups), *shape[1:], nclasses, -1).clone()
         self.best_correct = torch.full(shape, -1, dtype=torch.long)
@@ -249,8 +267,9 @@ class _Trainer:
         self.done = torch.zeros(shape, dtype=torch.bool)
         self.epochs = torch.zeros(shape, dtype=torch.long)
         self.alive = torch.arange(len(groups))
-        self.buffer = torch.empty(len(groups) * settings.batch_size, self.features.shape[1],
-                                  device=device)
+        self.buffer = torch.empty(
+            len(groups) * settings.batch_size, self.features.shape[1], device=device
+        )
 
     def train_pass(self) -> None:
         plans = [self.plans[g] for g in self.alive.tolist()]
@@ -271,8 +290,9 @@ class _Trainer:
     def _gradient(self, rows: Tensor, targets: Tensor, scale: Tensor) -> Tensor:
         """∂/∂W of each model's mean cross-entropy on its minibatch: (softmax − onehot)ᵀ x / b."""
         count, size = rows.shape
-        batch = torch.index_select(self.features, 0, rows.reshape(-1),
-                                   out=self.buffer[: count * size])
+        batch = torch.index_select(
+            self.features, 0, rows.reshape(-1), out=self.buffer[: count * size]
+        )
         batch = batch.view(count, size, -1)
         logits = torch.bmm(self.weights, batch.transpose(1, 2))  # (G, R·C, b)
         probs = logits.view(count, self.penalties, self.nclasses, size).softmax(dim=2)
@@ -284,15 +304,17 @@ class _Trainer:
     def evaluate(self, epoch: int) -> None:
         """SentEval's dev check after ``epoch_size`` passes, for every model still running."""
         plans = [self.plans[g] for g in self.alive.tolist()]
-        correct = _dev_correct(self.weights, self.features, self.labels, plans,
-                               self.penalties, self.nclasses)
+        correct = _dev_correct(
+            self.weights, self.features, self.labels, plans, self.penalties, self.nclasses
+        )
         alive, running = self.alive, ~self.done[self.alive]
         improved = running & (correct > self.best_correct[alive])
         stalled = running & ~improved
         device = self.weights.device
         current = self.weights.view(len(alive), self.penalties, self.nclasses, -1)
         self.best[alive.to(device)] = torch.where(
-            improved.to(device)[:, :, None, None], current, self.best[alive.to(device)])
+            improved.to(device)[:, :, None, None], current, self.best[alive.to(device)]
+        )
         self.best_correct[alive] = torch.where(improved, correct, self.best_correct[alive])
         self.done[alive] |= stalled & (self.misses[alive] >= self.settings.tenacity)
         self.misses[alive] += stalled.long()
@@ -327,7 +349,10 @@ def single_cpu_thread(device: torch.device) -> Iterator[None]:
 
 
 def fit_groups(
-    features: Tensor, labels: Tensor, nclasses: int, groups: Sequence[FitGroup],
+    features: Tensor,
+    labels: Tensor,
+    nclasses: int,
+    groups: Sequence[FitGroup],
     settings: ClassifierSettings,
 ) -> FitResult:
     """Fit every (group, penalty) model with SentEval's protocol, all together."""
@@ -340,4 +365,3 @@ def fit_groups(
             epoch += settings.epoch_size
             trainer.evaluate(epoch)
         return trainer.result()
-

@@ -88,16 +88,24 @@ def _checkpoint_pooler(path: str) -> dict[str, torch.Tensor]:
     model = AutoModel.from_pretrained(path, trust_remote_code=False)
     dense = getattr(getattr(model, "pooler", None), "dense", None)
     if dense is None:
-        raise EvaluationError(f"pooler 'cls' needs {MLP_FILE} in {path} or a checkpoint with a "
-                         "pooler layer; use cls_before_pooler or avg")
+        raise EvaluationError(
+            f"pooler 'cls' needs {MLP_FILE} in {path} or a checkpoint with a "
+            "pooler layer; use cls_before_pooler or avg"
+        )
     return dense.state_dict()
 
 
 def hf_source(model: str, pooler: str, device: str, max_length: int | None) -> EncoderSource:
     path = resolve_model_path(model)
     extra = [f"pooler={pooler}", f"max_length={max_length}"]
-    info = ModelInfo(kind="hf", name=model, path=path, pooler=pooler, max_length=max_length,
-                     fingerprint=_digest(_identity("hf", model, path, extra)))
+    info = ModelInfo(
+        kind="hf",
+        name=model,
+        path=path,
+        pooler=pooler,
+        max_length=max_length,
+        fingerprint=_digest(_identity("hf", model, path, extra)),
+    )
     return EncoderSource(info, lambda: load_hf_encoder(path, pooler, device, max_length))
 
 
@@ -110,11 +118,15 @@ def st_source(model: str, device: str) -> EncoderSource:
 
         encoder = SentenceTransformer(name, device=device)
         return lambda sentences: encoder.encode(
-            sentences, batch_size=len(sentences), convert_to_numpy=True,
-            show_progress_bar=False)
+            sentences, batch_size=len(sentences), convert_to_numpy=True, show_progress_bar=False
+        )
 
-    info = ModelInfo(kind="sentence-transformers", name=model, path=name,
-                     fingerprint=_digest(_identity("st", name, name, [])))
+    info = ModelInfo(
+        kind="sentence-transformers",
+        name=model,
+        path=name,
+        fingerprint=_digest(_identity("st", name, name, [])),
+    )
     return EncoderSource(info, build)
 
 
@@ -130,28 +142,34 @@ def callable_source(spec: str) -> EncoderSource:
         raise EvaluationError(f"--encoder {spec!r}: {error}") from error
     source_file = inspect.getsourcefile(factory)
     extra = [sha256_file(Path(source_file))] if source_file else []
-    info = ModelInfo(kind="callable", name=spec,
-                     fingerprint=_digest(_identity("callable", spec, None, extra)))
+    info = ModelInfo(
+        kind="callable", name=spec, fingerprint=_digest(_identity("callable", spec, None, extra))
+    )
     return EncoderSource(info, factory)
 
 
 def glove_source() -> EncoderSource:
     vectors, _ = glove_files()
-    info = ModelInfo(kind="glove", name="glove", path=str(vectors.parent),
-                     fingerprint=_digest(_identity("glove", f"glove-{glove_version()}", None,
-                                                   [])))
+    info = ModelInfo(
+        kind="glove",
+        name="glove",
+        path=str(vectors.parent),
+        fingerprint=_digest(_identity("glove", f"glove-{glove_version()}", None, [])),
+    )
     return EncoderSource(info, glove_encoder)
 
 
 def function_source(encode: Encode, name: str) -> EncoderSource:
     """Any in-process callable (Python API); ``name`` is its identity for the cache."""
-    info = ModelInfo(kind="callable", name=name,
-                     fingerprint=_digest(_identity("callable", name, None, [])))
+    info = ModelInfo(
+        kind="callable", name=name, fingerprint=_digest(_identity("callable", name, None, []))
+    )
     return EncoderSource(info, lambda: encode)
 
 
-def encoder_source(model: str | None, encoder: str | None, pooler: str, device: str,
-                   max_length: int | None = None) -> EncoderSource:
+def encoder_source(
+    model: str | None, encoder: str | None, pooler: str, device: str, max_length: int | None = None
+) -> EncoderSource:
     """The command line's choice: ``--model`` (HF or ``st:``) or ``--encoder``."""
     if (model is None) == (encoder is None):
         raise EvaluationError("give exactly one of --model and --encoder")
@@ -168,21 +186,27 @@ def _as_array(embeddings: np.ndarray | torch.Tensor, expected: int) -> np.ndarra
         embeddings = embeddings.detach().float().cpu().numpy()
     array = np.asarray(embeddings, dtype=np.float32)
     if array.ndim != 2 or array.shape[0] != expected:
-        raise EvaluationError(f"the encoder returned shape {array.shape} for {expected} sentences; "
-                         "expected one row per sentence")
+        raise EvaluationError(
+            f"the encoder returned shape {array.shape} for {expected} sentences; "
+            "expected one row per sentence"
+        )
     return array
 
 
-def encode_sentences(encode: Encode, sentences: Sequence[str], batch_size: int = 128,
-                     progress: bool = False) -> np.ndarray:
+def encode_sentences(
+    encode: Encode, sentences: Sequence[str], batch_size: int = 128, progress: bool = False
+) -> np.ndarray:
     """Encode distinct sentences shortest first, in batches (less padding); rows follow the
     input order."""
-    order = sorted(range(len(sentences)), key=lambda i: (len(sentences[i].split()),
-                                                          len(sentences[i])))
+    order = sorted(
+        range(len(sentences)), key=lambda i: (len(sentences[i].split()), len(sentences[i]))
+    )
     chunks = [order[start : start + batch_size] for start in range(0, len(order), batch_size)]
     out: np.ndarray | None = None
-    with torch.inference_mode(), tqdm(total=len(order), desc="encoding", unit="sent",
-                                      disable=not progress) as bar:
+    with (
+        torch.inference_mode(),
+        tqdm(total=len(order), desc="encoding", unit="sent", disable=not progress) as bar,
+    ):
         for chunk in chunks:
             vectors = _as_array(encode([sentences[i] for i in chunk]), len(chunk))
             if out is None:
@@ -225,13 +249,17 @@ class EmbeddingCache:
         try:
             matrix = np.load(path, allow_pickle=False)
         except (OSError, ValueError, EOFError) as error:
-            warnings.warn(f"embedding cache file {path} is unreadable ({error}); encoding "
-                          "again and replacing it", stacklevel=2)
+            warnings.warn(
+                f"embedding cache file {path} is unreadable ({error}); encoding "
+                "again and replacing it",
+                stacklevel=2,
+            )
             return None
         return matrix if matrix.ndim == 2 and len(matrix) == len(sentences) else None
 
     def save(self, task: str, sentences: Sequence[str], matrix: np.ndarray) -> None:
         """Best effort: the cache is optional, so a failed write (a full disk) only warns."""
+
         def save(tmp: Path) -> None:
             with tmp.open("wb") as handle:
                 np.save(handle, matrix)
@@ -240,8 +268,11 @@ class EmbeddingCache:
         try:
             write_atomic(path, save)
         except OSError as error:
-            warnings.warn(f"could not write the embedding cache file {path} ({error}); the "
-                          "evaluation goes on without it", stacklevel=2)
+            warnings.warn(
+                f"could not write the embedding cache file {path} ({error}); the "
+                "evaluation goes on without it",
+                stacklevel=2,
+            )
 
 
 @dataclass(frozen=True)
@@ -252,8 +283,11 @@ class Encoded:
 
 
 def embed_tasks(
-    sentence_sets: dict[str, list[str]], source: EncoderSource, cache: EmbeddingCache | None,
-    batch_size: int = 128, progress: bool = False,
+    sentence_sets: dict[str, list[str]],
+    source: EncoderSource,
+    cache: EmbeddingCache | None,
+    batch_size: int = 128,
+    progress: bool = False,
 ) -> Encoded:
     """Embeddings for every task's sentences: cached tasks are read, the distinct sentences
     of the others are encoded once (shared across tasks), then cached per task."""
@@ -261,8 +295,9 @@ def embed_tasks(
     unique = {task: sorted(set(sentences)) for task, sentences in sentence_sets.items()}
     union = sorted(set().union(*unique.values()))
     index = {sentence: i for i, sentence in enumerate(union)}
-    rows = {task: np.array([index[s] for s in sents], dtype=np.int64)
-            for task, sents in unique.items()}
+    rows = {
+        task: np.array([index[s] for s in sents], dtype=np.int64) for task, sents in unique.items()
+    }
     matrix = np.zeros((len(union), 0), dtype=np.float32)
     filled = np.zeros(len(union), dtype=bool)
 
@@ -279,8 +314,9 @@ def embed_tasks(
             place(rows[task], values)
     todo = np.flatnonzero(~filled)
     if len(todo):
-        place(todo, encode_sentences(source.build(), [union[i] for i in todo], batch_size,
-                                     progress))
+        place(
+            todo, encode_sentences(source.build(), [union[i] for i in todo], batch_size, progress)
+        )
     if cache:
         for task, sents in unique.items():
             if cached[task] is None:

@@ -29,8 +29,11 @@ class Pairs:
         return len(self.labels)
 
     def take(self, indices: np.ndarray) -> Pairs:
-        return Pairs([self.first[i] for i in indices], [self.second[i] for i in indices],
-                     self.labels[indices])
+        return Pairs(
+            [self.first[i] for i in indices],
+            [self.second[i] for i in indices],
+            self.labels[indices],
+        )
 
     def texts(self) -> list[str]:
         return self.first + self.second
@@ -48,8 +51,11 @@ def read_file(path: Path, expected: int, task: str) -> Pairs:
         value = int(label(fields[0], path, number, {"0", "1"}))
         rows.append((fields[3].split(), fields[4].split(), value))
     rows.sort(key=lambda row: (len(row[0]), len(row[1]), row[2]))  # stable, as SentEval
-    return Pairs([" ".join(a) for a, _, _ in rows], [" ".join(b) for _, b, _ in rows],
-                 np.asarray([y for _, _, y in rows], dtype=np.int64))
+    return Pairs(
+        [" ".join(a) for a, _, _ in rows],
+        [" ".join(b) for _, b, _ in rows],
+        np.asarray([y for _, _, y in rows], dtype=np.int64),
+    )
 
 
 def pair_features(first: np.ndarray, second: np.ndarray) -> np.ndarray:
@@ -58,6 +64,12 @@ def pair_features(first: np.ndarray, second: np.ndarray) -> np.ndarray:
 
 
 SPECS: tuple[TrainTestSpec[Pairs], ...] = (
-    TrainTestSpec("MRPC", ("msr_paraphrase_train.txt", 4076),
-                  ("msr_paraphrase_test.txt", 1725), read_file, nclasses=2, with_f1=True),
+    TrainTestSpec(
+        "MRPC",
+        ("msr_paraphrase_train.txt", 4076),
+        ("msr_paraphrase_test.txt", 1725),
+        read_file,
+        nclasses=2,
+        with_f1=True,
+    ),
 )

@@ -80,7 +80,8 @@ def check_count(found: int, expected: int, path: Path, what: str) -> None:
     if found != expected:
         hint = "truncated?" if found < expected else "extra lines?"
         raise DataFormatError(
-            path, found + 1 if found < expected else expected + 1,
+            path,
+            found + 1 if found < expected else expected + 1,
             f"expected {expected} {what}, found {found} ({hint})",
         )
 

@@ -46,8 +46,13 @@ def _optimizer(model: nn.Module, settings: ClassifierSettings, l2: float) -> tor
 
 
 def fit_one(
-    features: Tensor, labels: Tensor, nclasses: int, train: np.ndarray, dev: np.ndarray | None,
-    l2: float, settings: ClassifierSettings,
+    features: Tensor,
+    labels: Tensor,
+    nclasses: int,
+    train: np.ndarray,
+    dev: np.ndarray | None,
+    l2: float,
+    settings: ClassifierSettings,
 ) -> tuple[Tensor, float, int]:
     """One SentEval fit: best-dev weights ``(classes, d + 1)``, their dev accuracy, epochs."""
     rng = np.random.RandomState(settings.seed)  # = np.random.seed(seed); np.random.permutation
@@ -87,12 +92,20 @@ def fit_one(
 
 
 def fit_groups(
-    features: Tensor, labels: Tensor, nclasses: int, groups: Sequence[FitGroup],
+    features: Tensor,
+    labels: Tensor,
+    nclasses: int,
+    groups: Sequence[FitGroup],
     settings: ClassifierSettings,
 ) -> FitResult:
     """Every (group, penalty) model fitted alone, in turn."""
-    fits = [[fit_one(features, labels, nclasses, group.train, group.dev, l2, settings)
-             for l2 in group.l2] for group in groups]
+    fits = [
+        [
+            fit_one(features, labels, nclasses, group.train, group.dev, l2, settings)
+            for l2 in group.l2
+        ]
+        for group in groups
+    ]
     return FitResult(
         weights=torch.stack([torch.stack([w for w, _, _ in row]) for row in fits]),
         dev_accuracy=np.array([[acc for _, acc, _ in row] for row in fits]),

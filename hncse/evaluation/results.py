@@ -68,8 +68,9 @@ class ClassificationResult(Record):
     seconds: float
 
 
-TaskResult = Annotated[STSResult | CosineResult | ClassificationResult,
-                       Field(discriminator="family")]
+TaskResult = Annotated[
+    STSResult | CosineResult | ClassificationResult, Field(discriminator="family")
+]
 
 
 class AlignmentUniformity(Record):
@@ -107,10 +108,12 @@ class EvaluationResult(Record):
     sentences_encoded: int
     sentences_unique: int
     max_train_samples: int | None = Field(
-        None, exclude_if=lambda value: value is None)  # only when training sets were cut
+        None, exclude_if=lambda value: value is None
+    )  # only when training sets were cut
     tasks: dict[str, TaskResult]
     alignment_uniformity: AlignmentUniformity | None = Field(
-        None, exclude_if=lambda value: value is None)  # only when asked for
+        None, exclude_if=lambda value: value is None
+    )  # only when asked for
     versions: dict[str, str]
     created: str
 
@@ -131,10 +134,12 @@ def write_result(result: EvaluationResult, pairs: pd.DataFrame, out: Path) -> No
     if missing:
         raise ValueError(f"pair scores lack columns {sorted(missing)}")
     frame = pairs.loc[:, list(PAIR_COLUMNS)]
-    write_atomic_group({
-        pairs_path(out): lambda tmp: frame.to_parquet(tmp, index=False),
-        out: lambda tmp: tmp.write_text(result.to_json() + "\n", encoding="utf-8"),
-    })
+    write_atomic_group(
+        {
+            pairs_path(out): lambda tmp: frame.to_parquet(tmp, index=False),
+            out: lambda tmp: tmp.write_text(result.to_json() + "\n", encoding="utf-8"),
+        }
+    )
 
 
 def load_result(path: Path) -> EvaluationResult:

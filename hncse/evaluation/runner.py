@@ -37,8 +37,15 @@ from hncse.evaluation.sts_cosine import STSB
 from hncse.evaluation.tasks import TASKS, resolve_tasks
 from hncse.manifest import check_digests, sha256_file
 
-PACKAGES = ("hncse", "torch", "transformers", "sentence-transformers", "numpy", "scipy",
-            "scikit-learn")
+PACKAGES = (
+    "hncse",
+    "torch",
+    "transformers",
+    "sentence-transformers",
+    "numpy",
+    "scipy",
+    "scikit-learn",
+)
 
 
 @dataclass(frozen=True)
@@ -69,8 +76,9 @@ def check_cache_dir(cache_dir: Path, data_root: Path) -> Path:
     """The cache must not live inside the (read-only, shared) data root."""
     resolved = Path(cache_dir).expanduser().resolve()
     if resolved.is_relative_to(data_root.resolve()):
-        raise EvaluationError(f"cache dir {resolved} is inside the data root {data_root}; "
-                         "choose another --cache-dir")
+        raise EvaluationError(
+            f"cache dir {resolved} is inside the data root {data_root}; choose another --cache-dir"
+        )
     return resolved
 
 
@@ -114,16 +122,25 @@ def evaluate(
         raise EvaluationError(f"unknown mode {mode!r}; choose one of {', '.join(MODES)}")
     root = resolve_data_root(data_root)
     senteval = senteval_dir(root)
-    cache = EmbeddingCache(check_cache_dir(Path(cache_dir), root),
-                           source.info.fingerprint) if cache_dir is not None else None
-    loaded = {name: limit_training(TASKS[name].load(senteval), max_train_samples)
-              for name in names}  # all checks before work
+    cache = (
+        EmbeddingCache(check_cache_dir(Path(cache_dir), root), source.info.fingerprint)
+        if cache_dir is not None
+        else None
+    )
+    loaded = {
+        name: limit_training(TASKS[name].load(senteval), max_train_samples) for name in names
+    }  # all checks before work
     needed = dict(loaded)
     if with_alignment_uniformity and STSB.name not in needed:
         needed[STSB.name] = STSB.load(senteval)
     data = _data_info(root, senteval, list(needed.values()))
-    encoded = embed_tasks({name: task.sentences() for name, task in needed.items()}, source,
-                          cache, batch_size, progress)
+    encoded = embed_tasks(
+        {name: task.sentences() for name, task in needed.items()},
+        source,
+        cache,
+        batch_size,
+        progress,
+    )
     device = device or default_device()
     context = EvalContext(MODES[mode], device, fitter)
     results: dict[str, TaskResult] = {}
@@ -137,14 +154,24 @@ def evaluate(
     if with_alignment_uniformity:
         au = alignment_uniformity(encoded.table, needed[STSB.name].splits)
     result = EvaluationResult(
-        model=source.info, data=data, mode=mode,
-        classifier=MODES[mode].as_dict(), device=device,
-        seconds=time.perf_counter() - started, encode_seconds=encoded.seconds,
-        sentences_encoded=encoded.encoded, sentences_unique=len(encoded.table.index),
-        max_train_samples=max_train_samples, tasks=results, alignment_uniformity=au,
+        model=source.info,
+        data=data,
+        mode=mode,
+        classifier=MODES[mode].as_dict(),
+        device=device,
+        seconds=time.perf_counter() - started,
+        encode_seconds=encoded.seconds,
+        sentences_encoded=encoded.encoded,
+        sentences_unique=len(encoded.table.index),
+        max_train_samples=max_train_samples,
+        tasks=results,
+        alignment_uniformity=au,
         versions=_versions(),
         created=datetime.now(UTC).isoformat(timespec="seconds"),
     )
-    pairs = (pd.concat(frames, ignore_index=True) if frames
-             else pd.DataFrame({column: [] for column in PAIR_COLUMNS}))
+    pairs = (
+        pd.concat(frames, ignore_index=True)
+        if frames
+        else pd.DataFrame({column: [] for column in PAIR_COLUMNS})
+    )
     return Evaluation(result, pairs)

@@ -22,8 +22,9 @@ def cosine_scores(first: np.ndarray, second: np.ndarray) -> np.ndarray:
     u = np.nan_to_num(np.asarray(first, dtype=np.float64))
     v = np.nan_to_num(np.asarray(second, dtype=np.float64))
     with np.errstate(divide="ignore", invalid="ignore"):
-        scores = np.einsum("ij,ij->i", u, v) / (np.linalg.norm(u, axis=1)
-                                                * np.linalg.norm(v, axis=1))
+        scores = np.einsum("ij,ij->i", u, v) / (
+            np.linalg.norm(u, axis=1) * np.linalg.norm(v, axis=1)
+        )
     return np.nan_to_num(scores)
 
 
@@ -59,7 +60,12 @@ class PairSet:
 
 def pair_frame(task: str, subset: str, gold: np.ndarray, scores: np.ndarray) -> pd.DataFrame:
     """Per-pair rows of ``eval.pairs.parquet``; ``pair_index`` = position in file order."""
-    return pd.DataFrame({
-        "task": task, "subset": subset, "pair_index": np.arange(len(gold), dtype=np.int64),
-        "gold": np.asarray(gold, dtype=np.float64), "score": scores,
-    })
+    return pd.DataFrame(
+        {
+            "task": task,
+            "subset": subset,
+            "pair_index": np.arange(len(gold), dtype=np.int64),
+            "gold": np.asarray(gold, dtype=np.float64),
+            "score": scores,
+        }
+    )

@@ -15,8 +15,11 @@ from hncse.evaluation.reading import check_count, columns, label, read_lines
 from hncse.evaluation.transfer import Labelled, labelled, stratified_subset, timed_result
 from hncse.evaluation.validation import split_then_test
 
-SPLITS = (("train", "sentiment-train", 67349), ("dev", "sentiment-dev", 872),
-          ("test", "sentiment-test", 1821))
+SPLITS = (
+    ("train", "sentiment-train", 67349),
+    ("dev", "sentiment-dev", 872),
+    ("test", "sentiment-test", 1821),
+)
 
 
 def read_split(path: Path, expected: int, task: str) -> Labelled:
@@ -45,12 +48,22 @@ class LoadedSST:
         return replace(self, splits={**self.splits, "train": subset})
 
     def evaluate(self, embed: Lookup, context: EvalContext) -> TaskOutcome:
-        parts = {name: (embed(split.sentences), split.labels)
-                 for name, split in self.splits.items()}
+        parts = {
+            name: (embed(split.sentences), split.labels) for name, split in self.splits.items()
+        }
         return timed_result(
-            lambda: split_then_test(parts["train"], parts["dev"], parts["test"], 2,
-                                    context.classifier, context.device, context.fitter),
-            n=len(self.splits["train"]), ntest=len(self.splits["test"]))
+            lambda: split_then_test(
+                parts["train"],
+                parts["dev"],
+                parts["test"],
+                2,
+                context.classifier,
+                context.device,
+                context.fitter,
+            ),
+            n=len(self.splits["train"]),
+            ntest=len(self.splits["test"]),
+        )
 
 
 @dataclass(frozen=True)

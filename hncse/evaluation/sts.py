@@ -47,8 +47,9 @@ def read_subset(folder: Path, subset: Subset, task: str) -> PairSet:
             continue
         fields = line.split("\t")
         if len(fields) != 2:
-            raise DataFormatError(input_path, line_number,
-                                  f"expected 2 tab-separated sentences, found {len(fields)}")
+            raise DataFormatError(
+                input_path, line_number, f"expected 2 tab-separated sentences, found {len(fields)}"
+            )
         scores.append(number(gold, gold_path, line_number, *GOLD_RANGE, "gold score"))
         first.append(join_tokens(fields[0]))
         second.append(join_tokens(fields[1]))
@@ -65,9 +66,11 @@ def mean_correlation(parts: list[Correlation], weighted: bool) -> Correlation:
             return None
         return float(np.average(np.asarray(values, dtype=np.float64), weights=weights))
 
-    return Correlation(pearson=average([p.pearson for p in parts]),
-                       spearman=average([p.spearman for p in parts]),
-                       n=sum(part.n for part in parts))
+    return Correlation(
+        pearson=average([p.pearson for p in parts]),
+        spearman=average([p.spearman for p in parts]),
+        n=sum(part.n for part in parts),
+    )
 
 
 @dataclass(frozen=True)
@@ -112,8 +115,9 @@ class STSSpec:
     def load(self, senteval: Path) -> LoadedSTS:
         folder = senteval / "STS" / self.folder
         data = {s.name: read_subset(folder, s, self.name) for s in self.subsets}
-        files = tuple(folder / f"STS.{kind}.{s.name}.txt"
-                      for s in self.subsets for kind in ("input", "gs"))
+        files = tuple(
+            folder / f"STS.{kind}.{s.name}.txt" for s in self.subsets for kind in ("input", "gs")
+        )
         return LoadedSTS(self.name, data, files)
 
 
@@ -124,18 +128,54 @@ def _subsets(*rows: tuple[str, int, int]) -> tuple[Subset, ...]:
 # Counts: the SentEval data's line counts and scored pairs (protocol: STS12 3108, STS13 1500,
 # STS14 3750, STS15 3000, STS16 1186). STS13's SMT subset has no input file and is left out.
 SPECS: tuple[STSSpec, ...] = (
-    STSSpec("STS12", "STS12-en-test", _subsets(
-        ("MSRpar", 750, 750), ("MSRvid", 750, 750), ("SMTeuroparl", 459, 459),
-        ("surprise.OnWN", 750, 750), ("surprise.SMTnews", 399, 399))),
-    STSSpec("STS13", "STS13-en-test", _subsets(
-        ("FNWN", 189, 189), ("headlines", 750, 750), ("OnWN", 561, 561))),
-    STSSpec("STS14", "STS14-en-test", _subsets(
-        ("deft-forum", 450, 450), ("deft-news", 300, 300), ("headlines", 750, 750),
-        ("images", 750, 750), ("OnWN", 750, 750), ("tweet-news", 750, 750))),
-    STSSpec("STS15", "STS15-en-test", _subsets(
-        ("answers-forums", 2000, 375), ("answers-students", 1500, 750), ("belief", 2000, 375),
-        ("headlines", 1500, 750), ("images", 1500, 750))),
-    STSSpec("STS16", "STS16-en-test", _subsets(
-        ("answer-answer", 1572, 254), ("headlines", 1498, 249), ("plagiarism", 1271, 230),
-        ("postediting", 3287, 244), ("question-question", 1555, 209))),
+    STSSpec(
+        "STS12",
+        "STS12-en-test",
+        _subsets(
+            ("MSRpar", 750, 750),
+            ("MSRvid", 750, 750),
+            ("SMTeuroparl", 459, 459),
+            ("surprise.OnWN", 750, 750),
+            ("surprise.SMTnews", 399, 399),
+        ),
+    ),
+    STSSpec(
+        "STS13",
+        "STS13-en-test",
+        _subsets(("FNWN", 189, 189), ("headlines", 750, 750), ("OnWN", 561, 561)),
+    ),
+    STSSpec(
+        "STS14",
+        "STS14-en-test",
+        _subsets(
+            ("deft-forum", 450, 450),
+            ("deft-news", 300, 300),
+            ("headlines", 750, 750),
+            ("images", 750, 750),
+            ("OnWN", 750, 750),
+            ("tweet-news", 750, 750),
+        ),
+    ),
+    STSSpec(
+        "STS15",
+        "STS15-en-test",
+        _subsets(
+            ("answers-forums", 2000, 375),
+            ("answers-students", 1500, 750),
+            ("belief", 2000, 375),
+            ("headlines", 1500, 750),
+            ("images", 1500, 750),
+        ),
+    ),
+    STSSpec(
+        "STS16",
+        "STS16-en-test",
+        _subsets(
+            ("answer-answer", 1572, 254),
+            ("headlines", 1498, 249),
+            ("plagiarism", 1271, 230),
+            ("postediting", 3287, 244),
+            ("question-question", 1555, 209),
+        ),
+    ),
 )

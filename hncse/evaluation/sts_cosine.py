@@ -49,10 +49,12 @@ class Layout:
     score_range: tuple[float, float]
 
 
-STSB_LAYOUT = Layout(7, at_least=True, header=False, first=5, second=6, score=4,
-                     score_range=(0.0, 5.0))
-SICK_LAYOUT = Layout(5, at_least=False, header=True, first=1, second=2, score=3,
-                     score_range=(1.0, 5.0))
+STSB_LAYOUT = Layout(
+    7, at_least=True, header=False, first=5, second=6, score=4, score_range=(0.0, 5.0)
+)
+SICK_LAYOUT = Layout(
+    5, at_least=False, header=True, first=1, second=2, score=3, score_range=(1.0, 5.0)
+)
 
 
 def read_pairs(path: Path, layout: Layout, expected: int, task: str) -> PairSet:
@@ -73,8 +75,7 @@ def _parse_pairs(
     offset = 2 if layout.header else 1
     for line_number, line in enumerate(body, start=offset):
         fields = columns(line, path, line_number, layout.columns, layout.at_least)
-        gold.append(number(fields[layout.score], path, line_number, *layout.score_range,
-                           "score"))
+        gold.append(number(fields[layout.score], path, line_number, *layout.score_range, "score"))
         first.append(join_tokens(fields[layout.first]))
         second.append(join_tokens(fields[layout.second]))
     return PairSet(first, second, np.asarray(gold, dtype=np.float64))
@@ -126,12 +127,26 @@ class CosineSpec:
         return LoadedCosine(self.name, splits, paths)
 
 
-STSB = CosineSpec("STSBenchmark", "STS/STSBenchmark", (
-    ("train", "sts-train.csv", 5749), ("dev", "sts-dev.csv", 1500),
-    ("test", "sts-test.csv", 1379)), STSB_LAYOUT)
-SICKR = CosineSpec("SICKRelatedness", "SICK", (
-    ("train", "SICK_train.txt", 4500), ("dev", "SICK_trial.txt", 500),
-    ("test", "SICK_test_annotated.txt", 4927)), SICK_LAYOUT)
+STSB = CosineSpec(
+    "STSBenchmark",
+    "STS/STSBenchmark",
+    (
+        ("train", "sts-train.csv", 5749),
+        ("dev", "sts-dev.csv", 1500),
+        ("test", "sts-test.csv", 1379),
+    ),
+    STSB_LAYOUT,
+)
+SICKR = CosineSpec(
+    "SICKRelatedness",
+    "SICK",
+    (
+        ("train", "SICK_train.txt", 4500),
+        ("dev", "SICK_trial.txt", 500),
+        ("test", "SICK_test_annotated.txt", 4927),
+    ),
+    SICK_LAYOUT,
+)
 SPECS: tuple[CosineSpec, ...] = (STSB, SICKR)
 
 
@@ -154,4 +169,3 @@ def stsb_dev_spearman(
     second = matrix[[row[s] for s in pairs.second]]
     spearman = correlation(cosine_scores(first, second), pairs.gold).spearman
     return float("nan") if spearman is None else spearman
-

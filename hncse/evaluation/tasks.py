@@ -9,8 +9,7 @@ from hncse.evaluation.catalogue import BY_NAME, GROUPS, resolve_tasks
 
 _SPECS: dict[str, TaskSpec] = {
     spec.name: spec
-    for spec in (*sts.SPECS, *sts_cosine.SPECS, *binary.SPECS, *sst.SPECS, *trec.SPECS,
-                 *mrpc.SPECS)
+    for spec in (*sts.SPECS, *sts_cosine.SPECS, *binary.SPECS, *sst.SPECS, *trec.SPECS, *mrpc.SPECS)
 }
 # In the catalogue's order; tests/test_evaluation_readers.py checks both list the same.
 TASKS: dict[str, TaskSpec] = {name: _SPECS[name] for name in BY_NAME}

@@ -49,8 +49,9 @@ def senteval_order(tokens: Sequence[Sequence[str]], labels: Sequence[int]) -> li
 def labelled(tokens: Sequence[Sequence[str]], labels: Sequence[int]) -> Labelled:
     """Samples sorted as SentEval sorts them."""
     order = senteval_order(tokens, labels)
-    return Labelled([" ".join(tokens[i]) for i in order],
-                    np.asarray([labels[i] for i in order], dtype=np.int64))
+    return Labelled(
+        [" ".join(tokens[i]) for i in order], np.asarray([labels[i] for i in order], dtype=np.int64)
+    )
 
 
 SUBSET_SEED = 1111  # SentEval's seed: every encoder gets the same subset
@@ -63,13 +64,15 @@ def stratified_subset(labels: np.ndarray, max_samples: int) -> np.ndarray:
     subset of a SentEval-ordered set is SentEval-ordered too. All indices when the set is
     no larger."""
     if max_samples < MIN_TRAIN_SAMPLES:
-        raise EvaluationError(f"max_train_samples={max_samples}: at least "
-                              f"{MIN_TRAIN_SAMPLES} are needed")
+        raise EvaluationError(
+            f"max_train_samples={max_samples}: at least {MIN_TRAIN_SAMPLES} are needed"
+        )
     everything = np.arange(len(labels))
     if max_samples >= len(labels):
         return everything
-    chosen, _ = train_test_split(everything, train_size=max_samples, stratify=labels,
-                                 random_state=SUBSET_SEED)
+    chosen, _ = train_test_split(
+        everything, train_size=max_samples, stratify=labels, random_state=SUBSET_SEED
+    )
     return np.sort(chosen)
 
 
@@ -80,8 +83,13 @@ def timed_result(
     start = time.perf_counter()
     scores = run()
     result = ClassificationResult(
-        acc=scores.acc, devacc=scores.devacc, f1=f1(scores) if f1 else None, n=n, ntest=ntest,
-        l2=scores.l2, seconds=time.perf_counter() - start,
+        acc=scores.acc,
+        devacc=scores.devacc,
+        f1=f1(scores) if f1 else None,
+        n=n,
+        ntest=ntest,
+        l2=scores.l2,
+        seconds=time.perf_counter() - start,
     )
     return TaskOutcome(result)
 
@@ -116,8 +124,9 @@ class LoadedTrainTest(Generic[S]):
         return self.train.texts() + self.test.texts()
 
     def limit_training(self, max_samples: int) -> LoadedTrainTest[S]:
-        return replace(self, train=self.train.take(stratified_subset(self.train.labels,
-                                                                     max_samples)))
+        return replace(
+            self, train=self.train.take(stratified_subset(self.train.labels, max_samples))
+        )
 
     def evaluate(self, embed: Lookup, context: EvalContext) -> TaskOutcome:
         train = (self.train.features(embed), self.train.labels)
@@ -127,9 +136,13 @@ class LoadedTrainTest(Generic[S]):
             return round(100 * float(f1_score(self.test.labels, scores.predictions)), 2)
 
         return timed_result(
-            lambda: kfold_then_test(train, test, self.nclasses, context.classifier,
-                                    context.device, context.fitter),
-            n=len(self.train), ntest=len(self.test), f1=f1 if self.with_f1 else None)
+            lambda: kfold_then_test(
+                train, test, self.nclasses, context.classifier, context.device, context.fitter
+            ),
+            n=len(self.train),
+            ntest=len(self.test),
+            f1=f1 if self.with_f1 else None,
+        )
 
 
 @dataclass(frozen=True)
@@ -146,8 +159,9 @@ class TrainTestSpec(Generic[S]):
     family: str = "classification"
 
     def load(self, senteval: Path) -> LoadedTrainTest[S]:
-        paths = tuple(senteval / self.name / file for file, _ in (self.train_file,
-                                                                   self.test_file))
-        train, test = (self.read(path, count, self.name) for path, (_, count)
-                       in zip(paths, (self.train_file, self.test_file), strict=True))
+        paths = tuple(senteval / self.name / file for file, _ in (self.train_file, self.test_file))
+        train, test = (
+            self.read(path, count, self.name)
+            for path, (_, count) in zip(paths, (self.train_file, self.test_file), strict=True)
+        )
         return LoadedTrainTest(self.name, train, test, paths, self.nclasses, self.with_f1)

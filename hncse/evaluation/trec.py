@@ -24,14 +24,16 @@ def read_file(path: Path, expected: int, task: str) -> Labelled:
         coarse, colon, rest = line.strip().partition(":")
         fine_and_question = rest.split(" ", 1)
         if not colon or len(fine_and_question) != 2:
-            raise DataFormatError(path, number,
-                                  f"expected 'COARSE:fine question ...', found {line!r}")
+            raise DataFormatError(
+                path, number, f"expected 'COARSE:fine question ...', found {line!r}"
+            )
         labels.append(CLASSES.index(label(coarse, path, number, CLASSES)))
         tokens.append(fine_and_question[1].split())
     return labelled(tokens, labels)
 
 
 SPECS: tuple[TrainTestSpec[Labelled], ...] = (
-    TrainTestSpec("TREC", ("train_5500.label", 5452), ("TREC_10.label", 500), read_file,
-                  len(CLASSES)),
+    TrainTestSpec(
+        "TREC", ("train_5500.label", 5452), ("TREC_10.label", 500), read_file, len(CLASSES)
+    ),
 )

@@ -46,10 +46,13 @@ class Scores:
     predictions: np.ndarray | None = None
 
 
-def _tensors(features: np.ndarray, labels: np.ndarray, device: str) -> tuple[torch.Tensor,
-                                                                             torch.Tensor]:
-    return (torch.as_tensor(np.ascontiguousarray(features), dtype=torch.float32, device=device),
-            torch.as_tensor(labels, dtype=torch.long, device=device))
+def _tensors(
+    features: np.ndarray, labels: np.ndarray, device: str
+) -> tuple[torch.Tensor, torch.Tensor]:
+    return (
+        torch.as_tensor(np.ascontiguousarray(features), dtype=torch.float32, device=device),
+        torch.as_tensor(labels, dtype=torch.long, device=device),
+    )
 
 
 def stratified_folds(
@@ -60,15 +63,21 @@ def stratified_folds(
     return list(splitter.split(np.zeros(len(labels)), labels))
 
 
-def _accuracy(weight: torch.Tensor, features: torch.Tensor, labels: np.ndarray,
-              rows: np.ndarray) -> float:
+def _accuracy(
+    weight: torch.Tensor, features: torch.Tensor, labels: np.ndarray, rows: np.ndarray
+) -> float:
     """SentEval's ``score``: correct / n as a Python float."""
     return int((predict(weight, features, rows) == labels[rows]).sum()) / len(rows)
 
 
 def nested_cv(
-    features: np.ndarray, labels: np.ndarray, nclasses: int, settings: ClassifierSettings,
-    device: str = "cpu", fitter: Fitter = fit_groups, outer_folds: Sequence[int] | None = None,
+    features: np.ndarray,
+    labels: np.ndarray,
+    nclasses: int,
+    settings: ClassifierSettings,
+    device: str = "cpu",
+    fitter: Fitter = fit_groups,
+    outer_folds: Sequence[int] | None = None,
 ) -> Scores:
     """SentEval's ``InnerKFoldClassifier`` (kfold × penalties × kfold + kfold fits);
     ``outer_folds`` restricts it to some outer folds (partial parity checks)."""
@@ -77,27 +86,38 @@ def nested_cv(
     outer = stratified_folds(labels, settings)
     if outer_folds is not None:
         outer = [outer[i] for i in outer_folds]
-    inner_groups = [FitGroup(train[inner_train], train[inner_dev], grid)
-                    for train, _ in outer
-                    for inner_train, inner_dev in stratified_folds(labels[train], settings)]
+    inner_groups = [
+        FitGroup(train[inner_train], train[inner_dev], grid)
+        for train, _ in outer
+        for inner_train, inner_dev in stratified_folds(labels[train], settings)
+    ]
     inner = fitter(x, y, nclasses, inner_groups, settings)
     accuracy = inner.dev_accuracy.reshape(len(outer), -1, len(grid))
-    per_penalty = [[round(100 * np.mean(fold[:, r]), 2) for r in range(len(grid))]
-                   for fold in accuracy]
+    per_penalty = [
+        [round(100 * np.mean(fold[:, r]), 2) for r in range(len(grid))] for fold in accuracy
+    ]
     chosen = [int(np.argmax(scores)) for scores in per_penalty]
-    final_groups = [FitGroup(train, None, (grid[c],)) for (train, _), c in zip(outer, chosen,
-                                                                             strict=True)]
+    final_groups = [
+        FitGroup(train, None, (grid[c],)) for (train, _), c in zip(outer, chosen, strict=True)
+    ]
     final = fitter(x, y, nclasses, final_groups, settings)
-    test = [round(100 * _accuracy(final.weights[i, 0], x, labels, test_rows), 2)
-            for i, (_, test_rows) in enumerate(outer)]
+    test = [
+        round(100 * _accuracy(final.weights[i, 0], x, labels, test_rows), 2)
+        for i, (_, test_rows) in enumerate(outer)
+    ]
     devacc = round(np.mean([np.max(scores) for scores in per_penalty]), 2)
-    return Scores(acc=float(round(np.mean(test), 2)), devacc=float(devacc),
-                  l2=[grid[c] for c in chosen])
+    return Scores(
+        acc=float(round(np.mean(test), 2)), devacc=float(devacc), l2=[grid[c] for c in chosen]
+    )
 
 
 def kfold_then_test(
-    train: tuple[np.ndarray, np.ndarray], test: tuple[np.ndarray, np.ndarray], nclasses: int,
-    settings: ClassifierSettings, device: str = "cpu", fitter: Fitter = fit_groups,
+    train: tuple[np.ndarray, np.ndarray],
+    test: tuple[np.ndarray, np.ndarray],
+    nclasses: int,
+    settings: ClassifierSettings,
+    device: str = "cpu",
+    fitter: Fitter = fit_groups,
 ) -> Scores:
     """SentEval's ``KFoldClassifier`` (penalties × kfold + 1 fits); ``train``/``test`` are
     (features, labels)."""
@@ -109,19 +129,23 @@ def kfold_then_test(
     search = fitter(x, y, nclasses, [FitGroup(tr, dev, grid) for tr, dev in folds], settings)
     per_penalty = [round(100 * np.mean(search.dev_accuracy[:, r]), 2) for r in range(len(grid))]
     chosen = int(np.argmax(per_penalty))
-    final = fitter(x, y, nclasses, [FitGroup(np.arange(n_train), None, (grid[chosen],))],
-                   settings)
+    final = fitter(x, y, nclasses, [FitGroup(np.arange(n_train), None, (grid[chosen],))], settings)
     test_rows = np.arange(n_train, len(labels))
     predictions = predict(final.weights[0, 0], x, test_rows)
     acc = round(100 * (int((predictions == test[1]).sum()) / len(test_rows)), 2)
-    return Scores(acc=acc, devacc=float(np.max(per_penalty)), l2=[grid[chosen]],
-                  predictions=predictions)
+    return Scores(
+        acc=acc, devacc=float(np.max(per_penalty)), l2=[grid[chosen]], predictions=predictions
+    )
 
 
 def split_then_test(
-    train: tuple[np.ndarray, np.ndarray], dev: tuple[np.ndarray, np.ndarray],
-    test: tuple[np.ndarray, np.ndarray], nclasses: int, settings: ClassifierSettings,
-    device: str = "cpu", fitter: Fitter = fit_groups,
+    train: tuple[np.ndarray, np.ndarray],
+    dev: tuple[np.ndarray, np.ndarray],
+    test: tuple[np.ndarray, np.ndarray],
+    nclasses: int,
+    settings: ClassifierSettings,
+    device: str = "cpu",
+    fitter: Fitter = fit_groups,
 ) -> Scores:
     """SentEval's ``SplitClassifier`` (one fit per penalty, scored on dev, best on test)."""
     sizes = np.cumsum([0, len(train[1]), len(dev[1]), len(test[1])])
@@ -135,5 +159,6 @@ def split_then_test(
     test_rows = np.arange(sizes[2], sizes[3])
     predictions = predict(search.weights[0, chosen], x, test_rows)
     acc = round(100 * (int((predictions == test[1]).sum()) / len(test_rows)), 2)
-    return Scores(acc=acc, devacc=float(np.max(per_penalty)), l2=[grid[chosen]],
-                  predictions=predictions)
+    return Scores(
+        acc=acc, devacc=float(np.max(per_penalty)), l2=[grid[chosen]], predictions=predictions
+    )

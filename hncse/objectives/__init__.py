@@ -15,5 +15,14 @@ from hncse.objectives.base import Objective, ObjectiveInputs, ObjectiveOutput
 from hncse.objectives.options import HNMOptions, ObjectiveOptions, PMOptions
 from hncse.objectives.registry import available_objectives, build_objective, register_objective
 
-__all__ = ["HNMOptions", "Objective", "ObjectiveInputs", "ObjectiveOptions", "ObjectiveOutput",
-           "PMOptions", "available_objectives", "build_objective", "register_objective"]
+__all__ = [
+    "HNMOptions",
+    "Objective",
+    "ObjectiveInputs",
+    "ObjectiveOptions",
+    "ObjectiveOutput",
+    "PMOptions",
+    "available_objectives",
+    "build_objective",
+    "register_objective",
+]

@@ -45,8 +45,9 @@ class ContrastiveObjective:
         (torch.Size([]), True, True)
     """
 
-    def __init__(self, temperature: float = 0.05, pm: PMOptions | None = None,
-                 hnm: HNMOptions | None = None) -> None:
+    def __init__(
+        self, temperature: float = 0.05, pm: PMOptions | None = None, hnm: HNMOptions | None = None
+    ) -> None:
         self.temperature = temperature
         self.pm = pm
         self.hnm = hnm
@@ -60,9 +61,9 @@ class ContrastiveObjective:
             stats: dict[str, Tensor | float] = {}
             if self.pm is not None:
                 hardest = fn.hardest_negatives(in_batch)
-                p_tilde, cases = fn.mix_positives(p, hardest, self.pm.theta,
-                                                  self.pm.fixed_weights,
-                                                  self.pm.weight_formula)
+                p_tilde, cases = fn.mix_positives(
+                    p, hardest, self.pm.theta, self.pm.fixed_weights, self.pm.weight_formula
+                )
                 mixed = cases != fn.PMCase.CLEAR
                 similarities = fn.mixed_positive_similarities(
                     in_batch, z, p_tilde, mixed, self.pm.scope
@@ -77,8 +78,9 @@ class ContrastiveObjective:
         return ObjectiveOutput(loss=loss, stats=fn.to_floats(stats))
 
     @staticmethod
-    def _synthetic_similarities(z: Tensor, p: Tensor, inputs: ObjectiveInputs,
-                                hnm: HNMOptions) -> tuple[Tensor | None, Tensor | None]:
+    def _synthetic_similarities(
+        z: Tensor, p: Tensor, inputs: ObjectiveInputs, hnm: HNMOptions
+    ) -> tuple[Tensor | None, Tensor | None]:
         """s(z_i, h_{i,t}) (N, m) and s(z_i, b) for the k vectors b each query mixed from
         (N, k), or None while there is nothing to mix. The vectors mixed:
         ``previous``, the bank of earlier batches; ``in_batch`` (authors' code), the current
@@ -93,7 +95,8 @@ class ContrastiveObjective:
         if candidates.shape[0] - int(exclude_self) < 2:  # a pair needs two vectors
             return None, None
         selected = fn.select_bank_vectors(z, candidates, hnm.k, hnm.beta, exclude_self)
-        negatives = fn.mix_hard_negatives(candidates, selected, hnm.m, hnm.alpha,
-                                          inputs.generator)
-        return (fn.synthetic_similarities(z, negatives),
-                fn.bank_similarities(z, candidates, selected))
+        negatives = fn.mix_hard_negatives(candidates, selected, hnm.m, hnm.alpha, inputs.generator)
+        return (
+            fn.synthetic_similarities(z, negatives),
+            fn.bank_similarities(z, candidates, selected),
+        )

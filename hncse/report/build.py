@@ -37,15 +37,27 @@ TEMPLATE = "report.html.j2"
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_common_arguments(parser)
-    parser.add_argument("--out", type=Path, default=Path("reports/report.html"),
-                        help="the HTML file to write (default reports/report.html)")
-    parser.add_argument("--benchmarks", type=Path, default=None,
-                        help="folder of Snakemake benchmark TSV files, wall time per rule "
-                             "(default <results>/benchmarks when it exists)")
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=Path("reports/report.html"),
+        help="the HTML file to write (default reports/report.html)",
+    )
+    parser.add_argument(
+        "--benchmarks",
+        type=Path,
+        default=None,
+        help="folder of Snakemake benchmark TSV files, wall time per rule "
+        "(default <results>/benchmarks when it exists)",
+    )
     parser.add_argument("--title", default="HNCSE reproduction report")
-    parser.add_argument("--workflow-command", default=None, metavar="CMD",
-                        help="the command that produced the results (the workflow passes "
-                             "its Snakemake call), shown beside the report's own")
+    parser.add_argument(
+        "--workflow-command",
+        default=None,
+        metavar="CMD",
+        help="the command that produced the results (the workflow passes "
+        "its Snakemake call), shown beside the report's own",
+    )
 
 
 def inputs_folder(out: Path) -> Path:
@@ -56,9 +68,18 @@ def inputs_folder(out: Path) -> Path:
 def regenerate_command(args: argparse.Namespace) -> str:
     """The exact ``hncse report`` call that rebuilds this report from its inputs."""
     inputs = args.from_inputs or inputs_folder(args.out)
-    argv = ["hncse", "report", "--from-inputs", project_path(inputs), "--out",
-            project_path(args.out), "--bootstrap", str(args.bootstrap), "--bootstrap-seed",
-            str(args.bootstrap_seed)]
+    argv = [
+        "hncse",
+        "report",
+        "--from-inputs",
+        project_path(inputs),
+        "--out",
+        project_path(args.out),
+        "--bootstrap",
+        str(args.bootstrap),
+        "--bootstrap-seed",
+        str(args.bootstrap_seed),
+    ]
     for name in args.study or []:
         argv += ["--study", name]
     return shlex.join([*argv, "--title", args.title])
@@ -70,14 +91,24 @@ def _anchor(section: Section) -> str:
 
 def _section_view(section: Section) -> dict[str, Any]:
     return {
-        "anchor": _anchor(section), "key": section.key, "title": section.title,
-        "study": section.study, "paragraphs": section.paragraphs, "error": section.error,
+        "anchor": _anchor(section),
+        "key": section.key,
+        "title": section.title,
+        "study": section.study,
+        "paragraphs": section.paragraphs,
+        "error": section.error,
         "verdicts": section.verdicts,
-        "tables": [{"title": t.title, "html": Markup(to_html(t)), "note": t.note}
-                   for t in section.tables],
-        "figures": [{"title": f.title, "caption": f.caption,
-                     "src": "data:image/png;base64," + base64.b64encode(f.png).decode()}
-                    for f in section.figures],
+        "tables": [
+            {"title": t.title, "html": Markup(to_html(t)), "note": t.note} for t in section.tables
+        ],
+        "figures": [
+            {
+                "title": f.title,
+                "caption": f.caption,
+                "src": "data:image/png;base64," + base64.b64encode(f.png).decode(),
+            }
+            for f in section.figures
+        ],
     }
 
 
@@ -88,8 +119,9 @@ def verdict_table(sections: list[Section]) -> list[VerdictRow]:
     table = []
     for claim in CLAIMS:
         mine = [r for r in rows if r.claim == claim]
-        table += mine or [VerdictRow(claim, "–", "", NOT_EVALUATED, None,
-                                     "no ablation study in the study spec")]
+        table += mine or [
+            VerdictRow(claim, "–", "", NOT_EVALUATED, None, "no ablation study in the study spec")
+        ]
     return table
 
 
@@ -102,39 +134,69 @@ def sibling_reports(out: Path) -> list[dict[str, Any]]:
             continue
         text = path.read_text(encoding="utf-8", errors="replace")
         title = re.search(r"<title>(.*?)</title>", text, re.S)
-        siblings.append({"href": path.name, "title": title.group(1) if title else path.name,
-                         "answers": [key for key in QUESTIONS
-                                     if f'id="{key.lower()}"' in text]})
+        siblings.append(
+            {
+                "href": path.name,
+                "title": title.group(1) if title else path.name,
+                "answers": [key for key in QUESTIONS if f'id="{key.lower()}"' in text],
+            }
+        )
     return siblings
 
 
-def render(analysis: Analysis, provenance: Provenance, title: str, command: str,
-           siblings: list[dict[str, Any]], benchmarks: pd.DataFrame) -> str:
-    env = Environment(loader=PackageLoader("hncse.report", "templates"),
-                      autoescape=select_autoescape(["html", "j2"]), trim_blocks=True,
-                      lstrip_blocks=True)
-    setups = [setup_section(analysis.collection, study, provenance.to_meta())
-              for study in analysis.studies]
+def render(
+    analysis: Analysis,
+    provenance: Provenance,
+    title: str,
+    command: str,
+    siblings: list[dict[str, Any]],
+    benchmarks: pd.DataFrame,
+) -> str:
+    env = Environment(
+        loader=PackageLoader("hncse.report", "templates"),
+        autoescape=select_autoescape(["html", "j2"]),
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    setups = [
+        setup_section(analysis.collection, study, provenance.to_meta())
+        for study in analysis.studies
+    ]
     sections = [_section_view(s) for s in [*setups, *analysis.sections]]
-    questions = {key: (text, [s for s in sections if s["key"].startswith(key)],
-                       [r for r in siblings if key in r["answers"]])
-                 for key, text in QUESTIONS.items()}
+    questions = {
+        key: (
+            text,
+            [s for s in sections if s["key"].startswith(key)],
+            [r for r in siblings if key in r["answers"]],
+        )
+        for key, text in QUESTIONS.items()
+    }
     return env.get_template(TEMPLATE).render(
-        title=title, claims=CLAIMS, verdicts=verdict_table(analysis.sections),
-        questions=questions, definitions=DEFINITIONS, sections=sections,
-        provenance=provenance, command=command, siblings=siblings,
+        title=title,
+        claims=CLAIMS,
+        verdicts=verdict_table(analysis.sections),
+        questions=questions,
+        definitions=DEFINITIONS,
+        sections=sections,
+        provenance=provenance,
+        command=command,
+        siblings=siblings,
         studies_yaml=yaml.safe_dump(provenance.studies, sort_keys=False, allow_unicode=True),
-        benchmarks_html=_frame_html(benchmarks), benchmarks=benchmarks,
+        benchmarks_html=_frame_html(benchmarks),
+        benchmarks=benchmarks,
         n_runs=len(analysis.collection.runs),
-        skipped=[line.replace(str(analysis.collection.root), "<results>")
-                 for line in analysis.collection.skipped],
+        skipped=[
+            line.replace(str(analysis.collection.root), "<results>")
+            for line in analysis.collection.skipped
+        ],
     )
 
 
 def _frame_html(frame: pd.DataFrame) -> Markup:
     """A provenance table: values escaped, numbers in shortest form (0.05 stays 0.05)."""
-    return Markup(frame.to_html(index=False, border=0, na_rep="–",
-                                float_format=lambda v: f"{v:.6g}"))
+    return Markup(
+        frame.to_html(index=False, border=0, na_rep="–", float_format=lambda v: f"{v:.6g}")
+    )
 
 
 def studies_spec(studies: list[Study]) -> dict[str, Any]:
@@ -145,23 +207,33 @@ def run(args: argparse.Namespace) -> int:
     if args.from_inputs:
         collection, meta, benchmarks = read_inputs(args.from_inputs)
         provenance = Provenance(**meta)
-        studies = (load_studies(args.studies) if args.studies
-                   else parse_studies(provenance.studies, f"{args.from_inputs}/meta.json"))
+        studies = (
+            load_studies(args.studies)
+            if args.studies
+            else parse_studies(provenance.studies, f"{args.from_inputs}/meta.json")
+        )
     else:
         collection = collect(args.results) if args.results else from_tables(args.from_tables)
         studies = load_studies(args.studies)
         folder = args.benchmarks or source_folder(args) / "benchmarks"
         benchmarks = benchmark_table(folder)
-        provenance = gather(collection, studies_spec(studies), args.workflow_command,
-                            args.data_dir)
+        provenance = gather(collection, studies_spec(studies), args.workflow_command, args.data_dir)
     analysis = analyse(args, svg=False, collection=collection, studies=studies)
     if not args.from_inputs:  # after the analysis: the inputs carry the CKA values it computed
         write_inputs(collection, inputs_folder(args.out), provenance.to_meta(), benchmarks)
-    html = render(analysis, provenance, args.title, regenerate_command(args),
-                  sibling_reports(args.out), benchmarks)
+    html = render(
+        analysis,
+        provenance,
+        args.title,
+        regenerate_command(args),
+        sibling_reports(args.out),
+        benchmarks,
+    )
     write_text(args.out, html)
     failed = sum(1 for s in analysis.sections if s.error)
-    print(f"hncse report: {len(analysis.collection.runs)} runs, {len(analysis.sections)} "
-          f"sections{f', {failed} failed (shown in the report)' if failed else ''} -> "
-          f"{args.out}")
+    print(
+        f"hncse report: {len(analysis.collection.runs)} runs, {len(analysis.sections)} "
+        f"sections{f', {failed} failed (shown in the report)' if failed else ''} -> "
+        f"{args.out}"
+    )
     return 0

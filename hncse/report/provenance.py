@@ -20,9 +20,21 @@ import pandas as pd
 
 from hncse.analysis.collect import Collection
 
-PACKAGES = ("hncse", "torch", "transformers", "sentence-transformers", "numpy", "scipy",
-            "pandas", "statsmodels", "scikit-learn", "matplotlib", "seaborn", "jinja2",
-            "snakemake")
+PACKAGES = (
+    "hncse",
+    "torch",
+    "transformers",
+    "sentence-transformers",
+    "numpy",
+    "scipy",
+    "pandas",
+    "statsmodels",
+    "scikit-learn",
+    "matplotlib",
+    "seaborn",
+    "jinja2",
+    "snakemake",
+)
 
 
 @dataclass
@@ -45,9 +57,11 @@ class Provenance:
 
 def git_version(folder: Path) -> str:
     """``<commit>`` (``+ uncommitted changes`` when dirty), or why it is unknown."""
+
     def git(*args: str) -> str:
-        return subprocess.run(["git", *args], cwd=folder, capture_output=True, text=True,
-                              check=True, timeout=30).stdout.strip()
+        return subprocess.run(
+            ["git", *args], cwd=folder, capture_output=True, text=True, check=True, timeout=30
+        ).stdout.strip()
 
     try:
         commit = git("rev-parse", "HEAD")
@@ -83,15 +97,20 @@ def data_digests(corpora: list[str], data_dir: str | None) -> dict[str, str]:
         if not path.is_file():
             digests[f"corpus {corpus}"] = "file not found"
             continue
-        name = path.resolve().relative_to(root).as_posix() if path.resolve().is_relative_to(
-            root) else None
+        name = (
+            path.resolve().relative_to(root).as_posix()
+            if path.resolve().is_relative_to(root)
+            else None
+        )
         digests[f"corpus {corpus}"] = manifest.get(name or "") or sha256_file(path)
-    senteval = sorted((name, digest) for name, digest in manifest.items()
-                      if name.startswith("senteval/"))
+    senteval = sorted(
+        (name, digest) for name, digest in manifest.items() if name.startswith("senteval/")
+    )
     if senteval:
         lines = "".join(f"{digest}  {name}\n" for name, digest in senteval)
         digests[f"SentEval ({len(senteval)} files, SHA-256 of their manifest lines)"] = (
-            hashlib.sha256(lines.encode()).hexdigest())
+            hashlib.sha256(lines.encode()).hexdigest()
+        )
     return digests
 
 
@@ -109,12 +128,20 @@ def machine() -> dict[str, str]:
     """The machine that built the report (training hardware is per run, in its logs)."""
     import psutil
 
-    info = {"platform": platform.platform(), "python": platform.python_version(),
-            "cpus": str(os.cpu_count()),
-            "memory": f"{psutil.virtual_memory().total / 2**30:.1f} GiB"}
+    info = {
+        "platform": platform.platform(),
+        "python": platform.python_version(),
+        "cpus": str(os.cpu_count()),
+        "memory": f"{psutil.virtual_memory().total / 2**30:.1f} GiB",
+    }
     try:
-        gpus = subprocess.run(["nvidia-smi", "--query-gpu=name", "--format=csv,noheader"],
-                              capture_output=True, text=True, timeout=30, check=True).stdout
+        gpus = subprocess.run(
+            ["nvidia-smi", "--query-gpu=name", "--format=csv,noheader"],
+            capture_output=True,
+            text=True,
+            timeout=30,
+            check=True,
+        ).stdout
         info["gpus"] = ", ".join(gpus.split("\n")).strip(", ") or "none"
     except (OSError, subprocess.SubprocessError):
         info["gpus"] = "none found (no nvidia-smi)"
@@ -132,9 +159,14 @@ def benchmark_table(folder: Path | None) -> pd.DataFrame:
         if "s" not in frame:
             continue
         row = frame.mean(numeric_only=True)  # repeated benchmarks: their mean
-        rows.append({"benchmark": path.relative_to(folder).with_suffix("").as_posix(),
-                     "seconds": row["s"], "max_rss_mb": row.get("max_rss", np.nan),
-                     "cpu_time_s": row.get("cpu_time", np.nan)})
+        rows.append(
+            {
+                "benchmark": path.relative_to(folder).with_suffix("").as_posix(),
+                "seconds": row["s"],
+                "max_rss_mb": row.get("max_rss", np.nan),
+                "cpu_time_s": row.get("cpu_time", np.nan),
+            }
+        )
     return pd.DataFrame(rows)
 
 
@@ -142,9 +174,11 @@ def describe_protocol(evaluation: dict[str, Any]) -> str:
     """A run's classifier mode and, when cut, its transfer training data."""
     text = f"SentEval {evaluation.get('mode', '?')} mode"
     if evaluation.get("max_train_samples") is not None:
-        text += (f", transfer training data cut to {evaluation['max_train_samples']} samples "
-                 "per task (stratified subset; test sets whole): transfer accuracies are "
-                 "not comparable with published SentEval numbers")
+        text += (
+            f", transfer training data cut to {evaluation['max_train_samples']} samples "
+            "per task (stratified subset; test sets whole): transfer accuracies are "
+            "not comparable with published SentEval numbers"
+        )
     return text
 
 
@@ -154,12 +188,25 @@ def evaluation_protocols(collection: Collection) -> list[str]:
     return [f"{text} ({n} run{'s' if n > 1 else ''})" for text, n in counts.items()]
 
 
-def gather(collection: Collection, studies: dict[str, Any], workflow_command: str | None,
-           data_dir: str | None) -> Provenance:
+def gather(
+    collection: Collection,
+    studies: dict[str, Any],
+    workflow_command: str | None,
+    data_dir: str | None,
+) -> Provenance:
     code = Path(__file__).resolve().parents[1]  # the hncse package that made the report
-    corpora = sorted(collection.runs["corpus"].dropna().astype(str).unique()) if (
-        "corpus" in collection.runs) else []
+    corpora = (
+        sorted(collection.runs["corpus"].dropna().astype(str).unique())
+        if ("corpus" in collection.runs)
+        else []
+    )
     return Provenance(
-        datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC"), git_version(code),
-        package_versions(), machine(), data_digests(corpora, data_dir), studies,
-        workflow_command, evaluation_protocols(collection))
+        datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        git_version(code),
+        package_versions(),
+        machine(),
+        data_digests(corpora, data_dir),
+        studies,
+        workflow_command,
+        evaluation_protocols(collection),
+    )

@@ -26,32 +26,57 @@ from hncse.report.provenance import describe_protocol
 #: the settings a reader looks for first, in this order, with their labels; any other
 #: setting of the configuration follows under its own name
 LABELS: dict[str, str] = {
-    "backbone": "backbone", "parameters": "backbone parameters",
-    "pooler": "pooler (training)", "eval_pooler": "pooler (evaluation)",
-    "steps_trained": "steps trained", "max_steps": "max_steps", "num_epochs": "epochs",
-    "batch_size": "batch size", "learning_rate": "learning rate", "temperature": "τ",
-    "theta": "θ (PM)", "pm_weights": "PM weights", "pm_w1": "PM w1", "pm_w2": "PM w2",
-    "pm_scope": "PM scope", "k": "k (HNM)", "m": "m (HNM)", "alpha": "α (HNM)",
-    "beta": "β (HNM)", "bank": "bank", "bank_size": "bank size (minibatches)",
-    "corpus": "corpus", "corpus_sentences": "corpus sentences read",
-    "max_sentences": "max_sentences", "max_seq_length": "max length (tokens)",
+    "backbone": "backbone",
+    "parameters": "backbone parameters",
+    "pooler": "pooler (training)",
+    "eval_pooler": "pooler (evaluation)",
+    "steps_trained": "steps trained",
+    "max_steps": "max_steps",
+    "num_epochs": "epochs",
+    "batch_size": "batch size",
+    "learning_rate": "learning rate",
+    "temperature": "τ",
+    "theta": "θ (PM)",
+    "pm_weights": "PM weights",
+    "pm_w1": "PM w1",
+    "pm_w2": "PM w2",
+    "pm_scope": "PM scope",
+    "k": "k (HNM)",
+    "m": "m (HNM)",
+    "alpha": "α (HNM)",
+    "beta": "β (HNM)",
+    "bank": "bank",
+    "bank_size": "bank size (minibatches)",
+    "corpus": "corpus",
+    "corpus_sentences": "corpus sentences read",
+    "max_sentences": "max_sentences",
+    "max_seq_length": "max length (tokens)",
     "precision": "precision",
 }
 NO_TRAINING = "no further training"
 UNSET_TRAINING = "not logged"  # steps trained of a run without training
 #: what an unset (None) setting means
-UNSET: dict[str, str] = {"max_steps": "not set (epochs decide)", "max_sentences": "all",
-                         "max_grad_norm": "no clipping", "dropout": "the backbone's own",
-                         "parameters": "unknown (model not at hand)",
-                         "steps_trained": UNSET_TRAINING, "corpus_sentences": "not logged"}
+UNSET: dict[str, str] = {
+    "max_steps": "not set (epochs decide)",
+    "max_sentences": "all",
+    "max_grad_norm": "no clipping",
+    "dropout": "the backbone's own",
+    "parameters": "unknown (model not at hand)",
+    "steps_trained": UNSET_TRAINING,
+    "corpus_sentences": "not logged",
+}
 #: per-run numbers of the tidy table shown in the configuration
-RUN_FACTS = {("model", "parameters"): "parameters", ("training", "steps"): "steps_trained",
-             ("training", "corpus_sentences"): "corpus_sentences"}
+RUN_FACTS = {
+    ("model", "parameters"): "parameters",
+    ("training", "steps"): "steps_trained",
+    ("training", "corpus_sentences"): "corpus_sentences",
+}
 
 
 def _fact(collection: Collection, task: str, metric: str) -> pd.Series:
-    rows = collection.table[(collection.table["task"] == task)
-                            & (collection.table["metric"] == metric)]
+    rows = collection.table[
+        (collection.table["task"] == task) & (collection.table["metric"] == metric)
+    ]
     return rows.groupby("run")["value"].first()
 
 
@@ -60,9 +85,17 @@ def _show(key: str, value: object) -> str:
         return UNSET.get(key, "not set")
     if key == "parameters":
         return f"{float(value) / 1e6:.1f} M"
-    if key in ("steps_trained", "corpus_sentences", "k", "m", "batch_size", "bank_size",
-               "max_seq_length", "max_steps", "max_sentences") and isinstance(
-            value, float | int | np.floating | np.integer):
+    if key in (
+        "steps_trained",
+        "corpus_sentences",
+        "k",
+        "m",
+        "batch_size",
+        "bank_size",
+        "max_seq_length",
+        "max_steps",
+        "max_sentences",
+    ) and isinstance(value, float | int | np.floating | np.integer):
         return f"{int(value):,}"
     return show_value(value)
 
@@ -104,38 +137,49 @@ def _groups(configs: pd.DataFrame) -> pd.DataFrame:
         first = part.iloc[0]
         seeds = sorted(int(s) for s in part["seed"].dropna())
         steps = sorted(set(part["steps_trained"]))
-        rows.append({**first[settings].to_dict(), "steps_trained": ", ".join(steps),
-                     "seeds": ", ".join(map(str, seeds)) or "none (deterministic)",
-                     "runs": list(part.index)})
+        rows.append(
+            {
+                **first[settings].to_dict(),
+                "steps_trained": ", ".join(steps),
+                "seeds": ", ".join(map(str, seeds)) or "none (deterministic)",
+                "runs": list(part.index),
+            }
+        )
     groups = pd.DataFrame(rows)
     trained = groups["steps_trained"] != UNSET_TRAINING
     differing = [c for c in settings if groups.loc[trained, c].nunique() > 1]
-    groups["group"] = [_group_label(r, differing) if is_trained
-                       else f"{r['method']} ({r['backbone']}, {NO_TRAINING})"
-                       for is_trained, (_, r) in zip(trained, groups.iterrows(), strict=True)]
+    groups["group"] = [
+        _group_label(r, differing)
+        if is_trained
+        else f"{r['method']} ({r['backbone']}, {NO_TRAINING})"
+        for is_trained, (_, r) in zip(trained, groups.iterrows(), strict=True)
+    ]
     groups["config_sha256"] = [config_hash(r[settings].to_dict()) for _, r in groups.iterrows()]
     return groups
 
 
 def _evaluation(collection: Collection, runs: list[str]) -> dict[str, str]:
-    rows = collection.table[collection.table["run"].isin(runs)
-                            & (collection.table["family"] != "")]
-    protocols = sorted({describe_protocol(collection.protocols[r]) for r in runs
-                        if r in collection.protocols})
-    return {"tasks": ", ".join(dict.fromkeys(rows["task"])) or "none",
-            "protocol": "; ".join(protocols) or "unknown (no eval.json)"}
+    rows = collection.table[collection.table["run"].isin(runs) & (collection.table["family"] != "")]
+    protocols = sorted(
+        {describe_protocol(collection.protocols[r]) for r in runs if r in collection.protocols}
+    )
+    return {
+        "tasks": ", ".join(dict.fromkeys(rows["task"])) or "none",
+        "protocol": "; ".join(protocols) or "unknown (no eval.json)",
+    }
 
 
 def _seconds(collection: Collection, runs: pd.DataFrame) -> pd.DataFrame:
-    table = collection.table[(collection.table["metric"] == "seconds")
-                             & collection.table["task"].isin(["training", "evaluation"])]
+    table = collection.table[
+        (collection.table["metric"] == "seconds")
+        & collection.table["task"].isin(["training", "evaluation"])
+    ]
     seconds = table.pivot_table(index="run", columns="task", values="value")
     seconds = seconds.reindex(index=runs["run"], columns=["training", "evaluation"])
     return seconds
 
 
-def setup_section(collection: Collection, study: Study, provenance: Mapping[str, Any]
-                  ) -> Section:
+def setup_section(collection: Collection, study: Study, provenance: Mapping[str, Any]) -> Section:
     """The ``setup`` section of ``study`` (``provenance``: the report's ``code`` and
     ``data`` digests)."""
     section = Section("setup", f"Setup — {study.heading}", study.name)
@@ -148,71 +192,119 @@ def setup_section(collection: Collection, study: Study, provenance: Mapping[str,
     if len(trained):
         _trained_tables(section, trained)
     else:
-        section.say(f"No training: {len(as_is)} encoder(s) evaluated as they are "
-                    f"({', '.join(sorted(set(as_is['backbone'])))}, {NO_TRAINING}).")
+        section.say(
+            f"No training: {len(as_is)} encoder(s) evaluated as they are "
+            f"({', '.join(sorted(set(as_is['backbone'])))}, {NO_TRAINING})."
+        )
     if len(as_is):
         keys = [k for k in ("method", "backbone", "parameters", "pooler") if k in as_is]
         encoders = as_is.groupby(keys, sort=False).size().rename("runs").to_frame()
         encoders["training"] = NO_TRAINING
-        section.tables.append(frame_table(encoders, "setup_as_is",
-                                          "Encoders evaluated as they are"))
+        section.tables.append(
+            frame_table(encoders, "setup_as_is", "Encoders evaluated as they are")
+        )
     groups = _groups(configs)
-    evaluation = pd.DataFrame([{"run group": g["group"], **_evaluation(collection, g["runs"])}
-                               for _, g in groups.iterrows()])
+    evaluation = pd.DataFrame(
+        [
+            {"run group": g["group"], **_evaluation(collection, g["runs"])}
+            for _, g in groups.iterrows()
+        ]
+    )
     evaluation = evaluation.groupby(["tasks", "protocol"], sort=False)["run group"].agg(
-        lambda names: f"all {len(names)}" if len(names) == len(groups) else "; ".join(names))
+        lambda names: f"all {len(names)}" if len(names) == len(groups) else "; ".join(names)
+    )
     evaluation = evaluation.reset_index().set_index("run group")
-    section.tables.append(frame_table(evaluation, "setup_evaluation", "Evaluation",
-                                      "max_train_samples cuts the transfer classifiers' "
-                                      "training data: such accuracies compare only with "
-                                      "runs cut the same way, not with published SentEval "
-                                      "numbers; STS numbers are unaffected"))
+    section.tables.append(
+        frame_table(
+            evaluation,
+            "setup_evaluation",
+            "Evaluation",
+            "max_train_samples cuts the transfer classifiers' "
+            "training data: such accuracies compare only with "
+            "runs cut the same way, not with published SentEval "
+            "numbers; STS numbers are unaffected",
+        )
+    )
     seconds = _seconds(collection, runs)
     group_of = {run: g["group"] for _, g in groups.iterrows() for run in g["runs"]}
-    compute = pd.DataFrame({
-        "run group": [group_of[r] for r in seconds.index],
-        "seed": [show_value(configs.at[r, "seed"]) if pd.notna(configs.at[r, "seed"])
-                 else "none" for r in seconds.index],
-        "train s": [NO_TRAINING if np.isnan(v) else f"{v:,.0f}" for v in seconds["training"]],
-        "eval s": ["–" if np.isnan(v) else f"{v:,.0f}" for v in seconds["evaluation"]],
-    }, index=seconds.index).rename_axis("run")
+    compute = pd.DataFrame(
+        {
+            "run group": [group_of[r] for r in seconds.index],
+            "seed": [
+                show_value(configs.at[r, "seed"]) if pd.notna(configs.at[r, "seed"]) else "none"
+                for r in seconds.index
+            ],
+            "train s": [NO_TRAINING if np.isnan(v) else f"{v:,.0f}" for v in seconds["training"]],
+            "eval s": ["–" if np.isnan(v) else f"{v:,.0f}" for v in seconds["evaluation"]],
+        },
+        index=seconds.index,
+    ).rename_axis("run")
     total = np.nansum(seconds.to_numpy(float))
-    section.tables.append(frame_table(compute, "setup_compute", "Compute per run",
-                                      f"study total: {total:,.0f} s ({total / 3600:.2f} h) "
-                                      "of training and evaluation, wall clock"))
+    section.tables.append(
+        frame_table(
+            compute,
+            "setup_compute",
+            "Compute per run",
+            f"study total: {total:,.0f} s ({total / 3600:.2f} h) "
+            "of training and evaluation, wall clock",
+        )
+    )
     hashes = groups.set_index("group")[["config_sha256", "seeds"]].rename_axis("run group")
-    section.tables.append(frame_table(hashes, "setup_hashes", "Seeds and configuration hashes",
-                                      "config_sha256: the first 12 hex digits of the SHA-256 "
-                                      "of the group's settings (all but the seed)"))
+    section.tables.append(
+        frame_table(
+            hashes,
+            "setup_hashes",
+            "Seeds and configuration hashes",
+            "config_sha256: the first 12 hex digits of the SHA-256 "
+            "of the group's settings (all but the seed)",
+        )
+    )
     corpora = {f"corpus {c}" for c in runs.get("corpus", pd.Series(dtype=object)).dropna()}
     digests = {"code commit": provenance.get("git", "unknown")}
-    digests |= {name: digest for name, digest in provenance.get("data", {}).items()
-                if name in corpora or not name.startswith("corpus ")}
-    section.tables.append(frame_table(
-        pd.DataFrame({"SHA-256 or commit": digests}).rename_axis("what"), "setup_digests",
-        "Code and data", "'+ uncommitted changes': the analysing code's tree was dirty"))
+    digests |= {
+        name: digest
+        for name, digest in provenance.get("data", {}).items()
+        if name in corpora or not name.startswith("corpus ")
+    }
+    section.tables.append(
+        frame_table(
+            pd.DataFrame({"SHA-256 or commit": digests}).rename_axis("what"),
+            "setup_digests",
+            "Code and data",
+            "'+ uncommitted changes': the analysing code's tree was dirty",
+        )
+    )
     return section
 
 
 def _trained_tables(section: Section, trained: pd.DataFrame) -> None:
     groups = _groups(trained)
-    settings = [c for c in groups.columns
-                if c not in ("group", "runs", "seeds", "config_sha256", "trained")]
+    settings = [
+        c for c in groups.columns if c not in ("group", "runs", "seeds", "config_sha256", "trained")
+    ]
     shared = [c for c in settings if groups[c].nunique() == 1]
     differing = [c for c in settings if c not in shared]
     first = groups.iloc[0]
     steps = first["steps_trained"] if "steps_trained" in shared else "varies"
     batch = first["batch_size"] if "batch_size" in shared else "varies"
     seeds = sorted({int(s) for s in trained["seed"].dropna()})
-    section.say(f"Trained: {first['backbone']} ({first['parameters']} parameters), "
-                f"{steps} steps × batch {batch}, seeds {', '.join(map(str, seeds))}; "
-                f"{len(groups)} run group{'s' if len(groups) > 1 else ''}, {len(trained)} runs.")
-    table = pd.DataFrame({"value": [first[c] for c in shared]},
-                         index=[LABELS.get(c, c) for c in shared]).rename_axis("setting")
-    section.tables.append(frame_table(table, "setup_shared",
-                                      "Training configuration shared by every run group"))
+    section.say(
+        f"Trained: {first['backbone']} ({first['parameters']} parameters), "
+        f"{steps} steps × batch {batch}, seeds {', '.join(map(str, seeds))}; "
+        f"{len(groups)} run group{'s' if len(groups) > 1 else ''}, {len(trained)} runs."
+    )
+    table = pd.DataFrame(
+        {"value": [first[c] for c in shared]}, index=[LABELS.get(c, c) for c in shared]
+    ).rename_axis("setting")
+    section.tables.append(
+        frame_table(table, "setup_shared", "Training configuration shared by every run group")
+    )
     if differing:
-        frame = groups.set_index("group")[differing].rename(
-            columns=lambda c: LABELS.get(c, c)).rename_axis("run group")
-        section.tables.append(frame_table(frame, "setup_differing",
-                                          "Settings that differ between run groups"))
+        frame = (
+            groups.set_index("group")[differing]
+            .rename(columns=lambda c: LABELS.get(c, c))
+            .rename_axis("run group")
+        )
+        section.tables.append(
+            frame_table(frame, "setup_differing", "Settings that differ between run groups")
+        )

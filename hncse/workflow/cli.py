@@ -43,13 +43,22 @@ def positive(text: str) -> float:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--configfile", type=Path, default=DEFAULT_CONFIG,
-                        help=f"workflow config (default {DEFAULT_CONFIG})")
-    parser.add_argument("--cost", action="store_true",
-                        help="add estimated GPU-hours and wall times (FLOP counts)")
-    parser.add_argument("--tflops", type=positive, default=DEFAULT_TFLOPS,
-                        help="ASSUMED sustained TFLOP/s of one GPU over a whole job "
-                        f"(default {DEFAULT_TFLOPS:g}; no GPU has been measured)")
+    parser.add_argument(
+        "--configfile",
+        type=Path,
+        default=DEFAULT_CONFIG,
+        help=f"workflow config (default {DEFAULT_CONFIG})",
+    )
+    parser.add_argument(
+        "--cost", action="store_true", help="add estimated GPU-hours and wall times (FLOP counts)"
+    )
+    parser.add_argument(
+        "--tflops",
+        type=positive,
+        default=DEFAULT_TFLOPS,
+        help="ASSUMED sustained TFLOP/s of one GPU over a whole job "
+        f"(default {DEFAULT_TFLOPS:g}; no GPU has been measured)",
+    )
 
 
 def load_workflow_config(path: Path) -> dict[str, Any]:
@@ -68,8 +77,7 @@ def load_workflow_config(path: Path) -> dict[str, Any]:
         validate(config, str(SCHEMA))
     except WorkflowError as error:
         reason = str(error).strip().splitlines()
-        raise PlanConfigError(f"{path}: {reason[1] if len(reason) > 1 else reason[0]}"
-                              ) from None
+        raise PlanConfigError(f"{path}: {reason[1] if len(reason) > 1 else reason[0]}") from None
     return config
 
 
@@ -91,16 +99,20 @@ def run(args: argparse.Namespace) -> int:
         print(f"all (each run once): {trained} trainings, {len(plan.runs)} evaluations")
         return 0
     table = cost_table(plan, Throughput(args.tflops), GPU_COUNTS)
-    print(f"Cost of {args.configfile}: an ESTIMATE from FLOP counts, ASSUMING {args.tflops:g} "
-          "TFLOP/s sustained per GPU\n(--tflops; no GPU measured). Training 6·N·tokens "
-          "(2 views × max_seq_length tokens a sentence),\nevaluation 2·N·tokens (SentEval's "
-          f"sentences, {EVAL_TOKENS} tokens each). N, the encoder layers' weights:")
+    print(
+        f"Cost of {args.configfile}: an ESTIMATE from FLOP counts, ASSUMING {args.tflops:g} "
+        "TFLOP/s sustained per GPU\n(--tflops; no GPU measured). Training 6·N·tokens "
+        "(2 views × max_seq_length tokens a sentence),\nevaluation 2·N·tokens (SentEval's "
+        f"sentences, {EVAL_TOKENS} tokens each). N, the encoder layers' weights:"
+    )
     print("\n".join(backbone_lines(plan)))
     print()
     print(table)
     print()
-    print("Runs shared by studies count in each of them; `all` counts each run once.\n"
-          "Wall time: runs are independent jobs on whole GPUs: max(GPU-hours / GPUs, the "
-          "longest\ntraining + evaluation of one run). Not counted: loading, tokenising, "
-          "the transfer tasks'\nclassifier fits.")
+    print(
+        "Runs shared by studies count in each of them; `all` counts each run once.\n"
+        "Wall time: runs are independent jobs on whole GPUs: max(GPU-hours / GPUs, the "
+        "longest\ntraining + evaluation of one run). Not counted: loading, tokenising, "
+        "the transfer tasks'\nclassifier fits."
+    )
     return 0

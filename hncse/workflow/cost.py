@@ -43,10 +43,20 @@ class CostError(HncseError, ValueError):
 # Conneau & Kiela 2018, arXiv 1803.05449, Table 1): STS pairs count twice, SST2 is
 # train + dev + test, TREC train + test, MRPC both sentences of train + test pairs.
 SENTEVAL_SENTENCES: dict[str, int] = {
-    "STS12": 2 * 3108, "STS13": 2 * 1500, "STS14": 2 * 3750, "STS15": 2 * 3000,
-    "STS16": 2 * 1186, "STSBenchmark": 2 * 1379, "SICKRelatedness": 2 * 4927,
-    "MR": 10662, "CR": 3775, "SUBJ": 10000, "MPQA": 10606,
-    "SST2": 67349 + 872 + 1821, "TREC": 5452 + 500, "MRPC": 2 * (4076 + 1725),
+    "STS12": 2 * 3108,
+    "STS13": 2 * 1500,
+    "STS14": 2 * 3750,
+    "STS15": 2 * 3000,
+    "STS16": 2 * 1186,
+    "STSBenchmark": 2 * 1379,
+    "SICKRelatedness": 2 * 4927,
+    "MR": 10662,
+    "CR": 3775,
+    "SUBJ": 10000,
+    "MPQA": 10606,
+    "SST2": 67349 + 872 + 1821,
+    "TREC": 5452 + 500,
+    "MRPC": 2 * (4076 + 1725),
 }
 STSB_DEV_SENTENCES = 2 * 1500  # each dev evaluation during training
 # Alignment/uniformity: the distinct sentences of STS-B's three splits, at most this many.
@@ -95,10 +105,16 @@ KNOWN_BACKBONES: dict[str, Architecture] = {
     "roberta-base": Architecture(12, 768, 3072, 50265, 514, ROBERTA),
     "roberta-large": Architecture(24, 1024, 4096, 50265, 514, ROBERTA),
 }
-KNOWN_BACKBONES |= {"bert-base": KNOWN_BACKBONES["bert-base-uncased"],
-                    "bert-large": KNOWN_BACKBONES["bert-large-uncased"]}
-PUBLISHED_SIZES = {"bert-base": 110e6, "bert-large": 340e6,
-                   "roberta-base": 125e6, "roberta-large": 355e6}
+KNOWN_BACKBONES |= {
+    "bert-base": KNOWN_BACKBONES["bert-base-uncased"],
+    "bert-large": KNOWN_BACKBONES["bert-large-uncased"],
+}
+PUBLISHED_SIZES = {
+    "bert-base": 110e6,
+    "bert-large": 340e6,
+    "roberta-base": 125e6,
+    "roberta-large": 355e6,
+}
 
 
 def config_json_path(model: str) -> Path | None:
@@ -125,8 +141,13 @@ def architecture(model: str) -> Architecture | None:
     path = config_json_path(model)
     if path is not None:
         fields = json.loads(path.read_text())
-        keys = ("num_hidden_layers", "hidden_size", "intermediate_size", "vocab_size",
-                "max_position_embeddings")
+        keys = (
+            "num_hidden_layers",
+            "hidden_size",
+            "intermediate_size",
+            "vocab_size",
+            "max_position_embeddings",
+        )
         if all(key in fields for key in keys):
             return Architecture(*(int(fields[key]) for key in keys), source=str(path))
     return KNOWN_BACKBONES.get(model)
@@ -161,8 +182,10 @@ def corpus_size(run: Run, config: TrainConfig) -> int:
         return len(LineCorpus(run.corpus, config.max_sentences))
     if config.corpus == "wiki1m":
         return min(WIKI1M_SENTENCES, config.max_sentences or WIKI1M_SENTENCES)
-    raise CostError(f"run {run.run_id}: corpus {config.corpus!r} is not at {run.corpus}; "
-                    "the estimate needs its number of sentences")
+    raise CostError(
+        f"run {run.run_id}: corpus {config.corpus!r} is not at {run.corpus}; "
+        "the estimate needs its number of sentences"
+    )
 
 
 def training_tokens(steps: int, config: TrainConfig) -> int:
@@ -188,8 +211,10 @@ def run_cost(run: Run, evaluation: Evaluation) -> RunCost:
     eval_gpus = run.resources["evaluate"]["gpu"]
     if arch is None:
         if run.train is not None:
-            raise CostError(f"run {run.run_id}: backbone {run.model!r} has no config.json "
-                            f"offline and is no known backbone ({', '.join(KNOWN_BACKBONES)})")
+            raise CostError(
+                f"run {run.run_id}: backbone {run.model!r} has no config.json "
+                f"offline and is no known backbone ({', '.join(KNOWN_BACKBONES)})"
+            )
         return RunCost(run.run_id, False, 0.0, 0.0, 0, eval_gpus)
     n = arch.layer_parameters
     eval_flops = 2 * n * evaluation_sentences(evaluation) * EVAL_TOKENS
@@ -200,8 +225,9 @@ def run_cost(run: Run, evaluation: Evaluation) -> RunCost:
     steps = total_steps(schedule, config.num_epochs, config.max_steps)
     dev_tokens = dev_evaluations(steps, config.eval_steps) * STSB_DEV_SENTENCES * EVAL_TOKENS
     train_flops = 6 * n * training_tokens(steps, config) + 2 * n * dev_tokens
-    return RunCost(run.run_id, True, train_flops, eval_flops, run.resources["train"]["gpu"],
-                   eval_gpus)
+    return RunCost(
+        run.run_id, True, train_flops, eval_flops, run.resources["train"]["gpu"], eval_gpus
+    )
 
 
 @dataclass(frozen=True)
@@ -223,9 +249,13 @@ class StudyCost:
             trainings=sum(cost.trained for cost in costs),
             evaluations=len(costs),
             gpu_hours=throughput.gpu_hours(sum(c.train_flops + c.eval_flops for c in costs)),
-            longest_run_hours=max((wall(c.train_flops, c.train_gpus)
-                                   + wall(c.eval_flops, c.eval_gpus) for c in costs),
-                                  default=0.0),
+            longest_run_hours=max(
+                (
+                    wall(c.train_flops, c.train_gpus) + wall(c.eval_flops, c.eval_gpus)
+                    for c in costs
+                ),
+                default=0.0,
+            ),
             gpus=gpus,
         )
 
@@ -236,15 +266,17 @@ class StudyCost:
         return max(self.gpu_hours / self.gpus, self.longest_run_hours)
 
 
-def study_costs(plan: Plan, throughput: Throughput, gpu_counts: Iterable[int]
-                ) -> dict[str, dict[int, StudyCost]]:
+def study_costs(
+    plan: Plan, throughput: Throughput, gpu_counts: Iterable[int]
+) -> dict[str, dict[int, StudyCost]]:
     """Per study (and ``all``: every run once, as the workflow runs them) and GPU count."""
-    costs = {run_id: run_cost(run, plan.evaluations[run_id])
-             for run_id, run in plan.runs.items()}
+    costs = {run_id: run_cost(run, plan.evaluations[run_id]) for run_id, run in plan.runs.items()}
     groups: Mapping[str, list[str]] = plan.study_runs | {"all": list(plan.runs)}
     return {
-        name: {gpus: StudyCost.of([costs[run_id] for run_id in run_ids], throughput, gpus)
-               for gpus in gpu_counts}
+        name: {
+            gpus: StudyCost.of([costs[run_id] for run_id in run_ids], throughput, gpus)
+            for gpus in gpu_counts
+        }
         for name, run_ids in groups.items()
     }
 
@@ -255,19 +287,33 @@ def hours(value: float) -> str:
 
 def cost_table(plan: Plan, throughput: Throughput, gpu_counts: Sequence[int]) -> str:
     """The table `hncse plan --cost` prints: a row per study, then ``all``."""
-    header = ["study", "trainings", "evaluations", "GPU-hours",
-              *(f"wall, {gpus} GPU{'s' if gpus > 1 else ''}" for gpus in gpu_counts)]
+    header = [
+        "study",
+        "trainings",
+        "evaluations",
+        "GPU-hours",
+        *(f"wall, {gpus} GPU{'s' if gpus > 1 else ''}" for gpus in gpu_counts),
+    ]
     rows = [header]
     for name, by_gpus in study_costs(plan, throughput, gpu_counts).items():
         first = by_gpus[gpu_counts[0]]
-        rows.append([name, str(first.trainings), str(first.evaluations),
-                     f"{first.gpu_hours:.1f}",
-                     *(hours(by_gpus[gpus].wall_hours) for gpus in gpu_counts)])
+        rows.append(
+            [
+                name,
+                str(first.trainings),
+                str(first.evaluations),
+                f"{first.gpu_hours:.1f}",
+                *(hours(by_gpus[gpus].wall_hours) for gpus in gpu_counts),
+            ]
+        )
     widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
     return "\n".join(
-        "  ".join(cell.ljust(width) if column == 0 else cell.rjust(width)
-                  for column, (cell, width) in enumerate(zip(row, widths, strict=True)))
-        for row in rows)
+        "  ".join(
+            cell.ljust(width) if column == 0 else cell.rjust(width)
+            for column, (cell, width) in enumerate(zip(row, widths, strict=True))
+        )
+        for row in rows
+    )
 
 
 def backbone_lines(plan: Plan) -> list[str]:
@@ -276,8 +322,10 @@ def backbone_lines(plan: Plan) -> list[str]:
     for model in dict.fromkeys(run.model for run in plan.runs.values()):
         arch = architecture(model)
         if arch is not None:
-            lines.append(f"  {model}: N = {arch.layer_parameters / 1e6:.1f}M of "
-                         f"{arch.parameters / 1e6:.1f}M weights ({arch.source})")
+            lines.append(
+                f"  {model}: N = {arch.layer_parameters / 1e6:.1f}M of "
+                f"{arch.parameters / 1e6:.1f}M weights ({arch.source})"
+            )
         else:
             lines.append(f"  {model}: no FLOP model (not costed)")
     return lines

@@ -118,8 +118,7 @@ def snakemake_command(config_files: Iterable[str | os.PathLike[str]]) -> str:
     """How to rerun a study, for the report: the config files given on the command line
     (none: the default config). ``--config`` overrides are not recorded."""
     files = [os.path.relpath(path) for path in config_files]
-    return shlex.join(["snakemake", "--cores", "all",
-                       *(["--configfile", *files] if files else [])])
+    return shlex.join(["snakemake", "--cores", "all", *(["--configfile", *files] if files else [])])
 
 
 def _names(value: str | list[str], known: Iterable[str], key: str) -> list[str]:
@@ -221,7 +220,10 @@ class Planner:
         return folder if folder.is_dir() else None
 
     def encoder_run(
-        self, backbone: str, method: str, encoder_args: str,
+        self,
+        backbone: str,
+        method: str,
+        encoder_args: str,
         settings: Mapping[str, Any] | None = None,
     ) -> Run:
         """A run that evaluates an encoder as it is, without training: ``<backbone>/<method>/``.
@@ -256,11 +258,14 @@ class Planner:
             for run in members:
                 known = runs.setdefault(run.run_id, run)
                 if known != run:  # a shared run is one run, never two under one directory
-                    raise PlanError(f"two different runs want the directory {run.directory}:"
-                                    f"\n  {known}\n  {run}")
+                    raise PlanError(
+                        f"two different runs want the directory {run.directory}:"
+                        f"\n  {known}\n  {run}"
+                    )
                 previous = evaluations.get(run.run_id)
-                evaluations[run.run_id] = (study.evaluation if previous is None
-                                           else previous.merged(study.evaluation))
+                evaluations[run.run_id] = (
+                    study.evaluation if previous is None else previous.merged(study.evaluation)
+                )
         return Plan(runs, studies, study_runs, evaluations)
 
     def study(self, name: str) -> Study:
@@ -285,8 +290,9 @@ class Planner:
             settings=expand_settings(spec["settings"]),
             evaluation=evaluation,
             baselines=_names(spec["baselines"], self.baselines, f"studies.{name}.baselines"),
-            include_studies=_names(spec["include_studies"], others,
-                                   f"studies.{name}.include_studies"),
+            include_studies=_names(
+                spec["include_studies"], others, f"studies.{name}.include_studies"
+            ),
             analysis=spec["analysis"],
             description=spec.get("description"),
         )
@@ -304,15 +310,17 @@ class Planner:
             runs += list(self.baselines[name](study))
         return runs
 
-    def _explicit(self, backbone: str, method: str, seed: int,
-                  settings: Mapping[str, Any]) -> dict[str, Any]:
+    def _explicit(
+        self, backbone: str, method: str, seed: int, settings: Mapping[str, Any]
+    ) -> dict[str, Any]:
         """The training options a run sets: config ``train`` < backbone recipe < settings."""
         spec = self.config["backbones"][backbone]
         identity = {"method": method, "backbone": spec["model"], "seed": seed}
         return identity | self.config["train"] | (spec.get("train") or {}) | dict(settings)
 
-    def _train_config(self, backbone: str, method: str, seed: int,
-                      settings: Mapping[str, Any]) -> TrainConfig:
+    def _train_config(
+        self, backbone: str, method: str, seed: int, settings: Mapping[str, Any]
+    ) -> TrainConfig:
         """TrainConfig of a run (cached): checks every key and value before any job runs."""
         key = (backbone, method, seed, tuple(sorted(settings.items())))
         if key not in self._configs:
@@ -320,8 +328,8 @@ class Planner:
             try:
                 self._configs[key] = build_config(
                     self._explicit(backbone, method, seed, settings),
-                    source=f"workflow config, {where}")
+                    source=f"workflow config, {where}",
+                )
             except ConfigError as error:
                 raise PlanError(str(error)) from None
         return self._configs[key]
-

@@ -78,8 +78,9 @@ class Run:
         """``method=hncse k=5 corpus=brown/news.txt``, shell-quoted where needed."""
         if self.train is None:
             raise ValueError(f"{self.directory} is not trained by the workflow")
-        return " ".join(shlex.quote(f"{key}={set_value(value)}")
-                        for key, value in self.train.items())
+        return " ".join(
+            shlex.quote(f"{key}={set_value(value)}") for key, value in self.train.items()
+        )
 
     def train_launcher(self) -> str:
         """``hncse`` on CPU or one GPU; torchrun with one process per GPU beyond that."""
@@ -92,8 +93,12 @@ class Run:
         """What run.json holds (hncse/analysis/collect.py reads it for untrained runs). The
         backbone is the model id, as in a trained run's train_summary.json config, so that a
         baseline and the runs trained from the same model share labels and CKA references."""
-        return {"method": self.method, "backbone": self.model, "seed": self.seed,
-                "settings": dict(self.settings)}
+        return {
+            "method": self.method,
+            "backbone": self.model,
+            "seed": self.seed,
+            "settings": dict(self.settings),
+        }
 
 
 def slug(value: Any) -> str:

@@ -86,9 +86,9 @@ def test_config_json_wins_over_the_table(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(
-    ("steps", "every", "expected"), [(250, 125, 2), (251, 125, 3), (10, 0, 1), (100, 125, 1)]
+    ("steps", "every", "expected"), [(250, 125, 3), (251, 125, 4), (10, 0, 1), (100, 125, 2)]
 )
-def test_dev_evaluations_every_n_steps_and_at_the_end(
+def test_dev_evaluations_at_step_0_every_n_steps_and_at_the_end(
     steps: int, every: int, expected: int
 ) -> None:
     assert dev_evaluations(steps, every) == expected
@@ -123,8 +123,8 @@ def test_run_cost_by_hand(tmp_path: Path) -> None:
     )
     cost = run_cost(run, Evaluation(tasks=("STS12", "MR")))
     # 11 sentences // batch 2 = 5 steps an epoch, 10 steps; tokens 10·2·2 views·4 = 160;
-    # 5 STS-B dev evaluations of 3000 sentences at 32 tokens
-    assert cost.train_flops == 6 * 344 * 160 + 2 * 344 * 5 * 3000 * 32
+    # 6 STS-B dev evaluations (step 0, 2, 4, 6, 8, 10) of 3000 sentences at 32 tokens
+    assert cost.train_flops == 6 * 344 * 160 + 2 * 344 * 6 * 3000 * 32
     assert cost.eval_flops == 2 * 344 * (2 * 3108 + 10662) * 32
     assert cost.trained and cost.train_gpus == 1
 

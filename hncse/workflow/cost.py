@@ -193,10 +193,11 @@ def training_tokens(steps: int, config: TrainConfig) -> int:
 
 
 def dev_evaluations(steps: int, eval_steps: int) -> int:
-    """STS-B dev evaluations of a training: every ``eval_steps`` steps and at the end."""
+    """STS-B dev evaluations of a training: at step 0 (the dev curve's start), every
+    ``eval_steps`` steps and at the end; with ``eval_steps`` 0 only at the end."""
     if eval_steps == 0:
         return 1
-    return steps // eval_steps + (1 if steps % eval_steps else 0)
+    return 1 + steps // eval_steps + (1 if steps % eval_steps else 0)
 
 
 def evaluation_sentences(evaluation: Evaluation) -> int:

@@ -102,8 +102,6 @@ class SentenceEncoder(nn.Module):
         self.eval_pooler = eval_pooler
         uses_mlp = "cls" in (train_pooler, eval_pooler)
         self.mlp = MLPHead(backbone.config.hidden_size) if uses_mlp else None
-        if self.mlp is not None:  # as SimCSE: the backbone's initialiser, not nn.Linear's
-            initialise_like_backbone(backbone, self.mlp)
 
     @classmethod
     def from_pretrained(

@@ -1,6 +1,7 @@
-"""SimCSE's recipe to the letter (issue 13): clipping at norm 1.0 by default, the MLP head
-drawn with the backbone's initialiser, the authors' PM weight formula by default; and the
-top-layer re-initialisation of ``reinit_top_layers``."""
+"""SimCSE's recipe (issue 13): clipping at norm 1.0 by default, the authors' PM weight
+formula by default; and the top-layer re-initialisation of ``reinit_top_layers`` with the
+backbone's own initialiser. (The MLP head's initialisation is a known deviation:
+docs/method.md.)"""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import torch
 from transformers import AutoTokenizer, BertConfig, BertModel
 
 from hncse.config import TrainConfig, load_config
-from hncse.model import ModelLoadError, SentenceEncoder, reinitialise_top_layers
+from hncse.model import ModelLoadError, reinitialise_top_layers
 from hncse.objectives import ObjectiveInputs, PMOptions, build_objective
 from hncse.objectives import functional as fn
 from hncse.trainer import Trainer
@@ -57,15 +58,6 @@ def test_default_clips_at_norm_one(
     )
     Trainer(config).train_step(0)
     assert norms == [1.0]
-
-
-def test_mlp_head_uses_the_backbones_initialiser(minilm_path: str) -> None:
-    backbone, tokenizer = _bert(minilm_path)
-    dense = SentenceEncoder(backbone, tokenizer, "cls").mlp.dense
-    assert torch.count_nonzero(dense.bias) == 0
-    # 4,096 draws of normal(0, 0.037): the sample std is within 5 % of it
-    assert dense.weight.std().item() == pytest.approx(INIT_RANGE, rel=0.05)
-    assert dense.weight.mean().abs().item() < 0.005
 
 
 def test_pm_weight_formula_defaults_to_the_authors() -> None:

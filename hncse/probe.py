@@ -152,7 +152,8 @@ def _synthetic(
     inputs = ObjectiveInputs(
         recorded.inputs.h, recorded.inputs.h_pos, recorded.inputs.bank, generator
     )
-    return ContrastiveObjective._synthetic_similarities(z, p, inputs, hnm)
+    synthetic, _mixed_from = ContrastiveObjective._synthetic_similarities(z, p, inputs, hnm)
+    return synthetic
 
 
 class Probe:

@@ -55,10 +55,14 @@ def minilm_path() -> str:
 def tiny_backbone(tmp_path_factory: pytest.TempPathFactory, minilm_path: str) -> Path:
     """A 2-layer, 32-wide random BERT with MiniLM's tokenizer and no dropout: for tests of
     the mechanics (distributed gradients, resume) where the weights' quality is irrelevant."""
+    return save_tiny_bert(tmp_path_factory.mktemp("tiny-bert"), minilm_path, dropout=0.0)
+
+
+def save_tiny_bert(folder: Path, minilm_path: str, dropout: float) -> Path:
+    """Save a 2-layer, 32-wide random BERT (seed 0) with MiniLM's tokenizer into ``folder``."""
     import torch
     from transformers import AutoTokenizer, BertConfig, BertModel
 
-    folder = tmp_path_factory.mktemp("tiny-bert")
     tokenizer = AutoTokenizer.from_pretrained(minilm_path)
     config = BertConfig(
         vocab_size=tokenizer.vocab_size,
@@ -67,8 +71,8 @@ def tiny_backbone(tmp_path_factory: pytest.TempPathFactory, minilm_path: str) ->
         num_attention_heads=2,
         intermediate_size=64,
         max_position_embeddings=128,
-        hidden_dropout_prob=0.0,
-        attention_probs_dropout_prob=0.0,
+        hidden_dropout_prob=dropout,
+        attention_probs_dropout_prob=dropout,
     )
     torch.manual_seed(0)
     BertModel(config).save_pretrained(folder)

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 import torch
-from transformers import AutoTokenizer, BertConfig, BertModel
+from conftest import save_tiny_bert
 
 from hncse.cli import main
 from hncse.config import load_config
@@ -19,22 +19,7 @@ from hncse.probe import Probe, hardness_measurements, similarity_measurements
 @pytest.fixture(scope="module")
 def dropout_backbone(tmp_path_factory: pytest.TempPathFactory, minilm_path: str) -> Path:
     """A 2-layer random BERT with dropout (the views must differ) and MiniLM's tokenizer."""
-    folder = tmp_path_factory.mktemp("tiny-dropout-bert")
-    tokenizer = AutoTokenizer.from_pretrained(minilm_path)
-    config = BertConfig(
-        vocab_size=tokenizer.vocab_size,
-        hidden_size=32,
-        num_hidden_layers=2,
-        num_attention_heads=2,
-        intermediate_size=64,
-        max_position_embeddings=64,
-        hidden_dropout_prob=0.1,
-        attention_probs_dropout_prob=0.1,
-    )
-    torch.manual_seed(0)
-    BertModel(config).save_pretrained(folder)
-    tokenizer.save_pretrained(folder)
-    return folder
+    return save_tiny_bert(tmp_path_factory.mktemp("tiny-dropout-bert"), minilm_path, 0.1)
 
 
 def _settings(backbone: Path | str, data_root: Path, **extra: object) -> dict[str, object]:

@@ -30,6 +30,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import math
+import os
 import struct
 import sys
 from dataclasses import dataclass, field
@@ -389,7 +390,8 @@ def collect(root: Path) -> Collection:
         [
             {
                 "run": i.run,
-                "path": str(i.path),
+                # relative to the working directory: runs.csv is committed beside reports
+                "path": os.path.relpath(i.path),
                 "method": i.method,
                 "backbone": i.backbone,
                 "seed": i.seed,

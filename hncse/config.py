@@ -6,6 +6,7 @@ values fail here, before any work, with the key and the allowed values named.
 
 from __future__ import annotations
 
+import argparse
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any, Literal
@@ -260,3 +261,16 @@ def load_config(
         values.update(overrides)
         source += f" + overrides {', '.join(overrides)}"
     return build_config(values, source)
+
+
+def add_config_arguments(parser: argparse.ArgumentParser) -> None:
+    """``--config FILE`` and ``--set KEY=VALUE ...``: a training config, as `hncse train` and
+    `hncse probe` read it (:func:`load_config`)."""
+    parser.add_argument("--config", type=Path, help="YAML file of TrainConfig keys")
+    parser.add_argument(
+        "--set",
+        nargs="*",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override config keys, e.g. --set method=hncse k=5 alpha=uniform",
+    )

@@ -35,7 +35,7 @@ from torch import Tensor
 
 from hncse import HncseError
 from hncse.cli import positive_int
-from hncse.config import TrainConfig, load_config, parse_overrides
+from hncse.config import TrainConfig, add_config_arguments, load_config, parse_overrides
 from hncse.objectives import HNMOptions, ObjectiveInputs, ObjectiveOutput
 from hncse.objectives import functional as fn
 from hncse.objectives.hncse import ContrastiveObjective
@@ -249,14 +249,7 @@ def _strict_json(value: Any) -> Any:
 
 # ------------------------------------------------------------------------- CLI
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--config", type=Path, help="YAML file of TrainConfig keys")
-    parser.add_argument(
-        "--set",
-        nargs="*",
-        default=[],
-        metavar="KEY=VALUE",
-        help="override config keys, as for hncse train",
-    )
+    add_config_arguments(parser)
     parser.add_argument("--steps", type=positive_int, default=20, help="steps to run (default 20)")
     parser.add_argument(
         "--out",

@@ -33,7 +33,13 @@ from transformers import get_linear_schedule_with_warmup
 
 from hncse import HncseError, checkpoint
 from hncse.bank import NegativeBank
-from hncse.config import ConfigError, TrainConfig, load_config, parse_overrides
+from hncse.config import (
+    ConfigError,
+    TrainConfig,
+    add_config_arguments,
+    load_config,
+    parse_overrides,
+)
 from hncse.data import BatchSchedule, LineCorpus, total_steps
 from hncse.data_root import (
     DataNotFoundError,
@@ -451,14 +457,7 @@ def train(config: TrainConfig) -> dict[str, Any]:
 
 # ------------------------------------------------------------------------- CLI
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--config", type=Path, help="YAML file of TrainConfig keys")
-    parser.add_argument(
-        "--set",
-        nargs="*",
-        default=[],
-        metavar="KEY=VALUE",
-        help="override config keys, e.g. --set method=hncse k=5 alpha=uniform",
-    )
+    add_config_arguments(parser)
     parser.add_argument("--output-dir", help="where the run writes (overrides output_dir)")
     parser.add_argument(
         "--exit-with-parent",

@@ -166,21 +166,35 @@ class SentenceEncoder(nn.Module):
             )
         )
 
+    def token_lengths(self, sentences: list[str], max_length: int | None = None) -> list[int]:
+        """Tokens per sentence after truncation, special tokens included (what a batch pads)."""
+        limit = max_length or self.tokenizer.model_max_length
+        if limit < UNBOUNDED_LENGTH:
+            sentences = [first_words(sentence, limit) for sentence in sentences]
+        encoded = self.tokenizer(sentences, truncation=True, max_length=max_length)
+        return [len(ids) for ids in encoded["input_ids"]]
+
     @torch.inference_mode()
     def encode(
         self, sentences: list[str], batch_size: int = 128, max_length: int | None = None
     ) -> Tensor:
-        """Evaluation embeddings (``eval_pooler``, dropout off) in the input order, on CPU."""
+        """Evaluation embeddings (``eval_pooler``, dropout off) in the input order, on CPU.
+
+        Batches are made of sentences of similar token counts (sorted by length), so almost
+        nothing is padding; rows come back in the input order."""
         was_training = self.training
         self.eval()
         device = next(self.parameters()).device
-        chunks = []
-        for start in range(0, len(sentences), batch_size):
-            batch = self.tokenize(sentences[start : start + batch_size], max_length)
+        lengths = self.token_lengths(sentences, max_length) if sentences else []
+        order = sorted(range(len(sentences)), key=lengths.__getitem__)
+        out = torch.empty(len(sentences), self.backbone.config.hidden_size)
+        for start in range(0, len(order), batch_size):
+            rows = order[start : start + batch_size]
+            batch = self.tokenize([sentences[i] for i in rows], max_length)
             batch = {k: v.to(device) for k, v in batch.items()}
-            chunks.append(self.embed(batch, self.eval_pooler).float().cpu())
+            out[rows] = self.embed(batch, self.eval_pooler).float().cpu()
         self.train(was_training)
-        return torch.cat(chunks) if chunks else torch.empty(0, self.backbone.config.hidden_size)
+        return out
 
 
 def initialise_like_backbone(backbone: PreTrainedModel, module: nn.Module) -> None:

@@ -15,7 +15,7 @@ from scipy.stats import pearsonr, spearmanr
 from hncse.evaluation import evaluate, function_source, stsb_dev_spearman
 from hncse.evaluation.base import EvalContext
 from hncse.evaluation.classifier import MODES
-from hncse.evaluation.encoding import glove_source, hf_source
+from hncse.evaluation.encoding import encode_sentences, glove_source, hf_source
 from hncse.evaluation.similarity import PairSet, cosine_scores
 from hncse.evaluation.sts import LoadedSTS
 
@@ -106,8 +106,10 @@ def test_shuffled_gold_scores_give_about_zero(data_root: Path, tmp_path: Path) -
             encoding="utf-8",
         )
     glove = glove_source()
-    real = evaluate("STSBenchmark", glove, data_root, cache_dir=None).result
-    shuffled_result = evaluate("STSBenchmark", glove, tmp_path, cache_dir=None).result
+    real = evaluate("STSBenchmark", glove, data_root, cache_dir=None, all_splits=True).result
+    shuffled_result = evaluate(
+        "STSBenchmark", glove, tmp_path, cache_dir=None, all_splits=True
+    ).result
     for split in ("train", "dev", "test"):
         assert real.tasks["STSBenchmark"].splits[split].spearman > 35
         assert abs(shuffled_result.tasks["STSBenchmark"].splits[split].spearman) < 6
@@ -144,7 +146,7 @@ def test_real_minilm_scores_high(data_root: Path, minilm_path: str, tmp_path: Pa
 
 def test_stsb_dev_spearman_matches_the_evaluator(data_root: Path) -> None:
     glove = glove_source()
-    expected = evaluate("STSBenchmark", glove, data_root, cache_dir=None).result
+    expected = evaluate("STSBenchmark", glove, data_root, cache_dir=None, all_splits=True).result
     encode = glove.build()
     value = stsb_dev_spearman(encode, data_root)
     assert value == pytest.approx(expected.tasks["STSBenchmark"].splits["dev"].spearman)
@@ -167,3 +169,38 @@ def test_constant_encoder_gives_null_correlations_that_round_trip(
     evaluation.write(tmp_path / "eval.json")
     assert '"spearman": null' in (tmp_path / "eval.json").read_text()
     assert load_result(tmp_path / "eval.json").tasks["STS13"].mean.pearson is None
+
+
+def test_headline_splits_give_the_same_headlines_with_fewer_sentences(data_root: Path) -> None:
+    glove = glove_source()
+    tasks = "STSBenchmark,SICKRelatedness"
+    every = evaluate(tasks, glove, data_root, cache_dir=None, all_splits=True).result
+    headline = evaluate(tasks, glove, data_root, cache_dir=None).result
+    for name in ("STSBenchmark", "SICKRelatedness"):
+        assert set(every.tasks[name].splits) == {"train", "dev", "test"}
+        assert set(headline.tasks[name].splits) == {"test"}
+        assert headline.tasks[name].splits["test"] == every.tasks[name].splits["test"]
+    assert headline.sentences_unique < every.sentences_unique / 2
+
+
+def test_token_sorted_batches_give_the_same_embeddings(tiny_backbone: Path) -> None:
+    """Batches of equal token counts (HFEncode) and one sentence at a time agree to 1e-5, and
+    the batches really are sorted by token count."""
+    source = hf_source(str(tiny_backbone), "avg", "cpu", None)
+    encode = source.build()
+    sentences = [("word " * n).strip() + f" {i}" for i, n in enumerate([9, 1, 30, 4, 4, 17, 2])]
+    seen: list[list[int]] = []
+
+    class Recording:
+        def __call__(self, batch: list[str]) -> torch.Tensor:
+            seen.append(encode.lengths(batch))
+            return encode(batch)
+
+        def lengths(self, batch: list[str]) -> list[int]:
+            return encode.lengths(batch)
+
+    batched = encode_sentences(Recording(), sentences, batch_size=3)
+    alone = np.concatenate([np.asarray(encode([s])) for s in sentences])
+    np.testing.assert_allclose(batched, alone, atol=1e-5)
+    flat = [n for batch in seen for n in batch]
+    assert flat == sorted(encode.lengths(sentences))

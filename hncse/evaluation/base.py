@@ -58,6 +58,13 @@ class LimitableTask(Protocol):
     def limit_training(self, max_samples: int) -> LoadedTask: ...
 
 
+@runtime_checkable
+class SplitTask(Protocol):
+    """A task with splits besides the one its headline is computed on (STS-B, SICK-R)."""
+
+    def headline_only(self) -> LoadedTask: ...
+
+
 class TaskSpec(Protocol):
     name: str
     family: str

@@ -91,6 +91,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="also compute alignment and uniformity on STS-B",
     )
+    parser.add_argument(
+        "--all-splits",
+        action="store_true",
+        help="score STS-B and SICK-R on train and dev too (default: test, their headline)",
+    )
     parser.add_argument("--no-progress", action="store_true", help="no progress bars")
 
 
@@ -111,6 +116,7 @@ def run(args: argparse.Namespace) -> int:
             with_alignment_uniformity=args.alignment_uniformity,
             progress=not args.no_progress,
             max_train_samples=args.max_train_samples,
+            all_splits=args.all_splits,
         )
     except (HncseError, ValueError, OSError) as error:  # bad input: no traceback, no output
         print(f"hncse evaluate: error: {error}", file=sys.stderr)

@@ -17,7 +17,7 @@ from tqdm.auto import tqdm
 
 from hncse.data_root import resolve_data_root, senteval_dir
 from hncse.evaluation.alignment import alignment_uniformity
-from hncse.evaluation.base import EvalContext, LimitableTask, LoadedTask
+from hncse.evaluation.base import EvalContext, LimitableTask, LoadedTask, SplitTask
 from hncse.evaluation.classifier import MODES, Fitter, fit_groups
 from hncse.evaluation.encoding import (
     DEFAULT_CACHE_DIR,
@@ -88,6 +88,12 @@ def limit_training(task: LoadedTask, max_samples: int | None) -> LoadedTask:
     return task.limit_training(max_samples)
 
 
+def select_splits(task: LoadedTask, all_splits: bool) -> LoadedTask:
+    if all_splits or not isinstance(task, SplitTask):
+        return task
+    return task.headline_only()
+
+
 def _data_info(root: Path, senteval: Path, loaded: Sequence[LoadedTask]) -> DataInfo:
     """The files' hashes, checked against the data root's MANIFEST.sha256 if it has one."""
     digests = {path: sha256_file(path) for task in loaded for path in task.files}
@@ -108,6 +114,7 @@ def evaluate(
     progress: bool = False,
     fitter: Fitter = fit_groups,
     max_train_samples: int | None = None,
+    all_splits: bool = False,
 ) -> Evaluation:
     """Evaluate ``source`` on ``tasks`` (names or a selection like ``"sts,transfer"``).
 
@@ -115,6 +122,8 @@ def evaluate(
     transfer task's training data (MR, CR, SUBJ, MPQA: the whole cross-validated set) to a
     stratified subset of that many samples, the same for every encoder; test sets stay
     whole. A speed/variance trade-off for small machines, not SentEval's protocol.
+    STS-B and SICK-R are scored on their test split (the headline) unless ``all_splits``;
+    the headlines are the same either way.
     """
     started = time.perf_counter()
     names = resolve_tasks(tasks if isinstance(tasks, str) else ",".join(tasks))
@@ -128,10 +137,13 @@ def evaluate(
         else None
     )
     loaded = {
-        name: limit_training(TASKS[name].load(senteval), max_train_samples) for name in names
+        name: select_splits(
+            limit_training(TASKS[name].load(senteval), max_train_samples), all_splits
+        )
+        for name in names
     }  # all checks before work
     needed = dict(loaded)
-    if with_alignment_uniformity and STSB.name not in needed:
+    if with_alignment_uniformity:  # over all of STS-B's splits
         needed[STSB.name] = STSB.load(senteval)
     data = _data_info(root, senteval, list(needed.values()))
     encoded = embed_tasks(

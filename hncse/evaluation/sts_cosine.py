@@ -90,6 +90,11 @@ class LoadedCosine:
     def sentences(self) -> list[str]:
         return [s for pairs in self.splits.values() for s in pairs.sentences()]
 
+    def headline_only(self) -> LoadedCosine:
+        """Only the reported split (``test``): the train and dev splits are 60 % of this
+        task's sentences and no headline uses them."""
+        return LoadedCosine(self.name, {HEADLINE_SPLIT: self.splits[HEADLINE_SPLIT]}, self.files)
+
     def evaluate(self, embed: Lookup, context: EvalContext) -> TaskOutcome:
         start = time.perf_counter()
         results: dict[str, Correlation] = {}

@@ -24,6 +24,7 @@ class Evaluation:
     mode: Literal["test", "fasttest"] = "fasttest"
     alignment_uniformity: bool = False
     max_train_samples: int | None = None  # None: all of SentEval's training data
+    all_splits: bool = False  # STS-B and SICK-R on train and dev too, not only test
 
     @classmethod
     def from_config(cls, *layers: Mapping[str, Any]) -> Evaluation:
@@ -37,14 +38,15 @@ class Evaluation:
 
     def merged(self, other: Evaluation) -> Evaluation:
         """A run shared by studies is evaluated once: on the union of their tasks, in ``test``
-        mode if any asks for it, with alignment/uniformity if any asks for it, and with the
-        most transfer training data any asks for (None: all)."""
+        mode if any asks for it, with alignment/uniformity or all splits if any asks for
+        them, and with the most transfer training data any asks for (None: all)."""
         limits = (self.max_train_samples, other.max_train_samples)
         return Evaluation(
             tasks=tuple(dict.fromkeys((*self.tasks, *other.tasks))),
             mode="test" if "test" in (self.mode, other.mode) else "fasttest",
             alignment_uniformity=self.alignment_uniformity or other.alignment_uniformity,
             max_train_samples=None if None in limits else max(limits),
+            all_splits=self.all_splits or other.all_splits,
         )
 
     def arguments(self) -> str:
@@ -55,6 +57,8 @@ class Evaluation:
             args += " --alignment-uniformity"
         if self.max_train_samples is not None:
             args += f" --max-train-samples {self.max_train_samples}"
+        if self.all_splits:
+            args += " --all-splits"
         return f"{args} --no-cache --no-progress"
 
 

@@ -134,16 +134,20 @@ def test_probe_on_the_real_minilm(tmp_path: Path, data_root: Path) -> None:
     assert math.isfinite(rows[-1]["hnm_gap"])
 
 
-def test_the_proposed_informative_study_plans(data_root: Path, workflow_config) -> None:
-    """config/cpu-informative.yaml (the proposal drawn from the probe's map) is a valid
-    study whose trained runs carry its CPU proxies."""
+def test_the_default_study_carries_the_probed_proxies(data_root: Path, workflow_config) -> None:
+    """config/config.yaml (drawn from the probe's map) plans 4 methods x 5 seeds whose
+    trained runs carry its CPU proxies."""
     from hncse.workflow.baselines import BUILT_IN, add_built_in
     from hncse.workflow.plan import Planner
 
-    planner = Planner(workflow_config("cpu-informative.yaml"), data_root)
+    planner = Planner(workflow_config("config.yaml"), data_root)
     for name in BUILT_IN:
         add_built_in(planner, name)
     plan = planner.plan()
     trained = [run for run in plan.runs.values() if run.train is not None]
-    assert len(trained) == 12
-    assert all(run.train["reinit_top_layers"] == 2 and run.train["theta"] == 0.3 for run in trained)
+    assert len(trained) == 20
+    assert all(
+        (run.train["reinit_top_layers"], run.train["theta"], run.train["temperature"])
+        == (2, 0.3, 0.1)
+        for run in trained
+    )

@@ -450,3 +450,23 @@ def test_committed_report_rebuilds_from_its_committed_inputs(
     assert build.run(args) == 0
     missing = _numbers(html) - _numbers(args.out.read_text(encoding="utf-8"))
     assert not missing, f"numbers of {committed.name} not in the rebuilt one: {list(missing)[:20]}"
+
+
+def test_setup_names_every_departure_from_the_papers_recipe() -> None:
+    from hncse.report.setup import PAPER_RECIPE, _show, paper_deviations
+
+    shared = {
+        key: _show(key, value)
+        for key, value in [
+            ("temperature", 0.1),
+            ("theta", 0.1),  # the paper's value: not a departure
+            ("batch_size", 32),
+            ("eval_steps", 30),  # bookkeeping, not the recipe
+            ("reinit_top_layers", 2),
+        ]
+    }
+    table = paper_deviations(shared)
+    assert list(table.index) == ["τ", "batch size", "reinit_top_layers"]
+    assert table.loc["τ", "this study"] == "0.1" and table.loc["τ", PAPER_RECIPE] == "0.05"
+    assert table.loc["batch size", PAPER_RECIPE] == "64"
+    assert paper_deviations({"theta": _show("theta", 0.1)}).empty

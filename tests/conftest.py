@@ -1,5 +1,6 @@
 """Shared fixtures and helpers: the real data root, the real MiniLM encoder, a tiny random
-backbone, the workflow configs, and synthetic run folders with known answers.
+backbone, the workflow configs, Snakemake in a temporary copy of the workflow, and synthetic
+run folders with known answers.
 
 Synthetic runs (every analysis and report test): a run's per-pair scores are
 ``gold + noise · N(0, 1)``: a lower ``noise`` is a better model, and ``eval.json`` holds
@@ -9,9 +10,13 @@ the correlations computed from exactly those pairs, as the evaluator's contract
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import os
+import shutil
+import subprocess
+import sys
 import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -20,6 +25,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import psutil
 import pytest
 import yaml
 from scipy import stats
@@ -411,3 +417,83 @@ def write_study(root: Path) -> Path:
     spec = root / "studies.yaml"
     spec.write_text(STUDIES_YAML)
     return spec
+
+
+# ----------------------------------------------- Snakemake in a temporary copy of the workflow
+WORKFLOW_FILES = ("Snakefile", "workflow", "config", "baselines")
+BIN = Path(sys.executable).parent
+
+
+def copy_workflow(target: Path) -> Path:
+    target.mkdir(parents=True, exist_ok=True)
+    for name in WORKFLOW_FILES:
+        source = REPO / name
+        if source.is_dir():
+            shutil.copytree(source, target / name, ignore=shutil.ignore_patterns("__pycache__"))
+        else:
+            shutil.copy(source, target / name)
+    return target
+
+
+def snakemake_env(data_root: Path | None) -> dict[str, str]:
+    """The venv's tools on PATH (jobs call `hncse`), and the data root if given."""
+    env = os.environ | {"PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}"}
+    if data_root is not None:
+        env["HNCSE_DATA_DIR"] = str(data_root)
+    return env
+
+
+def kill_tree(process: subprocess.Popen) -> None:
+    """End Snakemake and the jobs it started (a timeout must not leave a trainer behind)."""
+    with contextlib.suppress(psutil.NoSuchProcess):
+        for child in psutil.Process(process.pid).children(recursive=True):
+            child.kill()
+    process.kill()
+    process.wait()
+
+
+def snakemake(
+    workdir: Path, *args: str, data_root: Path | None = None, timeout: float = 300
+) -> subprocess.CompletedProcess[str]:
+    """Run Snakemake in ``workdir``; the default timeout is for dry runs and lint (a few
+    seconds each on idle cores)."""
+    command = [str(BIN / "snakemake"), *args]
+    with subprocess.Popen(
+        command,
+        cwd=workdir,
+        env=snakemake_env(data_root),
+        text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    ) as process:
+        try:
+            stdout, stderr = process.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            kill_tree(process)
+            raise
+    return subprocess.CompletedProcess(command, process.returncode, stdout, stderr)
+
+
+def output_of(result: subprocess.CompletedProcess[str]) -> str:
+    return result.stdout + result.stderr
+
+
+def write_config(workdir: Path, name: str, config: dict[str, Any]) -> str:
+    path = workdir / "config" / name
+    path.write_text(yaml.safe_dump(config, sort_keys=False))
+    return str(path.relative_to(workdir))
+
+
+def load_yaml(name: str) -> dict[str, Any]:
+    return yaml.safe_load((REPO / "config" / name).read_text())
+
+
+def smoke_runs(config: dict[str, Any]) -> list[str]:
+    study = config["studies"]["smoke"]
+    trained = [
+        f"minilm/{method}/seed{seed}"
+        for method in [*study["methods"], "mixcse"]
+        for seed in study["seeds"]
+    ]
+    poolers = config["baselines"]["pretrained"]["poolers"]
+    return [*trained, *(f"minilm/pretrained-{p}" for p in poolers), "glove-6B-50d/glove-avg"]

@@ -23,6 +23,7 @@ import psutil
 import pytest
 import torch
 import yaml
+from conftest import REPO, copy_workflow, load_yaml, output_of, snakemake, write_config
 
 from hncse import HncseError, checkpoint
 from hncse.cli import main
@@ -34,7 +35,6 @@ from hncse.evaluation.encoding import EmbeddingCache, embed_tasks, function_sour
 from hncse.evaluation.results import EvaluationResult
 from hncse.model import SentenceEncoder
 from hncse.trainer import Trainer
-from tests.test_workflow import REPO, copy_workflow, load_yaml, output_of, snakemake, write_config
 
 
 def manifest_mismatches(root: Path) -> list[str]:

@@ -21,9 +21,7 @@ from pathlib import Path
 import pytest
 import torch
 import yaml
-from safetensors.torch import load_file
-from slurm_cluster import LocalSlurm, missing_programs, node_hardware
-from test_workflow import (
+from conftest import (
     BIN,
     REPO,
     copy_workflow,
@@ -35,6 +33,8 @@ from test_workflow import (
     snakemake,
     snakemake_env,
 )
+from safetensors.torch import load_file
+from slurm_cluster import LocalSlurm, missing_programs, node_hardware
 
 # also `workflow` (it runs Snakemake end to end): `-m "not workflow"` leaves it out too
 pytestmark = [pytest.mark.slurm, pytest.mark.workflow]

@@ -8,15 +8,11 @@ Every test runs Snakemake in a temporary copy of the workflow, so results, logs 
 
 from __future__ import annotations
 
-import contextlib
 import itertools
 import json
 import math
-import os
-import shutil
 import signal
 import subprocess
-import sys
 import time
 from collections import Counter
 from pathlib import Path
@@ -25,70 +21,22 @@ from typing import Any
 import pandas as pd
 import psutil
 import pytest
-import yaml
-from conftest import logged_step
+from conftest import (
+    BIN,
+    copy_workflow,
+    kill_tree,
+    load_yaml,
+    logged_step,
+    output_of,
+    smoke_runs,
+    snakemake,
+    snakemake_env,
+    write_config,
+)
 
 from hncse.data_root import WIKI1M_FILE
 from hncse.workflow.baselines import BUILT_IN, add_built_in
 from hncse.workflow.plan import Planner
-
-REPO = Path(__file__).resolve().parents[1]
-WORKFLOW_FILES = ("Snakefile", "workflow", "config", "baselines")
-BIN = Path(sys.executable).parent
-
-
-def copy_workflow(target: Path) -> Path:
-    target.mkdir(parents=True, exist_ok=True)
-    for name in WORKFLOW_FILES:
-        source = REPO / name
-        if source.is_dir():
-            shutil.copytree(source, target / name, ignore=shutil.ignore_patterns("__pycache__"))
-        else:
-            shutil.copy(source, target / name)
-    return target
-
-
-def snakemake_env(data_root: Path | None) -> dict[str, str]:
-    """The venv's tools on PATH (jobs call `hncse`), and the data root if given."""
-    env = os.environ | {"PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}"}
-    if data_root is not None:
-        env["HNCSE_DATA_DIR"] = str(data_root)
-    return env
-
-
-def kill_tree(process: subprocess.Popen) -> None:
-    """End Snakemake and the jobs it started (a timeout must not leave a trainer behind)."""
-    with contextlib.suppress(psutil.NoSuchProcess):
-        for child in psutil.Process(process.pid).children(recursive=True):
-            child.kill()
-    process.kill()
-    process.wait()
-
-
-def snakemake(
-    workdir: Path, *args: str, data_root: Path | None = None, timeout: float = 300
-) -> subprocess.CompletedProcess[str]:
-    """Run Snakemake in ``workdir``; the default timeout is for dry runs and lint (a few
-    seconds each on idle cores)."""
-    command = [str(BIN / "snakemake"), *args]
-    with subprocess.Popen(
-        command,
-        cwd=workdir,
-        env=snakemake_env(data_root),
-        text=True,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-    ) as process:
-        try:
-            stdout, stderr = process.communicate(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            kill_tree(process)
-            raise
-    return subprocess.CompletedProcess(command, process.returncode, stdout, stderr)
-
-
-def output_of(result: subprocess.CompletedProcess[str]) -> str:
-    return result.stdout + result.stderr
 
 
 def job_counts(text: str) -> dict[str, int]:
@@ -99,16 +47,6 @@ def job_counts(text: str) -> dict[str, int]:
         rule, count = line.split()
         counts[rule] = int(count)
     return counts
-
-
-def write_config(workdir: Path, name: str, config: dict[str, Any]) -> str:
-    path = workdir / "config" / name
-    path.write_text(yaml.safe_dump(config, sort_keys=False))
-    return str(path.relative_to(workdir))
-
-
-def load_yaml(name: str) -> dict[str, Any]:
-    return yaml.safe_load((REPO / "config" / name).read_text())
 
 
 # --------------------------------------------------------------------------- the paper DAG
@@ -242,17 +180,6 @@ def test_a_new_baseline_file_joins_the_dag(tmp_path: Path, data_root: Path) -> N
 
 
 # --------------------------------------------------------------------------- end to end
-def smoke_runs(config: dict[str, Any]) -> list[str]:
-    study = config["studies"]["smoke"]
-    trained = [
-        f"minilm/{method}/seed{seed}"
-        for method in [*study["methods"], "mixcse"]
-        for seed in study["seeds"]
-    ]
-    poolers = config["baselines"]["pretrained"]["poolers"]
-    return [*trained, *(f"minilm/pretrained-{p}" for p in poolers), "glove-6B-50d/glove-avg"]
-
-
 @pytest.mark.workflow
 def test_smoke_study_end_to_end(tmp_path: Path, data_root: Path) -> None:
     workdir = copy_workflow(tmp_path)

@@ -86,3 +86,11 @@ def test_frame_tables_format_p_values_and_write_three_files(tmp_path: Path) -> N
     back = pd.read_csv(tmp_path / "tests.csv")
     assert back["p_t_holm"].iloc[0] == 0.00001234  # full precision in the CSV
     assert not list(tmp_path.glob(".*tmp"))  # no temporary file left behind
+
+
+def test_frame_tables_show_counts_without_decimals() -> None:
+    frame = pd.DataFrame({"queries": [960.0, 960.0], "mixed": [230.0, 0.0], "fraction": [0.24, 0]})
+    table = frame_table(frame, "counts", "Counts", digits=4)
+    assert table.text["queries"].tolist() == ["960", "960"]
+    assert table.text["mixed"].tolist() == ["230", "0"]
+    assert table.text["fraction"].tolist() == ["0.2400", "0.0000"]

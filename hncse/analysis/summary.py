@@ -21,12 +21,24 @@ BEGIN, END = "<!-- verdicts:begin -->", "<!-- verdicts:end -->"
 DEFAULT, QUESTIONS = Path("reports/cpu-default"), Path("reports/cpu-questions")
 
 
+def _number(value: float, scale: float | None = None, sign: str = "+") -> str:
+    """Two decimals, as the tables print Spearman points; where everything shown beside it
+    (``scale``: the largest magnitude) is below 0.1, as mechanism similarities are, three
+    decimals or two significant digits instead of 0.00."""
+    scale = abs(value) if scale is None else scale
+    if scale >= 0.1 or value == 0:
+        return f"{value:{sign}.2f}"
+    return f"{value:{sign}.3f}" if scale >= 0.01 else f"{value:{sign}.2g}"
+
+
 def _interval(
     row: pd.Series, low: str = "ci_low", high: str = "ci_high", estimate: str = "estimate"
 ) -> str:
     if pd.isna(row[low]):
-        return f"{row[estimate]:+.2f} (no interval)" if not pd.isna(row[estimate]) else "–"
-    return f"{row[estimate]:+.2f} [{row[low]:+.2f}, {row[high]:+.2f}]"
+        return f"{_number(row[estimate])} (no interval)" if not pd.isna(row[estimate]) else "–"
+    scale = max(abs(row[estimate]), abs(row[low]), abs(row[high]))
+    numbers = [_number(row[key], scale) for key in (estimate, low, high)]
+    return f"{numbers[0]} [{numbers[1]}, {numbers[2]}]"
 
 
 #: parts of a verdict's detail left to the table: the deciding member's numbers (the line
@@ -44,7 +56,7 @@ def claim_line(row: pd.Series) -> str:
     if not pd.isna(row["p_holm"]):
         evidence.append(f"Holm p {row['p_holm']:.2g}")
     if not pd.isna(row["mde"]):
-        evidence.append(f"MDE {row['mde']:.2f}")
+        evidence.append(f"MDE {_number(row['mde'], sign='')}")
     line = f"- **{row['claim']}** {row['statement']} — *{row['verdict']}*"
     if (numbers := _interval(row)) != "–":
         line += f": {numbers}"

@@ -136,12 +136,20 @@ def test_report_has_every_section_and_provenance(report: tuple[Path, argparse.Na
     assert re.search(r"Runs produced by\s+snakemake --cores all --configfile config/x\.yaml", text)
     assert "812.5" in text and "train/minilm-simcse-seed1" in text
     assert "scikit-learn" in text and "analysis: grid_km" in text
-    assert re.search(r"Evaluation: SentEval fasttest mode \(\d+ runs\)", text)
+    assert re.search(r"Evaluation: the STS suite .*, SentEval fasttest mode \(\d+ runs\)", text)
+    # the first screen names the recipe's departures from the paper's (CPU proxies)
+    glance = text[text.index("What was trained") : text.index("Verdicts on the paper")]
+    assert "Departures from the paper's recipe:" in glance
+    assert "corpus wiki1m_head.txt (paper: wiki1m)" in glance
     assert out.stat().st_mode & 0o044  # readable by others: meant to be mailed
 
 
 def test_protocol_line_warns_when_transfer_training_data_were_cut() -> None:
     assert describe_protocol({"mode": "test"}) == "SentEval test mode"
+    sts = ["STS12", "STS13", "STS14", "STS15", "STS16", "STSBenchmark", "SICKRelatedness"]
+    assert describe_protocol({"mode": "test", "tasks": [*sts, "MR"]}) == (
+        "the STS suite (STS12–16, STS-B, SICK-R) and MR, SentEval test mode"
+    )
     cut = describe_protocol({"mode": "fasttest", "max_train_samples": 1000})
     assert "cut to 1000 samples" in cut and "not comparable" in cut
 
@@ -330,7 +338,8 @@ def test_report_points_to_the_report_that_answers_a_question(tmp_path: Path) -> 
     )
     assert build.run(main) == 0
     html = (reports / "report.html").read_text(encoding="utf-8")
-    assert '<a href="questions.html">Questions</a>' in html  # the other report, linked
+    # the other report, linked by its file name and, as its title differs, its title
+    assert '<a href="questions.html">questions.html</a> (Questions)' in html
     assert 'href="questions.html#q1"' in html and 'href="questions.html#q3"' in html
     assert "No study of these results answers it yet" in html  # Q2: none does
 
@@ -432,11 +441,10 @@ def test_committed_report_rebuilds_from_its_committed_inputs(
     committed: Path, tmp_path: Path
 ) -> None:
     inputs = committed.parent / f"{committed.stem}_inputs"
-    if not inputs.is_dir():
-        pytest.xfail(
-            f"{committed.name} predates the report's inputs (issue 12): its runs "
-            "must be rerun before it can be rebuilt; see reports/README.md"
-        )
+    assert inputs.is_dir(), (
+        f"{committed.name} is committed without {inputs.name}/ beside it: "
+        "commit the inputs `hncse report` wrote with it"
+    )
     html = committed.read_text(encoding="utf-8")
     command = re.search(r"<pre>(hncse report --from-inputs .*?)</pre>", html, re.S)
     assert command, "the report names the command that rebuilds it"
@@ -466,7 +474,7 @@ def test_setup_names_every_departure_from_the_papers_recipe() -> None:
         ]
     }
     table = paper_deviations(shared)
-    assert list(table.index) == ["τ", "batch size", "reinit_top_layers"]
+    assert list(table.index) == ["τ", "batch size", "top layers re-drawn"]
     assert table.loc["τ", "this study"] == "0.1" and table.loc["τ", PAPER_RECIPE] == "0.05"
     assert table.loc["batch size", PAPER_RECIPE] == "64"
     assert paper_deviations({"theta": _show("theta", 0.1)}).empty

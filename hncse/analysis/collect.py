@@ -316,6 +316,7 @@ def _read_run(
         evaluation = read_json(run_dir / "eval.json")
         records += eval_records(evaluation, run_dir / "eval.json")
         protocol = {key: evaluation.get(key) for key in PROTOCOL_KEYS}
+        protocol["tasks"] = list(evaluation.get("tasks", {}))  # the catalogue's order
     log_path, summary_path = run_dir / "train_log.jsonl", run_dir / "train_summary.json"
     log = read_train_log(log_path) if log_path.is_file() else pd.DataFrame()
     summary = read_json(summary_path) if summary_path.is_file() else None

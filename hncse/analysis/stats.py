@@ -39,6 +39,16 @@ SEED_T = "paired t over seeds"
 PAIR_BOOTSTRAP = "paired bootstrap over test pairs (one seed per method; uncorrected)"
 
 
+def format_effect(value: float, scale: float | None = None, sign: str = "+") -> str:
+    """Two decimals, as Spearman points are printed; where everything shown beside it
+    (``scale``: the largest magnitude) is below 0.1, as mechanism similarities are, three
+    decimals or two significant digits instead of a bare 0.00."""
+    scale = abs(value) if scale is None else scale
+    if scale >= 0.1 or value == 0:
+        return f"{value:{sign}.2f}"
+    return f"{value:{sign}.3f}" if scale >= 0.01 else f"{value:{sign}.2g}"
+
+
 @dataclass(frozen=True)
 class Interval:
     """A point estimate with an interval, how the interval was made and on how many
@@ -52,7 +62,11 @@ class Interval:
     unit: str = "seeds"
 
     def __str__(self) -> str:
-        return f"{self.estimate:+.2f} [{self.low:+.2f}, {self.high:+.2f}]"
+        scale = max(abs(self.estimate), abs(self.low), abs(self.high))
+        return (
+            f"{format_effect(self.estimate, scale)} "
+            f"[{format_effect(self.low, scale)}, {format_effect(self.high, scale)}]"
+        )
 
 
 @dataclass(frozen=True)

@@ -15,29 +15,22 @@ from pathlib import Path
 
 import pandas as pd
 
+from hncse.analysis.stats import format_effect
 from hncse.analysis.verdicts import ALPHA
 
 BEGIN, END = "<!-- verdicts:begin -->", "<!-- verdicts:end -->"
 DEFAULT, QUESTIONS = Path("reports/cpu-default"), Path("reports/cpu-questions")
 
 
-def _number(value: float, scale: float | None = None, sign: str = "+") -> str:
-    """Two decimals, as the tables print Spearman points; where everything shown beside it
-    (``scale``: the largest magnitude) is below 0.1, as mechanism similarities are, three
-    decimals or two significant digits instead of 0.00."""
-    scale = abs(value) if scale is None else scale
-    if scale >= 0.1 or value == 0:
-        return f"{value:{sign}.2f}"
-    return f"{value:{sign}.3f}" if scale >= 0.01 else f"{value:{sign}.2g}"
-
-
 def _interval(
     row: pd.Series, low: str = "ci_low", high: str = "ci_high", estimate: str = "estimate"
 ) -> str:
     if pd.isna(row[low]):
-        return f"{_number(row[estimate])} (no interval)" if not pd.isna(row[estimate]) else "–"
+        if pd.isna(row[estimate]):
+            return "–"
+        return f"{format_effect(row[estimate])} (no interval)"
     scale = max(abs(row[estimate]), abs(row[low]), abs(row[high]))
-    numbers = [_number(row[key], scale) for key in (estimate, low, high)]
+    numbers = [format_effect(row[key], scale) for key in (estimate, low, high)]
     return f"{numbers[0]} [{numbers[1]}, {numbers[2]}]"
 
 
@@ -56,7 +49,7 @@ def claim_line(row: pd.Series) -> str:
     if not pd.isna(row["p_holm"]):
         evidence.append(f"Holm p {row['p_holm']:.2g}")
     if not pd.isna(row["mde"]):
-        evidence.append(f"MDE {_number(row['mde'], sign='')}")
+        evidence.append(f"MDE {format_effect(row['mde'], sign='')}")
     line = f"- **{row['claim']}** {row['statement']} — *{row['verdict']}*"
     if (numbers := _interval(row)) != "–":
         line += f": {numbers}"

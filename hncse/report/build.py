@@ -25,6 +25,7 @@ from hncse.analysis.cli import Analysis, add_common_arguments, analyse, source_f
 from hncse.analysis.collect import collect, from_tables
 from hncse.analysis.inputs import read_inputs, write_inputs
 from hncse.analysis.sections import CLAIMS, QUESTIONS, Section, VerdictRow
+from hncse.analysis.stats import format_effect
 from hncse.analysis.studies import Study, load_studies, parse_studies
 from hncse.analysis.tables import to_html
 from hncse.analysis.verdicts import DEFINITIONS, NOT_EVALUATED
@@ -158,6 +159,7 @@ def render(
         trim_blocks=True,
         lstrip_blocks=True,
     )
+    env.filters["effect"] = lambda value: format_effect(value, sign="")
     setups = [
         setup_section(analysis.collection, study, provenance.to_meta())
         for study in analysis.studies

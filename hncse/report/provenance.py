@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from hncse.analysis.collect import Collection
+from hncse.evaluation.catalogue import BY_NAME, GROUPS
 
 PACKAGES = (
     "hncse",
@@ -170,9 +171,26 @@ def benchmark_table(folder: Path | None) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+SUITES = {"sts": "the STS suite (STS12–16, STS-B, SICK-R)", "transfer": "the 7 transfer tasks"}
+
+
+def describe_tasks(tasks: list[str]) -> str:
+    """'the STS suite (STS12–16, STS-B, SICK-R)' for a whole group, else the tasks' labels."""
+    parts, rest = [], list(tasks)
+    for group, names in GROUPS.items():
+        if set(names) <= set(rest):
+            parts.append(SUITES[group])
+            rest = [task for task in rest if task not in names]
+    parts += [BY_NAME[task].label if task in BY_NAME else task for task in rest]
+    return " and ".join(parts)
+
+
 def describe_protocol(evaluation: dict[str, Any]) -> str:
-    """A run's classifier mode and, when cut, its transfer training data."""
+    """A run's tasks (inputs written before they were recorded have none), classifier
+    mode and, when cut, its transfer training data."""
     text = f"SentEval {evaluation.get('mode', '?')} mode"
+    if tasks := evaluation.get("tasks"):
+        text = f"{describe_tasks(tasks)}, {text}"
     if evaluation.get("max_train_samples") is not None:
         text += (
             f", transfer training data cut to {evaluation['max_train_samples']} samples "

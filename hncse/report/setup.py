@@ -52,6 +52,7 @@ LABELS: dict[str, str] = {
     "max_sentences": "max_sentences",
     "max_seq_length": "max length (tokens)",
     "precision": "precision",
+    "reinit_top_layers": "top layers re-drawn",
 }
 NO_TRAINING = "no further training"
 UNSET_TRAINING = "not logged"  # steps trained of a run without training
@@ -310,18 +311,26 @@ def _trained_tables(section: Section, trained: pd.DataFrame) -> None:
     steps = first["steps_trained"] if "steps_trained" in shared else "varies"
     batch = first["batch_size"] if "batch_size" in shared else "varies"
     seeds = sorted({int(s) for s in trained["seed"].dropna()})
-    section.say(
+    deviations = paper_deviations({c: first[c] for c in shared})
+    summary = (
         f"Trained: {first['backbone']} ({first['parameters']} parameters), "
         f"{steps} steps × batch {batch}, seeds {', '.join(map(str, seeds))}; "
         f"{len(groups)} run group{'s' if len(groups) > 1 else ''}, {len(trained)} runs."
     )
+    departures = [
+        f"{label} {row['this study']} (paper: {row[PAPER_RECIPE]})"
+        for label, row in deviations.iterrows()
+        if label != LABELS.get("backbone", "backbone")
+    ]
+    if departures:  # on the first screen: a reader must know the proxies before a number
+        summary += f" Departures from the paper's recipe: {'; '.join(departures)}."
+    section.say(summary)
     table = pd.DataFrame(
         {"value": [first[c] for c in shared]}, index=[LABELS.get(c, c) for c in shared]
     ).rename_axis("setting")
     section.tables.append(
         frame_table(table, "setup_shared", "Training configuration shared by every run group")
     )
-    deviations = paper_deviations({c: first[c] for c in shared})
     if len(deviations):
         section.tables.append(
             frame_table(

@@ -41,12 +41,20 @@ def embedding_space(data: StudyData) -> list[Section]:
             digits=3,
         )
     )
+    trained = per_run.index.isin(_trained_runs(data))
+    left_out = ", ".join(sorted(per_run.index[~trained]))
     section.tables.append(
         frame_table(
-            _correlations(per_run),
+            _correlations(per_run[trained]),
             "q3_correlations",
-            f"Correlation with {STS_AVG} across runs",
-            "Pearson r and Spearman ρ with two-sided p; at least 3 runs with both values",
+            f"Correlation with {STS_AVG} across the trained runs",
+            "Pearson r and Spearman ρ with two-sided p; at least 3 runs with both values"
+            + (
+                f"; left out, as encoders used as they are rather than points of the "
+                f"training studied (one such outlier can make the correlation): {left_out}"
+                if left_out
+                else ""
+            ),
         )
     )
     with_space = per_run.dropna(subset=["alignment", "uniformity"])
@@ -82,6 +90,14 @@ def embedding_space(data: StudyData) -> list[Section]:
             )
         )
     return [section]
+
+
+def _trained_runs(data: StudyData) -> pd.Index:
+    """The runs with a training log (steps trained): pretrained encoders evaluated as they
+    are have none."""
+    table = data.collection.table
+    steps = table[(table["task"] == "training") & (table["metric"] == "steps")]
+    return pd.Index(steps["run"].unique())
 
 
 def _cka(data: StudyData) -> pd.Series:

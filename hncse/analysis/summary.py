@@ -92,7 +92,7 @@ def q2_line(gains: pd.DataFrame) -> str:
 
 def q3_line(correlations: pd.DataFrame) -> str:
     parts = [
-        f"{r['metric']} r = {r['pearson_r']:+.2f} (p = {r['p_pearson']:.2f}, {int(r['runs'])} runs)"
+        f"{r['metric']} r = {r['pearson_r']:+.2f} (p = {r['p_pearson']:.2g}, {int(r['runs'])} runs)"
         for _, r in correlations.iterrows()
     ]
     significant = correlations[correlations["p_pearson"] < ALPHA]["metric"].tolist()

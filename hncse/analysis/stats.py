@@ -49,6 +49,15 @@ def format_effect(value: float, scale: float | None = None, sign: str = "+") -> 
     return f"{value:{sign}.3f}" if scale >= 0.01 else f"{value:{sign}.2g}"
 
 
+def format_interval(estimate: float, low: float, high: float) -> str:
+    """'+0.18 [-0.05, +0.41]': the three numbers at the precision the largest one needs."""
+    scale = max(abs(estimate), abs(low), abs(high))
+    return (
+        f"{format_effect(estimate, scale)} "
+        f"[{format_effect(low, scale)}, {format_effect(high, scale)}]"
+    )
+
+
 @dataclass(frozen=True)
 class Interval:
     """A point estimate with an interval, how the interval was made and on how many
@@ -62,11 +71,7 @@ class Interval:
     unit: str = "seeds"
 
     def __str__(self) -> str:
-        scale = max(abs(self.estimate), abs(self.low), abs(self.high))
-        return (
-            f"{format_effect(self.estimate, scale)} "
-            f"[{format_effect(self.low, scale)}, {format_effect(self.high, scale)}]"
-        )
+        return format_interval(self.estimate, self.low, self.high)
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from hncse.analysis.stats import format_effect
+from hncse.analysis.stats import format_effect, format_interval
 from hncse.analysis.verdicts import ALPHA
 
 BEGIN, END = "<!-- verdicts:begin -->", "<!-- verdicts:end -->"
@@ -29,9 +29,7 @@ def _interval(
         if pd.isna(row[estimate]):
             return "–"
         return f"{format_effect(row[estimate])} (no interval)"
-    scale = max(abs(row[estimate]), abs(row[low]), abs(row[high]))
-    numbers = [format_effect(row[key], scale) for key in (estimate, low, high)]
-    return f"{numbers[0]} [{numbers[1]}, {numbers[2]}]"
+    return format_interval(row[estimate], row[low], row[high])
 
 
 #: parts of a verdict's detail left to the table: the deciding member's numbers (the line

@@ -102,6 +102,8 @@ class SentenceEncoder(nn.Module):
         self.eval_pooler = eval_pooler
         uses_mlp = "cls" in (train_pooler, eval_pooler)
         self.mlp = MLPHead(backbone.config.hidden_size) if uses_mlp else None
+        if self.mlp is not None:  # SimCSE's cls_init: the backbone's own initialiser
+            initialise_like_backbone(backbone, self.mlp)
 
     @classmethod
     def from_pretrained(

@@ -61,6 +61,12 @@ def test_aggregate_writes_tables_statistics_figures(tmp_path: Path) -> None:
         assert b"<svg" in (study / f"{stem}.svg").read_bytes()[:500], stem
     sts = pd.read_csv(study / "sts.csv")
     assert {"variant", "column", "mean", "sd", "n", "best"} <= set(sts.columns)
+    # the main comparison: HNCSE − SimCSE on STS avg over the matched seeds, with its MDE
+    main_comparison = pd.read_csv(study / "main_comparison.csv").iloc[0]
+    sts_avg = sts[sts["column"] == "STS avg"].set_index("variant")["mean"]
+    assert main_comparison["comparison"] == "hncse − simcse"
+    assert main_comparison["n"] == 2 and main_comparison["mde"] > 0
+    assert main_comparison["estimate"] == pytest.approx(sts_avg["hncse"] - sts_avg["simcse"])
     # Q3 correlates over the trained runs: the encoders used as they are (no seed here)
     # are listed in q3_runs but left out of the correlations
     runs = pd.read_csv(out / "embedding-space" / "q3_runs.csv").dropna(subset=["alignment"])

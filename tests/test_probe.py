@@ -135,7 +135,7 @@ def test_probe_on_the_real_minilm(tmp_path: Path, data_root: Path) -> None:
 
 
 def test_the_default_study_carries_the_probed_proxies(data_root: Path, workflow_config) -> None:
-    """config/config.yaml (drawn from the probe's map) plans 4 methods x 4 seeds whose
+    """config/config.yaml (drawn from the probe's map) plans 4 methods x 7 seeds whose
     trained runs carry its CPU proxies."""
     from hncse.workflow.baselines import BUILT_IN, add_built_in
     from hncse.workflow.plan import Planner
@@ -145,7 +145,7 @@ def test_the_default_study_carries_the_probed_proxies(data_root: Path, workflow_
         add_built_in(planner, name)
     plan = planner.plan()
     trained = [run for run in plan.runs.values() if run.train is not None]
-    assert len(trained) == 16
+    assert len(trained) == 28
     assert all(
         (run.train["reinit_top_layers"], run.train["theta"], run.train["temperature"])
         == (2, 0.3, 0.1)

@@ -1,7 +1,7 @@
 """SimCSE's recipe (issue 13): clipping at norm 1.0 by default, the authors' PM weight
-formula by default; and the top-layer re-initialisation of ``reinit_top_layers`` with the
-backbone's own initialiser. (The MLP head's initialisation is a known deviation:
-docs/method.md.)"""
+formula by default, the MLP head drawn with the backbone's own initialiser (SimCSE's
+``cls_init``); and the top-layer re-initialisation of ``reinit_top_layers`` with that
+initialiser too."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import torch
 from transformers import AutoTokenizer, BertConfig, BertModel
 
 from hncse.config import TrainConfig, load_config
-from hncse.model import ModelLoadError, reinitialise_top_layers
+from hncse.model import ModelLoadError, SentenceEncoder, reinitialise_top_layers
 from hncse.objectives import ObjectiveInputs, PMOptions, build_objective
 from hncse.objectives import functional as fn
 from hncse.trainer import Trainer
@@ -31,6 +31,18 @@ def _bert(minilm_path: str, layers: int = 3) -> tuple[BertModel, object]:
     )
     torch.manual_seed(0)
     return BertModel(config, add_pooling_layer=False), AutoTokenizer.from_pretrained(minilm_path)
+
+
+def test_mlp_head_is_drawn_with_the_backbones_initialiser(minilm_path: str) -> None:
+    """SimCSE's cls_init: weights normal(0, initializer_range), zero bias; nn.Linear's
+    default would draw uniform(±1/√64) weights (sd 0.072) and a non-zero bias."""
+    backbone, tokenizer = _bert(minilm_path)
+    head = SentenceEncoder(backbone, tokenizer, train_pooler="cls").mlp
+    assert head is not None
+    assert head.dense.weight.std().item() == pytest.approx(INIT_RANGE, rel=0.05)
+    assert head.dense.weight.mean().abs().item() < 0.005
+    assert torch.count_nonzero(head.dense.bias).item() == 0
+    assert SentenceEncoder(backbone, tokenizer, train_pooler="avg", eval_pooler="avg").mlp is None
 
 
 def test_default_clips_at_norm_one(

@@ -81,6 +81,7 @@ def ablation(data: StudyData) -> list[Section]:
                 )
             return cache[context, a, b]
 
+        _main_comparison(sections["C1"], context, comparison, data.study.baseline)
         for key, section in sections.items():
             result = claims.claim_result(key, comparison, data.study.baseline)
             section.verdicts.append(result.verdict_row(key, data.study.name, context))
@@ -101,6 +102,29 @@ def ablation(data: StudyData) -> list[Section]:
     for note in notes:
         sections["C1"].say(f"Check: {note}")
     return [*sections.values(), _mechanism(data, "C4"), _mechanism(data, "C5"), _stability(data)]
+
+
+def _main_comparison(
+    section: Section, context: str, comparison: claims.Comparisons, baseline: str
+) -> None:
+    """HNCSE − baseline on STS avg, the comparison a study's seeds are chosen to power."""
+    table, _ = claims.family_table(claims.MAIN_COMPARISON, comparison, baseline)
+    if table.empty:
+        return
+    row = table.iloc[0]
+    section.say(
+        f"Main comparison{in_context(context)}, {row['comparison']} on STS avg (the number "
+        f"the study's seeds are sized for; not one of C1–C5): {row['verdict']}, "
+        f"{claims.describe_row(row)}."
+    )
+    section.tables.append(
+        frame_table(
+            table.set_index(["comparison", "task"]),
+            f"main_comparison{suffix(context)}",
+            f"Main comparison: HNCSE − {baseline} on STS avg{in_context(context)}",
+            FAMILY_NOTE,
+        )
+    )
 
 
 def _contexts(data: StudyData) -> list[tuple[str, pd.DataFrame]]:

@@ -112,6 +112,10 @@ FAMILIES: dict[str, tuple[Family, ...]] = {
         for average in (STS_AVG, TRANSFER_AVG)
     ),
 }
+#: HNCSE − baseline on STS avg: the number a study is sized for (its minimum detectable
+#: effect is the power target of the default study), shown beside C1 but not one of the
+#: paper's claims (C1 is STS-B test, C2 each task apart).
+MAIN_COMPARISON = Family("HNCSE − baseline on STS avg", (Member(FULL, BASELINE, STS_AVG),))
 
 
 @dataclass

@@ -26,11 +26,14 @@ def test_only_the_vocabulary_of_study_md_is_used() -> None:
     for report in ("cpu-default", "cpu-questions"):
         table = pd.read_csv(REPO / "reports" / report / "verdicts.csv")
         assert set(table["verdict"]) <= WORDS, report
-        for path in (REPO / "reports" / report).rglob("*_tests.csv"):
+        folder = REPO / "reports" / report
+        for path in [*folder.rglob("*_tests.csv"), *folder.rglob("main_comparison*.csv")]:
             assert set(pd.read_csv(path)["verdict"]) <= WORDS, path
     readme = current_block((REPO / "README.md").read_text(encoding="utf-8"))
     words = re.findall(r"^- \*\*C\d\*\* .*? — \*([^*]+)\*", readme, flags=re.M)
     assert len(words) == 5 and set(words) <= WORDS
+    main = re.findall(r"^- \*\*Main comparison\*\* .*? — \*([^*]+)\*", readme, flags=re.M)
+    assert len(main) == 1 and set(main) <= WORDS
 
 
 def test_docs_define_each_word_once() -> None:

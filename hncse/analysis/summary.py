@@ -57,6 +57,19 @@ def claim_line(row: pd.Series) -> str:
     return f"{line}; {'; '.join(account)}."
 
 
+def main_comparison_line(row: pd.Series) -> str:
+    """'- **Main comparison** hncse − simcse on STS avg … — *inconclusive*: +0.21 [...]
+    (…; n = 7; p 0.02; MDE 0.25).' — the number the default study's seeds are sized for."""
+    evidence = [str(row["interval"]), f"n = {int(row['n'])}", f"p {row['p_t_holm']:.2g}"]
+    if not pd.isna(row["mde"]):
+        evidence.append(f"MDE {format_effect(row['mde'], sign='')}")
+    return (
+        f"- **Main comparison** {row['comparison']} on STS avg, the number the study's "
+        f"seeds are sized for (not one of C1–C5) — *{row['verdict']}*: {_interval(row)} "
+        f"({'; '.join(evidence)})."
+    )
+
+
 def q1_line(table: pd.DataFrame) -> str:
     rows = table[table["column"] == "STS avg"]
     values = ", ".join(
@@ -107,7 +120,9 @@ def block(root: Path = Path(".")) -> str:
     verdicts = pd.read_csv(root / DEFAULT / "verdicts.csv", keep_default_na=False, na_values=[""])
     verdicts["interval"] = verdicts["interval"].fillna("")
     questions = root / QUESTIONS
+    main_comparison = pd.read_csv(root / DEFAULT / "main" / "main_comparison.csv")
     lines = [
+        main_comparison_line(main_comparison.iloc[0]),
         *map(claim_line, (r for _, r in verdicts.iterrows())),
         "",
         q1_line(pd.read_csv(questions / "q1-diversity" / "Q1_table.csv")),

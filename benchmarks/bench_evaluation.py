@@ -8,7 +8,11 @@
    ``evaluate`` calls, alternating rounds; before = every split of STS-B and SICK-R encoded
    and batches sorted by words; now = their test split only (the headline) and batches
    sorted by token count. Same headline numbers; embeddings of both batchings compared.
-3. Transfer suite in ``test`` mode: the batched classifier (all fits of a task trained as one
+3. How close the STS suite's encoding comes to the CPU's own speed (``sts-bound``): the
+   evaluator's padded tokens × the encoder's FLOPs per token over the encoding time, beside
+   one plain fp32 matmul of a feed-forward layer's shape on as many threads. At that speed
+   no encoding path that keeps fp32 arithmetic can be much faster.
+4. Transfer suite in ``test`` mode: the batched classifier (all fits of a task trained as one
    stacked model) vs the one-at-a-time SentEval loop (:mod:`hncse.evaluation.reference`),
    on the same embeddings. The loop runs in full on CR, SST2, TREC and MRPC; on MR, SUBJ and
    MPQA it runs the first ``--reference-outer-folds`` outer folds (41 fits each in test mode)
@@ -19,6 +23,8 @@
         --out benchmarks/out/bench_evaluation.json
     python benchmarks/bench_evaluation.py --data-dir ../shared/data --parts sts-paths \\
         --threads 2 --out benchmarks/out/bench_sts_paths.json
+    python benchmarks/bench_evaluation.py --data-dir ../shared/data --parts sts-bound \\
+        --threads 2 --out benchmarks/out/bench_sts_bound.json
 
 Targets (issue 3): shared encoding ≥ 2× faster on the STS suite; warm re-evaluation < 10% of
 the cold one; transfer suite ≥ 5× faster than the one-at-a-time loop, accuracies within
@@ -48,6 +54,7 @@ from hncse.evaluation.encoding import (
     EncoderSource,
     embed_tasks,
     encode_sentences,
+    function_source,
     hf_source,
 )
 from hncse.evaluation.results import CosineResult, STSResult
@@ -188,6 +195,60 @@ def bench_sts_paths(args: argparse.Namespace, senteval: Path) -> dict:
     }
 
 
+def encoder_flops(config: object, batch: int, length: int) -> float:
+    """FLOPs of one BERT-like forward over ``batch`` sequences of ``length`` tokens: per layer
+    and token the Q, K, V and output projections (4h²) and the feed-forward (2hf)
+    multiply-adds, and the attention scores and mixing (2·length·h); 2 FLOPs a multiply-add."""
+    h, f = config.hidden_size, config.intermediate_size  # type: ignore[attr-defined]
+    per_token = 4 * h * h + 2 * h * f + 2 * length * h
+    return 2.0 * config.num_hidden_layers * batch * length * per_token  # type: ignore[attr-defined]
+
+
+def matmul_gflops(rows: int, inner: int, cols: int, repeats: int = 20) -> float:
+    """GFLOP/s of a plain fp32 (rows × inner) @ (inner × cols) on the current threads."""
+    a, b = torch.randn(rows, inner), torch.randn(inner, cols)
+    torch.mm(a, b)  # warm-up
+    start = time.perf_counter()
+    for _ in range(repeats):
+        torch.mm(a, b)
+    return 2.0 * rows * inner * cols * repeats / (time.perf_counter() - start) / 1e9
+
+
+def bench_sts_bound(args: argparse.Namespace) -> dict:
+    """The STS suite's encoding throughput (GFLOP/s of the encoder's forward passes, padding
+    included) against a feed-forward-shaped matmul on the same threads."""
+    loaded = hf_source(args.model, args.pooler, "cpu", None).build()
+    config = loaded.encoder.backbone.config
+    totals = {"flops": 0.0, "seconds": 0.0, "tokens": 0, "padded_tokens": 0}
+
+    def counting(sentences: list[str]) -> torch.Tensor:
+        lengths = loaded.lengths(sentences)
+        longest = max(lengths)
+        start = time.perf_counter()
+        vectors = loaded(sentences)
+        totals["seconds"] += time.perf_counter() - start
+        totals["flops"] += encoder_flops(config, len(sentences), longest)
+        totals["tokens"] += sum(lengths)
+        totals["padded_tokens"] += longest * len(sentences)
+        return vectors
+
+    counting.lengths = loaded.lengths  # type: ignore[attr-defined]  # sorted by tokens too
+    result = evaluate("sts", function_source(counting, "counting"), args.data_dir, cache_dir=None)
+    rows = args.batch_size * round(totals["padded_tokens"] / result.result.sentences_encoded)
+    peak = matmul_gflops(rows, config.hidden_size, config.intermediate_size)
+    achieved = totals["flops"] / totals["seconds"] / 1e9
+    return {
+        "sentences_encoded": result.result.sentences_encoded,
+        "tokens": totals["tokens"],
+        "padded_tokens": totals["padded_tokens"],
+        "encoding_seconds": totals["seconds"],
+        "encoder_gflops": achieved,
+        "matmul_gflops": peak,
+        "matmul_shape": [rows, config.hidden_size, config.intermediate_size],
+        "fraction_of_matmul": achieved / peak,
+    }
+
+
 def timed(task: LoadedTask, table: EmbeddingTable, fitter: Fitter) -> tuple[dict, float]:
     start = time.perf_counter()
     result = task.evaluate(table, EvalContext(MODES["test"], "cpu", fitter)).result
@@ -301,6 +362,9 @@ def main() -> None:
     if "sts-paths" in parts:
         print("STS suite, today's evaluation vs the one before it", flush=True)
         report["sts_paths"] = bench_sts_paths(args, senteval)
+    if "sts-bound" in parts:
+        print("STS suite, encoding throughput vs a plain matmul", flush=True)
+        report["sts_bound"] = bench_sts_bound(args)
     if "transfer" in parts:
         print("transfer suite (test mode)", flush=True)
         report["transfer"] = bench_transfer(args, senteval)

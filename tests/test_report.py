@@ -25,7 +25,7 @@ from PIL import Image
 
 from hncse.analysis import figures
 from hncse.report import build
-from hncse.report.provenance import describe_protocol
+from hncse.report.provenance import describe_protocol, git_version
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 SECTION_KEYS = (
@@ -152,6 +152,26 @@ def test_protocol_line_warns_when_transfer_training_data_were_cut() -> None:
     )
     cut = describe_protocol({"mode": "fasttest", "max_train_samples": 1000})
     assert "cut to 1000 samples" in cut and "not comparable" in cut
+
+
+def test_provenance_ignores_the_outputs_a_study_run_rewrites(tmp_path: Path) -> None:
+    """A study run rewrites the committed reports/ (and results/) before its report asks
+    git for the code's state: that is not a change to the code; a changed module is."""
+
+    def git(*args: str) -> None:
+        subprocess.run(["git", *args], cwd=tmp_path, check=True, capture_output=True)
+
+    for name in ("hncse/module.py", "reports/report.html", "results/README.md"):
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text("committed\n")
+    git("init", "-q")
+    git("add", ".")
+    git("-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "start")
+    (tmp_path / "reports" / "report.html").write_text("rewritten by the run\n")
+    (tmp_path / "results" / "README.md").write_text("rewritten by the run\n")
+    assert not git_version(tmp_path / "hncse").endswith("uncommitted changes")
+    (tmp_path / "hncse" / "module.py").write_text("edited\n")
+    assert git_version(tmp_path / "hncse").endswith("+ uncommitted changes")
 
 
 def test_report_figures_are_valid_embedded_pngs(report: tuple[Path, argparse.Namespace]) -> None:

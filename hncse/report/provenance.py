@@ -56,8 +56,14 @@ class Provenance:
         return dataclasses.asdict(self)
 
 
+#: committed outputs, which a study run rewrites before its report reads this: a change
+#: there is not a change to the code that made the report
+OUTPUT_FOLDERS = ("reports", "results")
+
+
 def git_version(folder: Path) -> str:
-    """``<commit>`` (``+ uncommitted changes`` when dirty), or why it is unknown."""
+    """``<commit>`` (``+ uncommitted changes`` when a tracked file outside
+    :data:`OUTPUT_FOLDERS` differs from it), or why it is unknown."""
 
     def git(*args: str) -> str:
         return subprocess.run(
@@ -66,7 +72,8 @@ def git_version(folder: Path) -> str:
 
     try:
         commit = git("rev-parse", "HEAD")
-        dirty = git("status", "--porcelain", "--untracked-files=no")
+        outputs = [f":(top,exclude){name}" for name in OUTPUT_FOLDERS]
+        dirty = git("status", "--porcelain", "--untracked-files=no", "--", ":/", *outputs)
     except (OSError, subprocess.SubprocessError):
         return "unknown (not a git checkout, or no commit yet)"
     return f"{commit}{' + uncommitted changes' if dirty else ''}"

@@ -89,8 +89,16 @@ def test_frame_tables_format_p_values_and_write_three_files(tmp_path: Path) -> N
 
 
 def test_frame_tables_show_counts_without_decimals() -> None:
-    frame = pd.DataFrame({"queries": [960.0, 960.0], "mixed": [230.0, 0.0], "fraction": [0.24, 0]})
+    frame = pd.DataFrame(
+        {
+            "queries": pd.array([960, 960], dtype="Int64"),
+            "mixed": pd.array([230, pd.NA], dtype="Int64"),
+            "fraction": [0.24, 0],
+            "sts_avg": [56.0, 55.0],  # whole by chance: scores, not counts
+        }
+    )
     table = frame_table(frame, "counts", "Counts", digits=4)
     assert table.text["queries"].tolist() == ["960", "960"]
-    assert table.text["mixed"].tolist() == ["230", "0"]
+    assert table.text["mixed"].tolist() == ["230", "–"]
     assert table.text["fraction"].tolist() == ["0.2400", "0.0000"]
+    assert table.text["sts_avg"].tolist() == ["56.0000", "55.0000"]

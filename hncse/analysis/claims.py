@@ -289,7 +289,7 @@ def family_table(
         if not np.isnan(level):
             table.loc[index, ["ci_low", "ci_high"]] = test.interval(level)
     table["verdict"] = [decide(_evidence(row)) for _, row in table.iterrows()]
-    return table, missing
+    return table.astype({"seeds_for_paper_effect": "Int64"}), missing
 
 
 def _member_row(member: Member, test: SeedTest, comparison: Comparison) -> dict:
@@ -434,4 +434,4 @@ def claim_result(claim: str, comparisons: Comparisons, baseline: str) -> ClaimRe
 
 
 def _seeds(value: float) -> str:
-    return "unknown" if np.isnan(value) else f"{int(value)}"
+    return "unknown" if pd.isna(value) else f"{int(value)}"

@@ -92,6 +92,18 @@ class Collection:
     def settings_columns(self) -> list[str]:
         return [c for c in self.runs.columns if c not in RUN_COLUMNS]
 
+    def fact(self, task: str, metric: str) -> pd.Series:
+        """One number per run (its first row of ``task``/``metric``), indexed by run: the
+        per-run facts such as parameters or steps trained."""
+        rows = self.table[(self.table["task"] == task) & (self.table["metric"] == metric)]
+        return rows.groupby("run")["value"].first()
+
+    @property
+    def trained_runs(self) -> pd.Index:
+        """The runs with a training log (steps trained); encoders evaluated as they are
+        have none."""
+        return self.fact("training", "steps").index
+
     def pairs(self, run: str) -> pd.DataFrame | None:
         """The run's ``eval.pairs.parquet`` (None when absent), read once."""
         if run not in self._pairs and self.pairs_table is not None:

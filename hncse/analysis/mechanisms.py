@@ -93,7 +93,7 @@ def pm_counts(training: pd.DataFrame) -> pd.DataFrame:
         training[MIXED] if MIXED in training else (training["pm/num_mixed"] * logged).round()
     )
     counts["fraction"] = counts["mixed"] / counts["queries"]
-    return counts
+    return counts.astype({"queries": "Int64", "mixed": "Int64"})
 
 
 def _part_row(

@@ -41,7 +41,7 @@ def embedding_space(data: StudyData) -> list[Section]:
             digits=3,
         )
     )
-    trained = per_run.index.isin(_trained_runs(data))
+    trained = per_run.index.isin(data.collection.trained_runs)
     left_out = ", ".join(sorted(per_run.index[~trained]))
     section.tables.append(
         frame_table(
@@ -90,14 +90,6 @@ def embedding_space(data: StudyData) -> list[Section]:
             )
         )
     return [section]
-
-
-def _trained_runs(data: StudyData) -> pd.Index:
-    """The runs with a training log (steps trained): pretrained encoders evaluated as they
-    are have none."""
-    table = data.collection.table
-    steps = table[(table["task"] == "training") & (table["metric"] == "steps")]
-    return pd.Index(steps["run"].unique())
 
 
 def _cka(data: StudyData) -> pd.Series:

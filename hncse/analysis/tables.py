@@ -111,25 +111,19 @@ def frame_table(
     frame: pd.DataFrame, name: str, title: str, note: str = "", digits: int = 2
 ) -> Table:
     """A plain table (test results, correlations): numbers rounded for display, kept
-    whole in the CSV; p-values in scientific notation below 0.001; a column of whole
-    numbers (counts) without decimals."""
-    counts = {
-        str(c)
-        for c in frame.columns
-        if pd.api.types.is_float_dtype(frame[c])
-        and not str(c).startswith("p_")
-        and frame[c].notna().any()
-        and bool((frame[c].dropna() % 1 == 0).all())
-    }
+    whole in the CSV; p-values in scientific notation below 0.001; integer columns
+    (counts: give them an integer dtype, ``Int64`` where values may be missing) without
+    decimals."""
+    counts = {str(c) for c in frame.columns if pd.api.types.is_integer_dtype(frame[c])}
 
     def show(column: str, value: object) -> str:
         if value is None or value is pd.NA:
             return "–"
+        if column in counts:
+            return f"{value:d}"
         if isinstance(value, float | np.floating):
             if np.isnan(value):
                 return "–"
-            if column in counts:
-                return f"{value:.0f}"
             if column.startswith("p_") and 0 < value < 1e-3:
                 return f"{value:.1e}"
             return f"{value:.{3 if column.startswith('p_') else digits}f}"

@@ -79,13 +79,6 @@ RUN_FACTS = {
 }
 
 
-def _fact(collection: Collection, task: str, metric: str) -> pd.Series:
-    rows = collection.table[
-        (collection.table["task"] == task) & (collection.table["metric"] == metric)
-    ]
-    return rows.groupby("run")["value"].first()
-
-
 def _show(key: str, value: object) -> str:
     if value is None or (isinstance(value, float | np.floating) and np.isnan(value)):
         return UNSET.get(key, "not set")
@@ -112,8 +105,8 @@ def run_configs(collection: Collection, runs: pd.DataFrame) -> pd.DataFrame:
     whether the run was trained."""
     frame = runs.drop(columns=["path"]).set_index("run")
     for (task, metric), column in RUN_FACTS.items():
-        frame[column] = _fact(collection, task, metric).reindex(frame.index)
-    trained = frame["steps_trained"].notna()
+        frame[column] = collection.fact(task, metric).reindex(frame.index)
+    trained = frame.index.isin(collection.trained_runs)
     keys = [k for k in LABELS if k in frame.columns]
     keys += sorted(c for c in frame.columns if c not in LABELS and c not in ("method", "seed"))
     shown = pd.DataFrame({k: [_show(k, v) for v in frame[k]] for k in keys}, index=frame.index)

@@ -43,17 +43,18 @@ def _single_process(overrides: dict[str, object]) -> dict[str, object]:
     return {"loss": output.loss.detach(), "stats": output.stats, "grads": grads}
 
 
-# HNCSE's decisions (PM's cases and weights, HNM's top-k) turn on differences between
-# similarities: with the [CLS] + MLP pooler of a random tiny encoder every embedding has
-# cosine ≈ 0.99999 to every other, those differences are at fp32 rounding level and the two
-# summation orders take different decisions. Mean pooling spreads the embeddings.
-@pytest.mark.parametrize(("method", "pooler"), [("simcse", "cls"), ("hncse", "avg")])
+# Mean pooling, not [CLS] + MLP: on a random tiny encoder every [CLS] embedding has cosine
+# ≈ 0.99999 to every other, so the loss's gradients are at fp32 rounding level (≈ 5e-4 at
+# most) and the two summation orders differ by up to 0.3% of them, over the tolerance on
+# one machine and under it on another; HNCSE's decisions (PM's cases, HNM's top-k) would
+# also turn on rounding. Mean pooling spreads the embeddings.
+@pytest.mark.parametrize("method", ["simcse", "hncse"])
 def test_two_workers_match_one_process_on_the_global_batch(
-    method: str, pooler: str, tmp_path: Path, data_root: Path, tiny_backbone: Path
+    method: str, tmp_path: Path, data_root: Path, tiny_backbone: Path
 ) -> None:
     overrides = {
-        "pooler": pooler,
-        "eval_pooler": pooler,
+        "pooler": "avg",
+        "eval_pooler": "avg",
         "backbone": str(tiny_backbone),
         "corpus": "wiki1m_head.txt",
         "data_dir": str(data_root),
@@ -92,6 +93,7 @@ def test_two_workers_match_one_process_on_the_global_batch(
     assert ddp["stats"].keys() == single["stats"].keys()
     if method == "hncse":  # well-conditioned: the negatives are not all the same vector
         assert single["stats"]["hnm/sim_inbatch"] < 0.999
+    assert max(float(g.abs().max()) for g in single["grads"].values()) > 1e-2  # not rounding
     assert ddp["grads"].keys() == single["grads"].keys() and len(single["grads"]) > 10
     for name, grad in single["grads"].items():
         torch.testing.assert_close(ddp["grads"][name], grad, rtol=1e-4, atol=1e-6, msg=name)

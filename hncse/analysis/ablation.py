@@ -182,12 +182,9 @@ def _ours(data: StudyData, method: str) -> str:
     """Our runs of ``method`` as a label: backbone, parameters, steps × batch."""
     runs = data.training[data.training["method"] == method]
     parts = [str(runs["backbone"].iloc[0])]
-    parameters = data.collection.table[
-        (data.collection.table["metric"] == "parameters")
-        & data.collection.table["run"].isin(runs["run"])
-    ]
+    parameters = data.collection.fact("model", "parameters").reindex(runs["run"]).dropna()
     if len(parameters):
-        parts.append(f"{parameters['value'].iloc[0] / 1e6:.1f} M parameters")
+        parts.append(f"{parameters.iloc[0] / 1e6:.1f} M parameters")
     if "steps" in runs and runs["steps"].notna().any() and "batch_size" in runs:
         parts.append(f"{runs['steps'].median():.0f} steps × batch {runs['batch_size'].iloc[0]:g}")
     return f"{method}: {', '.join(parts)}"

@@ -420,7 +420,7 @@ def write_study(root: Path) -> Path:
 
 
 # ----------------------------------------------- Snakemake in a temporary copy of the workflow
-WORKFLOW_FILES = ("Snakefile", "workflow", "config", "baselines")
+WORKFLOW_FILES = ("Snakefile", "workflow", "config", "baselines", "profiles")
 BIN = Path(sys.executable).parent
 
 
@@ -428,7 +428,9 @@ def copy_workflow(target: Path) -> Path:
     target.mkdir(parents=True, exist_ok=True)
     for name in WORKFLOW_FILES:
         source = REPO / name
-        if source.is_dir():
+        if source.is_symlink():  # profiles/ -> workflow/profiles/, as in the repository
+            (target / name).symlink_to(source.readlink())
+        elif source.is_dir():
             shutil.copytree(source, target / name, ignore=shutil.ignore_patterns("__pycache__"))
         else:
             shutil.copy(source, target / name)

@@ -21,8 +21,10 @@ from typing import Any
 import pandas as pd
 import psutil
 import pytest
+import yaml
 from conftest import (
     BIN,
+    REPO,
     copy_workflow,
     kill_tree,
     load_yaml,
@@ -36,6 +38,7 @@ from conftest import (
 
 from hncse.data_root import WIKI1M_FILE
 from hncse.workflow.baselines import BUILT_IN, add_built_in
+from hncse.workflow.config_doc import render
 from hncse.workflow.plan import Planner
 
 
@@ -149,6 +152,28 @@ def test_lint_is_clean(tmp_path: Path) -> None:
     result = snakemake(copy_workflow(tmp_path), "--lint", "--configfile", "config/smoke.yaml")
     assert result.returncode == 0, output_of(result)[-3000:]
     assert "good condition" in output_of(result)
+
+
+def test_default_profile_is_read_without_flags(tmp_path: Path, data_root: Path) -> None:
+    result = snakemake(copy_workflow(tmp_path), "-n", data_root=data_root)
+    assert result.returncode == 0, output_of(result)[-3000:]
+    assert "workflow specific profile profiles/default" in output_of(result)
+
+
+def test_config_readme_is_the_schema_rendered() -> None:
+    """config/README.md is `python -m hncse.workflow.config_doc`'s output, and no key of the
+    schema goes without a description there."""
+    schema = yaml.safe_load((REPO / "workflow" / "schemas" / "config.schema.yaml").read_text())
+    page = render(schema)
+    assert (REPO / "config" / "README.md").read_text(encoding="utf-8") == page
+    undescribed = [line for line in page.splitlines() if line.endswith("|  |")]
+    assert not undescribed
+
+
+def test_catalogue_usage_file_names_the_deployment_and_report() -> None:
+    usage = yaml.safe_load((REPO / ".snakemake-workflow-catalog.yml").read_text())["usage"]
+    assert usage["software-stack-deployment"]["conda"] is True
+    assert usage["report"] is True and "mandatory-flags" in usage
 
 
 # --------------------------------------------------------------------------- baselines

@@ -29,7 +29,7 @@ from hncse.analysis.output import write_frame
 from hncse.analysis.sections import CLAIMS, Section, VerdictRow
 from hncse.analysis.studies import Study, load_studies, parse_studies, select_studies
 from hncse.analysis.tables import frame_table, to_markdown, write_table
-from hncse.files import write_text
+from hncse.files import OutputError, staged_set, write_text
 
 
 @dataclass
@@ -224,7 +224,10 @@ def write_outputs(analysis: Analysis, out: Path) -> list[Path]:
 def run(args: argparse.Namespace) -> int:
     analysis = analyse(args)
     out = args.out or source_folder(args) / "analysis"
-    written = write_outputs(analysis, out)
+    if out.exists() and not out.is_dir():
+        raise OutputError(f"--out {out}: a file, not a folder")
+    with staged_set([out]) as staging:  # the whole folder or the previous one, never a mix
+        written = write_outputs(analysis, staging / out.name)
     failed = [s for s in analysis.sections if s.error]
     for section in failed:
         print(f"hncse aggregate: study {section.study!r} failed: {section.error}", file=sys.stderr)

@@ -27,7 +27,6 @@ The per-step training log is kept apart (:attr:`Collection.steps`): it is long.
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import math
 import os
@@ -41,6 +40,8 @@ import numpy as np
 import pandas as pd
 
 from hncse import HncseError
+from hncse.analysis.integrity import check_evaluation, check_unique
+from hncse.fingerprint import backbone_folder
 
 METADATA_FILES = ("run.json", "train_summary.json", "eval.json")
 RECORD_COLUMNS = ["task", "family", "split", "metric", "value"]
@@ -326,6 +327,7 @@ def _read_run(
     protocol = None
     if (run_dir / "eval.json").is_file():
         evaluation = read_json(run_dir / "eval.json")
+        check_evaluation(evaluation, run_dir, info.backbone)
         records += eval_records(evaluation, run_dir / "eval.json")
         protocol = {key: evaluation.get(key) for key in PROTOCOL_KEYS}
         protocol["tasks"] = list(evaluation.get("tasks", {}))  # the catalogue's order
@@ -348,16 +350,6 @@ def _read_run(
             }
         )
     return info, records, log, protocol
-
-
-def backbone_folder(backbone: str) -> Path | None:
-    """The local folder of a backbone name (``pypi:<module>``'s ``model/`` or a local
-    path), found without importing the model; None for a hub name."""
-    if backbone.startswith("pypi:"):
-        spec = importlib.util.find_spec(backbone.removeprefix("pypi:"))
-        origin = spec.origin if spec is not None else None
-        return Path(origin).parent / "model" if origin else None
-    return Path(backbone) if Path(backbone).is_dir() else None
 
 
 def parameter_count(folder: Path | None) -> int | None:
@@ -415,6 +407,7 @@ def collect(root: Path) -> Collection:
         columns=RUN_COLUMNS if not infos else None,
     )
     runs["seed"] = runs["seed"].astype("Int64")
+    check_unique(runs)
     settings = [c for c in runs.columns if c not in RUN_COLUMNS]
     runs = _normalise_settings(runs, settings)
     facts = pd.DataFrame(records, columns=["run", *RECORD_COLUMNS])

@@ -31,7 +31,6 @@ import json
 import math
 import os
 import struct
-import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -78,6 +77,8 @@ class Collection:
     runs: pd.DataFrame
     steps: pd.DataFrame
     skipped: list[str] = field(default_factory=list)
+    #: the run ids of the folders in ``skipped`` (found, not readable)
+    unreadable: list[str] = field(default_factory=list)
     protocols: dict[str, dict[str, Any]] = field(default_factory=dict)
     #: every run's per-pair scores with a ``run`` column, when read back from a report's
     #: inputs (the run folders are not at hand); None: read each run's file on demand
@@ -371,19 +372,20 @@ def parameter_count(folder: Path | None) -> int | None:
 
 def collect(root: Path) -> Collection:
     """Read every run folder under ``root``. A folder whose files cannot be read is left
-    out with its reason in ``skipped`` (and a warning on stderr), so that one bad run does
-    not stop the report."""
+    out with its reason in ``skipped``; ``hncse aggregate`` and ``report`` refuse to go on
+    unless told ``--allow-missing``. An ``eval.json`` of another model and two folders of
+    one run are refused (:mod:`hncse.analysis.integrity`)."""
     root = Path(root).resolve()
     if not root.is_dir():
         raise ResultsError(f"results folder not found: {root}")
-    infos, records, logs, skipped = [], [], [], []
+    infos, records, logs, skipped, unreadable = [], [], [], [], []
     protocols: dict[str, dict[str, Any]] = {}
     for run_dir in find_run_dirs(root):
         try:
             info, run_records, log, protocol = _read_run(run_dir, root)
         except ResultsError as error:
             skipped.append(str(error))
-            print(f"hncse analysis: skipped {error}", file=sys.stderr)
+            unreadable.append(run_dir.relative_to(root).as_posix())
             continue
         infos.append(info)
         if protocol is not None:
@@ -419,5 +421,11 @@ def collect(root: Path) -> Collection:
         else pd.DataFrame(columns=["run", "kind", "step"])
     )
     return Collection(
-        root=root, table=table, runs=runs, steps=steps, skipped=skipped, protocols=protocols
+        root=root,
+        table=table,
+        runs=runs,
+        steps=steps,
+        skipped=skipped,
+        unreadable=unreadable,
+        protocols=protocols,
     )

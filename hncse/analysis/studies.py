@@ -153,6 +153,18 @@ def _matches(column: pd.Series, wanted: object) -> pd.Series:
     return hit
 
 
+def unmatched_runs(run_ids: list[str], study: Study) -> list[str]:
+    """The run ids or patterns of ``study``'s list that match none of ``run_ids``: runs
+    the spec names that do not exist (a filter mapping names none)."""
+    if not isinstance(study.runs, list):
+        return []
+    return [
+        pattern
+        for pattern in (p.strip("/") for p in study.runs)
+        if not any(fnmatch.fnmatchcase(run, pattern) for run in run_ids)
+    ]
+
+
 def select_runs(runs: pd.DataFrame, study: Study) -> pd.DataFrame:
     """The rows of ``runs`` that belong to ``study`` (possibly none: not run yet)."""
     if isinstance(study.runs, list):

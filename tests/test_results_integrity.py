@@ -249,3 +249,47 @@ def test_a_folder_named_html_beside_the_report_is_passed_over(tmp_path: Path) ->
     out = tmp_path / "report.html"
     assert main(["report", "--results", str(results), "--out", str(out), *FAST]) == 0
     assert main(["report", "--results", str(results), "--out", str(tmp_path), *FAST]) == 2
+
+
+# --------------------------------------------------------------- training over another run
+def _train(out: Path, data_root: Path, backbone: Path, method: str, *extra: str) -> int:
+    settings = {
+        "backbone": str(backbone),
+        "corpus": "wiki1m_head.txt",
+        "data_dir": str(data_root),
+        "batch_size": 8,
+        "max_steps": 1,
+        "eval_steps": 0,
+        "save_steps": 0,
+        "k": 2,
+        "m": 4,
+        "method": method,
+    }
+    sets = [f"{key}={value}" for key, value in settings.items()]
+    return main(["train", "--output-dir", str(out), *extra, "--set", *sets])
+
+
+def test_training_over_another_run_is_refused_unless_replaced(
+    tmp_path: Path, data_root: Path, tiny_backbone: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Defect 1: `method=hncse --output-dir` over a finished SimCSE run overwrote it
+    without a word and kept SimCSE's eval.json."""
+    run = tmp_path / "run"
+    assert _train(run, data_root, tiny_backbone, "simcse") == 0
+    (run / "eval.json").write_text("{}")  # SimCSE's evaluation
+    before = _snapshot(run)
+    capsys.readouterr()
+    assert _train(run, data_root, tiny_backbone, "hncse") == 2
+    error = capsys.readouterr().err.strip().splitlines()[-1]  # after the loading bars
+    assert error.startswith("hncse train: error:") and "another run's outputs" in error
+    assert "method 'simcse'" in error and "eval.json" in error and "--replace" in error
+    assert _snapshot(run) == before
+    assert _train(run, data_root, tiny_backbone, "hncse", "--replace") == 0
+    assert json.loads((run / "train_summary.json").read_text())["method"] == "hncse"
+    assert not (run / "eval.json").exists()
+    (run / "eval.json").write_text("{}")
+    assert _train(run, data_root, tiny_backbone, "hncse") == 0  # its own run again
+    assert not (run / "eval.json").exists()  # it scored the model just replaced
+    (tmp_path / "file").write_text("")
+    assert _train(tmp_path / "file", data_root, tiny_backbone, "hncse") == 2
+    assert "a file, not a folder" in capsys.readouterr().err

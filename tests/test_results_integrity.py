@@ -18,6 +18,7 @@ from conftest import Run, write_results
 
 from hncse import files
 from hncse.cli import main
+from hncse.data import CorpusError, LineCorpus
 from hncse.evaluation.encoding import hf_source
 
 FAST = ["--no-cka", "--bootstrap", "100"]
@@ -149,6 +150,7 @@ def counted(original, kind):
 files.write_atomic_group = counted(files.write_atomic_group, "write")
 files.finish_swap = counted(files.finish_swap, "swap")
 from hncse.cli import main
+from hncse.data import CorpusError, LineCorpus
 sys.exit(main(sys.argv[3:]))
 """
 
@@ -293,3 +295,30 @@ def test_training_over_another_run_is_refused_unless_replaced(
     (tmp_path / "file").write_text("")
     assert _train(tmp_path / "file", data_root, tiny_backbone, "hncse") == 2
     assert "a file, not a folder" in capsys.readouterr().err
+
+
+# --------------------------------------------------------------- corpus and study names
+def test_lines_of_unicode_spaces_alone_are_skipped_and_counted(tmp_path: Path) -> None:
+    """Defect 5: lines of NBSP or U+3000 were 64 empty training sentences."""
+    path = tmp_path / "c.txt"
+    path.write_text("one\n\u00a0\u00a0\n\u3000\n\u4e2d\u6587\n \u00a0x\n", encoding="utf-8")
+    corpus = LineCorpus(path)
+    assert [corpus[i] for i in range(len(corpus))] == ["one", "\u4e2d\u6587", "x"]
+    assert corpus.stats.empty_lines_skipped == 2
+    (tmp_path / "spaces.txt").write_text("\u00a0\n\u3000\n" * 32, encoding="utf-8")
+    with pytest.raises(CorpusError, match="no non-empty line"):
+        LineCorpus(tmp_path / "spaces.txt")
+
+
+@pytest.mark.parametrize("name", ["../../../escaped_study", ".hidden", "a/b", ""])
+def test_a_study_name_must_be_one_plain_path_component(
+    tmp_path: Path, name: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Defect 7: the study '../../../escaped_study' wrote files outside --out."""
+    results = write_results(tmp_path / "deep" / "results", SEED_RUNS[:2])
+    spec = tmp_path / "studies.yaml"
+    spec.write_text(json.dumps({name: {"analysis": "ablation"}}))
+    out = tmp_path / "deep" / "analysis"
+    assert _aggregate(results, out, "--studies", str(spec)) == 2
+    assert "study name" in capsys.readouterr().err
+    assert not out.exists() and not list(tmp_path.rglob("escaped_study"))

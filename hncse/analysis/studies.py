@@ -25,6 +25,7 @@ Filter keys are the columns of the collected runs: ``run``, ``method``, ``backbo
 from __future__ import annotations
 
 import fnmatch
+import re
 from pathlib import Path
 from typing import Any
 
@@ -42,6 +43,9 @@ def analysis_names() -> tuple[str, ...]:
     return tuple(registry())
 
 
+SAFE_NAME = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9._-]*")
+
+
 class StudyError(HncseError, ValueError):
     """A study spec that cannot be used; the message names the study and key."""
 
@@ -56,6 +60,17 @@ class Study(BaseModel):
     runs: dict[str, Any] | list[str] = Field(default_factory=dict)
     baseline: str = Field("simcse", description="method every other method is compared with")
     x: list[str] | None = Field(None, description="swept setting(s); default per analysis")
+
+    @field_validator("name")
+    @classmethod
+    def _safe_name(cls, name: str) -> str:
+        # the name is a folder under aggregate's --out: one plain path component
+        if not SAFE_NAME.fullmatch(name):
+            raise ValueError(
+                f"study name {name!r}: letters, digits, '.', '_' and '-' only, "
+                "not starting with '.' (it names a folder)"
+            )
+        return name
 
     @field_validator("analysis")
     @classmethod

@@ -420,12 +420,4 @@ def collect(root: Path) -> Collection:
         if logs
         else pd.DataFrame(columns=["run", "kind", "step"])
     )
-    return Collection(
-        root=root,
-        table=table,
-        runs=runs,
-        steps=steps,
-        skipped=skipped,
-        unreadable=unreadable,
-        protocols=protocols,
-    )
+    return Collection(root, table, runs, steps, skipped, unreadable=unreadable, protocols=protocols)

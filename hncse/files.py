@@ -40,6 +40,9 @@ def write_atomic_group(writes: Mapping[Path, Writer]) -> None:
             staged[path] = Path(tmp_name)
             write(staged[path])
             staged[path].chmod(file_mode())  # mkstemp makes it private; give the usual mode
+        folders = [str(path) for path in staged if path.is_dir()]
+        if folders:  # checked before any rename: no file of the group replaces its old one
+            raise IsADirectoryError(f"{', '.join(folders)}: a folder, not a file")
         for path, tmp in staged.items():
             tmp.replace(path)
     finally:

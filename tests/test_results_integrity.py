@@ -353,3 +353,22 @@ def test_a_config_that_does_not_match_the_weights_is_refused(
     with pytest.raises(ModelLoadError, match=r"config\.json does not match its weights"):
         SentenceEncoder.from_pretrained(folder)
     SentenceEncoder.from_pretrained(tiny_backbone)  # the folder as saved loads
+
+
+@pytest.mark.parametrize("content", [b"a: [unclosed\n", b"name: caf\xe9\n"])
+@pytest.mark.parametrize("command", ["plan", "aggregate"])
+def test_a_yaml_or_utf8_error_is_one_line(
+    tmp_path: Path, command: str, content: bytes, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Defect 8: `hncse plan --configfile` and `aggregate --studies` gave tracebacks."""
+    bad = tmp_path / "bad.yaml"
+    bad.write_bytes(content)
+    if command == "plan":
+        argv = ["plan", "--configfile", str(bad)]
+    else:
+        results = write_results(tmp_path / "results", SEED_RUNS[:2])
+        argv = ["aggregate", "--results", str(results), "--studies", str(bad), *FAST]
+    assert main(argv) == 2
+    error = capsys.readouterr().err.strip()
+    assert len(error.splitlines()) == 1 and str(bad) in error
+    assert "not valid YAML" in error or "not UTF-8" in error

@@ -31,11 +31,11 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from hncse import HncseError
 from hncse.analysis.kinds import registry
+from hncse.config import read_yaml
 
 
 def analysis_names() -> tuple[str, ...]:
@@ -136,7 +136,7 @@ def load_studies(path: Path | None) -> list[Study]:
         return parse_studies(DEFAULT_STUDIES, "default studies")
     if not Path(path).is_file():
         raise StudyError(f"study spec not found: {path}")
-    return parse_studies(yaml.safe_load(Path(path).read_text(encoding="utf-8")), str(path))
+    return parse_studies(read_yaml(Path(path)), str(path))
 
 
 def select_studies(studies: list[Study], names: list[str] | None) -> list[Study]:

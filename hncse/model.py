@@ -29,8 +29,16 @@ UNBOUNDED_LENGTH = 10**9
 WORD = re.compile(r"\S+")
 
 
+#: characters kept per token of the limit, whatever the line holds: WordPiece reads words
+#: of up to 100 characters (a longer one is one [UNK] token), so the first tokens are the
+#: same unless a word longer than that straddles the cut; a 10 MB line costs a short one's
+MAX_CHARS_PER_TOKEN = 100
+
+
 def first_words(text: str, count: int) -> str:
-    """``text`` up to the end of its ``count``-th whitespace-separated word, as it was."""
+    """``text`` up to the end of its ``count``-th whitespace-separated word, as it was, and
+    at most ``count`` × :data:`MAX_CHARS_PER_TOKEN` characters."""
+    text = text[: count * MAX_CHARS_PER_TOKEN]
     for number, word in enumerate(WORD.finditer(text), 1):
         if number == count:
             return text[: word.end()]

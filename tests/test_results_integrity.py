@@ -372,3 +372,18 @@ def test_a_yaml_or_utf8_error_is_one_line(
     error = capsys.readouterr().err.strip()
     assert len(error.splitlines()) == 1 and str(bad) in error
     assert "not valid YAML" in error or "not UTF-8" in error
+
+
+def test_a_huge_line_without_whitespace_is_cut_before_tokenising(tiny_backbone: Path) -> None:
+    """Defect 6: 'a.' × 5M (10 MB, no whitespace) was tokenised whole: 5.7 GB, 104 s."""
+    import time
+
+    from hncse.model import MAX_CHARS_PER_TOKEN, SentenceEncoder, first_words
+
+    assert len(first_words("a." * 5_000_000, 32)) == 32 * MAX_CHARS_PER_TOKEN
+    encoder = SentenceEncoder.from_pretrained(tiny_backbone)
+    started = time.perf_counter()
+    batch = encoder.tokenize(["a." * 5_000_000, "a short one"], max_length=32)
+    assert time.perf_counter() - started < 5  # a whole 10 MB line took minutes
+    short = encoder.tokenize(["a." * 100], max_length=32)
+    assert batch["input_ids"][0].tolist() == short["input_ids"][0].tolist()

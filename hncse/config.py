@@ -228,7 +228,8 @@ def build_config(values: Mapping[str, Any], source: str = "arguments") -> TrainC
         raise ConfigError(_format_error(error, source)) from None
 
 
-def _read_yaml(path: Path) -> Any:
+def read_yaml(path: Path) -> Any:
+    """A YAML file; not UTF-8 or not YAML is one line naming the file (and the line)."""
     try:
         return yaml.safe_load(path.read_text(encoding="utf-8"))
     except UnicodeDecodeError as error:
@@ -252,7 +253,7 @@ def load_config(
         path = Path(path)
         if not path.is_file():
             raise ConfigError(f"config file not found: {path}")
-        loaded = _read_yaml(path) or {}
+        loaded = read_yaml(path) or {}
         if not isinstance(loaded, dict):
             raise ConfigError(f"{path}: expected a mapping of keys to values at the top level")
         values.update(loaded)

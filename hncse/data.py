@@ -99,12 +99,23 @@ def _index_lines(buffer: mmap.mmap) -> tuple[np.ndarray, np.ndarray, int]:
     ends = np.concatenate((newlines, [len(data)]))
     if starts[-1] == len(data):  # the file ends with a newline: no line after it
         starts, ends = starts[:-1], ends[:-1]
-    # A line is blank when it has no byte above ASCII space (covers "", "\r", spaces, tabs).
-    non_space = np.flatnonzero(data > ord(" "))
-    first_non_space = np.searchsorted(non_space, starts)
-    has_text = first_non_space < len(non_space)
-    has_text[has_text] = non_space[first_non_space[has_text]] < ends[has_text]
+    # A line is blank when it has no byte above ASCII space (covers "", "\r", spaces, tabs)
+    # or, where its only such bytes are non-ASCII, when it is Unicode spaces alone (NBSP,
+    # U+3000): those few lines are decoded and stripped.
+    has_text = _has_byte(data > ord(" "), starts, ends)
+    unsure = np.flatnonzero(has_text & ~_has_byte((data > ord(" ")) & (data < 0x80), starts, ends))
+    for line in unsure:
+        has_text[line] = bool(bytes(buffer[starts[line] : ends[line]]).decode("utf-8").strip())
     return starts[has_text], ends[has_text], int((~has_text).sum())
+
+
+def _has_byte(mask: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
+    """Per line (``starts``/``ends``): does it hold a byte where ``mask`` is set?"""
+    positions = np.flatnonzero(mask)
+    first = np.searchsorted(positions, starts)
+    found = first < len(positions)
+    found[found] = positions[first[found]] < ends[found]
+    return found
 
 
 @dataclass(frozen=True)

@@ -29,8 +29,16 @@ UNBOUNDED_LENGTH = 10**9
 WORD = re.compile(r"\S+")
 
 
+#: characters kept per token of the limit, whatever the line holds: WordPiece reads words
+#: of up to 100 characters (a longer one is one [UNK] token), so the first tokens are the
+#: same unless a word longer than that straddles the cut; a 10 MB line costs a short one's
+MAX_CHARS_PER_TOKEN = 100
+
+
 def first_words(text: str, count: int) -> str:
-    """``text`` up to the end of its ``count``-th whitespace-separated word, as it was."""
+    """``text`` up to the end of its ``count``-th whitespace-separated word, as it was, and
+    at most ``count`` × :data:`MAX_CHARS_PER_TOKEN` characters."""
+    text = text[: count * MAX_CHARS_PER_TOKEN]
     for number, word in enumerate(WORD.finditer(text), 1):
         if number == count:
             return text[: word.end()]
@@ -249,12 +257,32 @@ def check_tokenizer(
 def load_backbone(name_or_path: str | Path, **model_kwargs: object) -> PreTrainedModel:
     """``AutoModel`` without the task pooler where the architecture has one (BERT, RoBERTa,
     MPNet): SimCSE never uses it, and unused parameters would break DDP's gradient sync."""
+    options = {"trust_remote_code": False, "output_loading_info": True, **model_kwargs}
     try:
-        return AutoModel.from_pretrained(
-            str(name_or_path), trust_remote_code=False, add_pooling_layer=False, **model_kwargs
+        model, info = AutoModel.from_pretrained(
+            str(name_or_path), add_pooling_layer=False, **options
         )
     except TypeError:  # architectures without a task pooler reject the flag
-        return AutoModel.from_pretrained(str(name_or_path), trust_remote_code=False, **model_kwargs)
+        model, info = AutoModel.from_pretrained(str(name_or_path), **options)
+    # config.json must describe the weights: a weight it needs that the files lack (more
+    # layers, another architecture) would be randomly initialised and scored silently.
+    # Unexpected weights (a task head, the pooler left out above) are harmless.
+    absent = sorted(info.get("missing_keys") or []) + sorted(info.get("mismatched_keys") or [])
+    if absent:
+        raise ModelLoadError(
+            f"model {name_or_path}: its config.json does not match its weights: "
+            f"{len(absent)} weight(s) missing or of another shape, e.g. {absent[0]}"
+        )
+    # the weights' own architecture, as saved (a model_type edited to another family
+    # loads the same weight names into another network)
+    family = type(model).__name__.removesuffix("Model")
+    saved = getattr(model.config, "architectures", None) or []
+    if any(not name.startswith(family) for name in saved):
+        raise ModelLoadError(
+            f"model {name_or_path}: its config.json does not match its weights: "
+            f"model_type {model.config.model_type!r} but the weights were saved by {saved[0]}"
+        )
+    return model
 
 
 def resolve_model_path(name_or_path: str | Path) -> str:

@@ -31,7 +31,7 @@ from torch.nn.parallel import DistributedDataParallel
 from tqdm import tqdm
 from transformers import get_linear_schedule_with_warmup
 
-from hncse import HncseError, checkpoint
+from hncse import HncseError, checkpoint, run_folder
 from hncse.bank import NegativeBank
 from hncse.config import (
     ConfigError,
@@ -150,8 +150,11 @@ def _training_settings(config: dict[str, Any]) -> dict[str, Any]:
 class Trainer:
     """Trains one model as ``config`` says, writing into ``config.output_dir``."""
 
-    def __init__(self, config: TrainConfig, context: DistContext | None = None) -> None:
+    def __init__(
+        self, config: TrainConfig, context: DistContext | None = None, replace: bool = False
+    ) -> None:
         self.config = config
+        self.replace = replace  # remove another run's outputs in output_dir (--replace)
         self.context = context or DistContext()
         if config.batch_size % self.context.world_size:
             raise ConfigError(
@@ -341,6 +344,7 @@ class Trainer:
     def fit(self) -> dict[str, Any]:
         """Train to the end (resuming if a saved state exists); returns the summary. The
         main process holds the run folder's lock throughout."""
+        run_folder.check_folder(self.output_dir)
         lock = (
             run_folder_lock(self.output_dir) if self.context.is_main else contextlib.nullcontext()
         )
@@ -350,7 +354,17 @@ class Trainer:
     def _fit(self) -> dict[str, Any]:
         config = self.config
         self.output_dir.mkdir(parents=True, exist_ok=True)
+        if self.replace and self.context.is_main:
+            run_folder.replace_run(self.output_dir)
+        barrier(self.context)
         resumed = self._resume()  # before anything is written: a refused resume changes nothing
+        if not resumed and self.context.is_main:  # no other run's files, no stale eval.json
+            settings = config.model_dump(mode="json")
+            run_folder.claim_fresh_start(
+                self.output_dir,
+                settings,
+                lambda owner: _training_settings(owner) == _training_settings(settings),
+            )
         if self.context.is_main:
             (self.output_dir / CONFIG_FILE).write_text(config.to_yaml())
             (self.output_dir / SUMMARY_FILE).unlink(missing_ok=True)
@@ -446,11 +460,12 @@ class _NullLog:
         pass
 
 
-def train(config: TrainConfig) -> dict[str, Any]:
-    """Train one model (joins a torchrun process group when launched by torchrun)."""
+def train(config: TrainConfig, replace: bool = False) -> dict[str, Any]:
+    """Train one model (joins a torchrun process group when launched by torchrun);
+    ``replace``: remove another run's outputs in its output_dir first."""
     context = init_from_env()
     try:
-        return Trainer(config, context).fit()
+        return Trainer(config, context, replace).fit()
     finally:
         shutdown(context)
 
@@ -459,6 +474,11 @@ def train(config: TrainConfig) -> dict[str, Any]:
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_config_arguments(parser)
     parser.add_argument("--output-dir", help="where the run writes (overrides output_dir)")
+    parser.add_argument(
+        "--replace",
+        action="store_true",
+        help="output_dir holds another run's outputs: remove them and train afresh",
+    )
     parser.add_argument(
         "--exit-with-parent",
         action="store_true",
@@ -486,6 +506,6 @@ def run(args: argparse.Namespace) -> int:
     if args.output_dir:
         overrides["output_dir"] = args.output_dir
     config = load_config(args.config, overrides)
-    summary = train(config)
+    summary = train(config, args.replace)
     print(json.dumps({k: v for k, v in summary.items() if k != "config"}, indent=2))
     return 0

@@ -21,15 +21,21 @@ from pathlib import Path
 import pandas as pd
 
 from hncse.analysis.analyses import Options, run_studies, verdicts
-from hncse.analysis.collect import Collection, collect, from_tables
+from hncse.analysis.collect import Collection, ResultsError, collect, from_tables
 from hncse.analysis.figures import write_figure
 from hncse.analysis.inputs import read_inputs as from_inputs
 from hncse.analysis.mechanisms import Thresholds
 from hncse.analysis.output import write_frame
 from hncse.analysis.sections import CLAIMS, Section, VerdictRow
-from hncse.analysis.studies import Study, load_studies, parse_studies, select_studies
+from hncse.analysis.studies import (
+    Study,
+    load_studies,
+    parse_studies,
+    select_studies,
+    unmatched_runs,
+)
 from hncse.analysis.tables import frame_table, to_markdown, write_table
-from hncse.files import write_text
+from hncse.files import OutputError, staged_set, write_text
 
 
 @dataclass
@@ -92,6 +98,12 @@ def add_common_arguments(parser: argparse.ArgumentParser) -> None:
         default=None,
         help="data root for CKA's STS-B sentences (default $HNCSE_DATA_DIR)",
     )
+    parser.add_argument(
+        "--allow-missing",
+        action="store_true",
+        help="analyse the runs that could be read even if some could not be read or "
+        "found (they are listed; the report shows them first)",
+    )
     parser.add_argument("--no-cka", action="store_true", help="skip CKA (no model is loaded)")
     parser.add_argument(
         "--min-mixed-fraction",
@@ -127,6 +139,26 @@ def _senteval(args: argparse.Namespace) -> Path | None:
         return None
 
 
+def check_complete(collection: Collection, studies: list[Study], allow_missing: bool) -> None:
+    """Every run folder read and every run the spec names found, or a refusal listing
+    them; with ``allow_missing`` they are kept in ``collection.skipped``, which the report
+    shows on its first screen."""
+    found = [*collection.runs["run"], *collection.unreadable]
+    collection.skipped += [
+        f"study {study.name!r} names run {pattern!r}: not found under {collection.root}"
+        for study in studies
+        for pattern in unmatched_runs(found, study)
+    ]
+    if not collection.skipped or allow_missing:
+        return
+    for line in collection.skipped:
+        print(f"hncse: {line}", file=sys.stderr)
+    raise ResultsError(
+        f"{len(collection.skipped)} run(s) could not be read or found (listed above); "
+        "fix them, or pass --allow-missing to analyse the rest"
+    )
+
+
 def source_folder(args: argparse.Namespace) -> Path:
     return Path(args.results or args.from_tables or args.from_inputs)
 
@@ -148,6 +180,8 @@ def analyse(
     if studies is None:
         studies = load_studies(args.studies)
     studies = select_studies(studies, args.study)
+    if args.results:
+        check_complete(collection, studies, args.allow_missing)
     thresholds = Thresholds(args.min_mixed_fraction, args.min_mixed_queries)
     options = Options(args.bootstrap, args.bootstrap_seed, _senteval(args), svg, thresholds)
     return Analysis(collection, studies, run_studies(collection, studies, options))
@@ -224,7 +258,10 @@ def write_outputs(analysis: Analysis, out: Path) -> list[Path]:
 def run(args: argparse.Namespace) -> int:
     analysis = analyse(args)
     out = args.out or source_folder(args) / "analysis"
-    written = write_outputs(analysis, out)
+    if out.exists() and not out.is_dir():
+        raise OutputError(f"--out {out}: a file, not a folder")
+    with staged_set([out]) as staging:  # the whole folder or the previous one, never a mix
+        written = write_outputs(analysis, staging / out.name)
     failed = [s for s in analysis.sections if s.error]
     for section in failed:
         print(f"hncse aggregate: study {section.study!r} failed: {section.error}", file=sys.stderr)

@@ -27,12 +27,10 @@ The per-step training log is kept apart (:attr:`Collection.steps`): it is long.
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import math
 import os
 import struct
-import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -41,6 +39,8 @@ import numpy as np
 import pandas as pd
 
 from hncse import HncseError
+from hncse.analysis.integrity import check_evaluation, check_unique
+from hncse.fingerprint import backbone_folder
 
 METADATA_FILES = ("run.json", "train_summary.json", "eval.json")
 RECORD_COLUMNS = ["task", "family", "split", "metric", "value"]
@@ -77,6 +77,8 @@ class Collection:
     runs: pd.DataFrame
     steps: pd.DataFrame
     skipped: list[str] = field(default_factory=list)
+    #: the run ids of the folders in ``skipped`` (found, not readable)
+    unreadable: list[str] = field(default_factory=list)
     protocols: dict[str, dict[str, Any]] = field(default_factory=dict)
     #: every run's per-pair scores with a ``run`` column, when read back from a report's
     #: inputs (the run folders are not at hand); None: read each run's file on demand
@@ -326,6 +328,7 @@ def _read_run(
     protocol = None
     if (run_dir / "eval.json").is_file():
         evaluation = read_json(run_dir / "eval.json")
+        check_evaluation(evaluation, run_dir, info.backbone)
         records += eval_records(evaluation, run_dir / "eval.json")
         protocol = {key: evaluation.get(key) for key in PROTOCOL_KEYS}
         protocol["tasks"] = list(evaluation.get("tasks", {}))  # the catalogue's order
@@ -350,16 +353,6 @@ def _read_run(
     return info, records, log, protocol
 
 
-def backbone_folder(backbone: str) -> Path | None:
-    """The local folder of a backbone name (``pypi:<module>``'s ``model/`` or a local
-    path), found without importing the model; None for a hub name."""
-    if backbone.startswith("pypi:"):
-        spec = importlib.util.find_spec(backbone.removeprefix("pypi:"))
-        origin = spec.origin if spec is not None else None
-        return Path(origin).parent / "model" if origin else None
-    return Path(backbone) if Path(backbone).is_dir() else None
-
-
 def parameter_count(folder: Path | None) -> int | None:
     """Parameters of the model saved in ``folder``, from its safetensors headers (no
     weights are read); None when it has none."""
@@ -379,19 +372,20 @@ def parameter_count(folder: Path | None) -> int | None:
 
 def collect(root: Path) -> Collection:
     """Read every run folder under ``root``. A folder whose files cannot be read is left
-    out with its reason in ``skipped`` (and a warning on stderr), so that one bad run does
-    not stop the report."""
+    out with its reason in ``skipped``; ``hncse aggregate`` and ``report`` refuse to go on
+    unless told ``--allow-missing``. An ``eval.json`` of another model and two folders of
+    one run are refused (:mod:`hncse.analysis.integrity`)."""
     root = Path(root).resolve()
     if not root.is_dir():
         raise ResultsError(f"results folder not found: {root}")
-    infos, records, logs, skipped = [], [], [], []
+    infos, records, logs, skipped, unreadable = [], [], [], [], []
     protocols: dict[str, dict[str, Any]] = {}
     for run_dir in find_run_dirs(root):
         try:
             info, run_records, log, protocol = _read_run(run_dir, root)
         except ResultsError as error:
             skipped.append(str(error))
-            print(f"hncse analysis: skipped {error}", file=sys.stderr)
+            unreadable.append(run_dir.relative_to(root).as_posix())
             continue
         infos.append(info)
         if protocol is not None:
@@ -415,6 +409,7 @@ def collect(root: Path) -> Collection:
         columns=RUN_COLUMNS if not infos else None,
     )
     runs["seed"] = runs["seed"].astype("Int64")
+    check_unique(runs)
     settings = [c for c in runs.columns if c not in RUN_COLUMNS]
     runs = _normalise_settings(runs, settings)
     facts = pd.DataFrame(records, columns=["run", *RECORD_COLUMNS])
@@ -425,6 +420,4 @@ def collect(root: Path) -> Collection:
         if logs
         else pd.DataFrame(columns=["run", "kind", "step"])
     )
-    return Collection(
-        root=root, table=table, runs=runs, steps=steps, skipped=skipped, protocols=protocols
-    )
+    return Collection(root, table, runs, steps, skipped, unreadable=unreadable, protocols=protocols)

@@ -25,21 +25,25 @@ Filter keys are the columns of the collected runs: ``run``, ``method``, ``backbo
 from __future__ import annotations
 
 import fnmatch
+import re
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from hncse import HncseError
 from hncse.analysis.kinds import registry
+from hncse.config import read_yaml
 
 
 def analysis_names() -> tuple[str, ...]:
     """The analyses a study may name (declared in :mod:`hncse.analysis.kinds`)."""
     return tuple(registry())
+
+
+SAFE_NAME = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9._-]*")
 
 
 class StudyError(HncseError, ValueError):
@@ -56,6 +60,17 @@ class Study(BaseModel):
     runs: dict[str, Any] | list[str] = Field(default_factory=dict)
     baseline: str = Field("simcse", description="method every other method is compared with")
     x: list[str] | None = Field(None, description="swept setting(s); default per analysis")
+
+    @field_validator("name")
+    @classmethod
+    def _safe_name(cls, name: str) -> str:
+        # the name is a folder under aggregate's --out: one plain path component
+        if not SAFE_NAME.fullmatch(name):
+            raise ValueError(
+                f"study name {name!r}: letters, digits, '.', '_' and '-' only, "
+                "not starting with '.' (it names a folder)"
+            )
+        return name
 
     @field_validator("analysis")
     @classmethod
@@ -121,7 +136,7 @@ def load_studies(path: Path | None) -> list[Study]:
         return parse_studies(DEFAULT_STUDIES, "default studies")
     if not Path(path).is_file():
         raise StudyError(f"study spec not found: {path}")
-    return parse_studies(yaml.safe_load(Path(path).read_text(encoding="utf-8")), str(path))
+    return parse_studies(read_yaml(Path(path)), str(path))
 
 
 def select_studies(studies: list[Study], names: list[str] | None) -> list[Study]:
@@ -151,6 +166,18 @@ def _matches(column: pd.Series, wanted: object) -> pd.Series:
         else:
             hit |= column.astype(str) == str(value)
     return hit
+
+
+def unmatched_runs(run_ids: list[str], study: Study) -> list[str]:
+    """The run ids or patterns of ``study``'s list that match none of ``run_ids``: runs
+    the spec names that do not exist (a filter mapping names none)."""
+    if not isinstance(study.runs, list):
+        return []
+    return [
+        pattern
+        for pattern in (p.strip("/") for p in study.runs)
+        if not any(fnmatch.fnmatchcase(run, pattern) for run in run_ids)
+    ]
 
 
 def select_runs(runs: pd.DataFrame, study: Study) -> pd.DataFrame:

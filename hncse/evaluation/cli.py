@@ -100,6 +100,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.out.is_dir():  # before any work: nothing is written beside it either
+        print(
+            f"hncse evaluate: error: --out {args.out}: a folder, not a JSON file", file=sys.stderr
+        )
+        return 2
     device = args.device or default_device()
     if args.threads:
         torch.set_num_threads(args.threads)

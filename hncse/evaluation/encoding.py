@@ -12,12 +12,11 @@ set, so a re-evaluation encodes nothing.
 
 from __future__ import annotations
 
-import hashlib
 import importlib
 import inspect
 import time
 import warnings
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol, runtime_checkable
@@ -30,12 +29,12 @@ from hncse.evaluation.errors import EvaluationError
 from hncse.evaluation.glove import glove_encoder, glove_files, glove_version
 from hncse.evaluation.results import ModelInfo
 from hncse.files import write_atomic
+from hncse.fingerprint import digest, hf_settings, model_fingerprint
 from hncse.manifest import sha256_file
 from hncse.model import MLP_FILE, SentenceEncoder, resolve_model_path
 
 Encode = Callable[[list[str]], "np.ndarray | torch.Tensor"]
 DEFAULT_CACHE_DIR = Path.home() / ".cache" / "hncse" / "embeddings"
-ENCODING_VERSION = "1"  # bump when the way embeddings are computed changes
 
 
 @dataclass(frozen=True)
@@ -44,27 +43,6 @@ class EncoderSource:
 
     info: ModelInfo
     build: Callable[[], Encode]
-
-
-def _digest(parts: Iterable[str]) -> str:
-    digest = hashlib.sha256()
-    for part in parts:
-        digest.update(part.encode("utf-8"))
-        digest.update(b"\0")
-    return digest.hexdigest()
-
-
-def folder_fingerprint(folder: Path) -> list[str]:
-    """Content hashes of every file under a model folder (weights, tokenizer, MLP...)."""
-    files = sorted(p for p in folder.rglob("*") if p.is_file() and not p.name.startswith("."))
-    return [f"{p.relative_to(folder)}={sha256_file(p)}" for p in files]
-
-
-def _identity(kind: str, name: str, location: str | None, extra: Sequence[str]) -> list[str]:
-    """What the fingerprint hashes: local files by content, anything else by name."""
-    folder = Path(location) if location else None
-    content = folder_fingerprint(folder) if folder and folder.is_dir() else [f"name={name}"]
-    return [f"v{ENCODING_VERSION}", kind, *extra, *content]
 
 
 def load_hf_encoder(path: str, pooler: str, device: str, max_length: int | None) -> HFEncode:
@@ -114,14 +92,13 @@ def _checkpoint_pooler(path: str) -> dict[str, torch.Tensor]:
 
 def hf_source(model: str, pooler: str, device: str, max_length: int | None) -> EncoderSource:
     path = resolve_model_path(model)
-    extra = [f"pooler={pooler}", f"max_length={max_length}"]
     info = ModelInfo(
         kind="hf",
         name=model,
         path=path,
         pooler=pooler,
         max_length=max_length,
-        fingerprint=_digest(_identity("hf", model, path, extra)),
+        fingerprint=model_fingerprint("hf", model, path, hf_settings(pooler, max_length)),
     )
     return EncoderSource(info, lambda: load_hf_encoder(path, pooler, device, max_length))
 
@@ -142,7 +119,7 @@ def st_source(model: str, device: str) -> EncoderSource:
         kind="sentence-transformers",
         name=model,
         path=name,
-        fingerprint=_digest(_identity("st", name, name, [])),
+        fingerprint=model_fingerprint("st", name, name, []),
     )
     return EncoderSource(info, build)
 
@@ -160,7 +137,7 @@ def callable_source(spec: str) -> EncoderSource:
     source_file = inspect.getsourcefile(factory)
     extra = [sha256_file(Path(source_file))] if source_file else []
     info = ModelInfo(
-        kind="callable", name=spec, fingerprint=_digest(_identity("callable", spec, None, extra))
+        kind="callable", name=spec, fingerprint=model_fingerprint("callable", spec, None, extra)
     )
     return EncoderSource(info, factory)
 
@@ -171,7 +148,7 @@ def glove_source() -> EncoderSource:
         kind="glove",
         name="glove",
         path=str(vectors.parent),
-        fingerprint=_digest(_identity("glove", f"glove-{glove_version()}", None, [])),
+        fingerprint=model_fingerprint("glove", f"glove-{glove_version()}", None, []),
     )
     return EncoderSource(info, glove_encoder)
 
@@ -179,7 +156,7 @@ def glove_source() -> EncoderSource:
 def function_source(encode: Encode, name: str) -> EncoderSource:
     """Any in-process callable (Python API); ``name`` is its identity for the cache."""
     info = ModelInfo(
-        kind="callable", name=name, fingerprint=_digest(_identity("callable", name, None, []))
+        kind="callable", name=name, fingerprint=model_fingerprint("callable", name, None, [])
     )
     return EncoderSource(info, lambda: encode)
 
@@ -264,7 +241,7 @@ class EmbeddingCache:
         self.folder = Path(root).expanduser() / fingerprint[:32]
 
     def path(self, task: str, sentences: Sequence[str]) -> Path:
-        return self.folder / f"{task}-{_digest(sentences)[:24]}.npy"
+        return self.folder / f"{task}-{digest(sentences)[:24]}.npy"
 
     def load(self, task: str, sentences: Sequence[str]) -> np.ndarray | None:
         """The cached embeddings, or None: absent, or unreadable (a damaged file is a miss,

@@ -29,7 +29,7 @@ from hncse.analysis.stats import format_effect
 from hncse.analysis.studies import Study, load_studies, parse_studies
 from hncse.analysis.tables import to_html
 from hncse.analysis.verdicts import DEFINITIONS, NOT_EVALUATED
-from hncse.files import write_text
+from hncse.files import OutputError, staged_set, write_text
 from hncse.report.provenance import Provenance, benchmark_table, gather, project_path
 from hncse.report.setup import setup_section
 
@@ -131,7 +131,7 @@ def sibling_reports(out: Path) -> list[dict[str, Any]]:
     sections ``q1``–``q3``), so that a report can point at the one answering a question."""
     siblings = []
     for path in sorted(out.parent.glob("*.html")):
-        if path.name == out.name:
+        if path.name == out.name or not path.is_file():  # a folder named *.html
             continue
         text = path.read_text(encoding="utf-8", errors="replace")
         title = re.search(r"<title>(.*?)</title>", text, re.S)
@@ -206,6 +206,8 @@ def studies_spec(studies: list[Study]) -> dict[str, Any]:
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.out.is_dir():
+        raise OutputError(f"--out {args.out}: a folder, not an HTML file")
     if args.from_inputs:
         collection, meta, benchmarks = read_inputs(args.from_inputs)
         provenance = Provenance(**meta)
@@ -221,8 +223,6 @@ def run(args: argparse.Namespace) -> int:
         benchmarks = benchmark_table(folder)
         provenance = gather(collection, studies_spec(studies), args.workflow_command, args.data_dir)
     analysis = analyse(args, svg=False, collection=collection, studies=studies)
-    if not args.from_inputs:  # after the analysis: the inputs carry the CKA values it computed
-        write_inputs(collection, inputs_folder(args.out), provenance.to_meta(), benchmarks)
     html = render(
         analysis,
         provenance,
@@ -231,7 +231,13 @@ def run(args: argparse.Namespace) -> int:
         sibling_reports(args.out),
         benchmarks,
     )
-    write_text(args.out, html)
+    # the report and its inputs are one set: both new, or both as they were
+    targets = [args.out] if args.from_inputs else [args.out, inputs_folder(args.out)]
+    with staged_set(targets) as staging:
+        if not args.from_inputs:  # after the analysis: the inputs carry its CKA values
+            meta = provenance.to_meta()
+            write_inputs(collection, staging / targets[1].name, meta, benchmarks)
+        write_text(staging / args.out.name, html)
     failed = sum(1 for s in analysis.sections if s.error)
     print(
         f"hncse report: {len(analysis.collection.runs)} runs, {len(analysis.sections)} "

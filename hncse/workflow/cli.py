@@ -14,9 +14,8 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from hncse import HncseError
+from hncse.config import read_yaml
 from hncse.data_root import resolve_data_root
 from hncse.workflow.baselines import BUILT_IN, add_built_in
 from hncse.workflow.cost import EVAL_TOKENS, Throughput, backbone_lines, cost_table
@@ -70,7 +69,7 @@ def load_workflow_config(path: Path) -> dict[str, Any]:
         raise PlanConfigError(f"config file not found: {path}")
     if not SCHEMA.is_file():
         raise PlanConfigError(f"{SCHEMA} not found: run `hncse plan` from the repository root")
-    config = yaml.safe_load(path.read_text())
+    config = read_yaml(path)
     if not isinstance(config, dict):
         raise PlanConfigError(f"{path}: expected a mapping of keys to values at the top level")
     try:

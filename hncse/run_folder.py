@@ -1,0 +1,85 @@
+"""Whose run a run folder holds. ``hncse train`` starting afresh in a folder that holds the
+outputs of a run with other training settings (another method, seed, backbone...) refuses,
+unless told ``--replace``, which removes that run whole first; starting afresh over its own
+run it drops the old ``eval.json`` (it scored the model about to be replaced). So no folder
+ever mixes two runs' files (docs/failure-modes.md).
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from hncse import HncseError
+
+#: what a run folder holds (docs/architecture.md); config.yaml names the run's settings
+RUN_OUTPUTS = (
+    "config.yaml",
+    "model",
+    "checkpoint",
+    "train_log.jsonl",
+    "train_summary.json",
+    "run.json",
+    "eval.json",
+    "eval.pairs.parquet",
+)
+EVALUATION_OUTPUTS = ("eval.json", "eval.pairs.parquet")
+
+
+class RunFolderError(HncseError, ValueError):
+    """The output folder holds another run's outputs, or is not a folder."""
+
+
+def check_folder(folder: Path) -> None:
+    if folder.exists() and not folder.is_dir():
+        raise RunFolderError(f"output_dir {folder}: a file, not a folder")
+
+
+def _remove(path: Path) -> None:
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path)
+    else:
+        path.unlink(missing_ok=True)
+
+
+def replace_run(folder: Path) -> None:
+    """Remove every output of the run in ``folder`` (``--replace``)."""
+    for name in RUN_OUTPUTS:
+        _remove(folder / name)
+
+
+def _owner(folder: Path) -> dict[str, Any] | None:
+    """The settings in the folder's config.yaml; None when unreadable."""
+    try:
+        owner = yaml.safe_load((folder / "config.yaml").read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError, UnicodeDecodeError):
+        return None
+    return owner if isinstance(owner, dict) else None
+
+
+def claim_fresh_start(
+    folder: Path, settings: dict[str, Any], same_run: Callable[[dict[str, Any]], bool]
+) -> None:
+    """Before a run starts afresh in ``folder``: refuse another run's outputs (naming
+    them); over this run's own, remove its stale evaluation."""
+    present = [name for name in RUN_OUTPUTS if (folder / name).exists()]
+    if not present:
+        return
+    owner = _owner(folder)
+    if owner is None or not same_run(owner):
+        who = (
+            f"method {owner.get('method')!r}, seed {owner.get('seed')}"
+            if owner
+            else "an unknown run"
+        )
+        raise RunFolderError(
+            f"output_dir {folder} holds another run's outputs ({who}: {', '.join(present)}); "
+            f"use another output_dir, or --replace to remove that run first "
+            f"(this run: method {settings.get('method')!r}, seed {settings.get('seed')})"
+        )
+    for name in EVALUATION_OUTPUTS:
+        _remove(folder / name)

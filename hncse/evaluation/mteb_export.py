@@ -5,7 +5,7 @@
 writes, through the ``mteb`` package's own classes, ``DIR/results/<model>/<revision>/`` with
 one ``<Task>.json`` per MTEB task (``TaskResult``) and ``model_meta.json`` (``ModelMeta``):
 the layout ``mteb.ResultCache(DIR).load_results(...)`` reads. The model is ``hncse/<run
-folder>`` (``--name`` for one run), its revision the evaluation's model fingerprint.
+id>`` (``--name`` for one run), its revision the evaluation's model fingerprint.
 
 A number is exported under an MTEB task only where it is that task's ``main_score`` by
 definition: MTEB's main score is cosine Spearman on its test split, and the eval.json number
@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
 import sys
 import tempfile
@@ -29,12 +30,14 @@ from typing import TYPE_CHECKING
 
 from hncse import HncseError
 from hncse.evaluation.results import EvaluationResult, load_result, split_correlation
+from hncse.workflow.plan import RUNS_FOLDER
 
 if TYPE_CHECKING:
     from mteb import TaskResult
     from mteb.models import ModelMeta
 
 EVAL_FILE = "eval.json"
+MTEB_DIR = "mteb"  # <results>/mteb/<study>/: the workflow's export of a study's trained runs
 SUMMARY_FILE = "train_summary.json"
 MAIN_SCORE = "cosine_spearman"
 # How long a revision folder name is (hex digits of the model fingerprint).
@@ -64,6 +67,11 @@ CORRESPONDENCES: dict[str, Correspondence] = {
 }
 # SICK-R's definitions never match (module docstring): asked for only by name.
 DEFAULT_TASKS = tuple(name for name in CORRESPONDENCES if name != "SICK-R")
+
+
+def mteb_tasks(evaluated: list[str]) -> list[str]:
+    """The default MTEB tasks whose eval.json task is among ``evaluated``."""
+    return [name for name in DEFAULT_TASKS if CORRESPONDENCES[name].task in evaluated]
 
 
 def eval_file(run_or_eval: Path) -> Path:
@@ -110,6 +118,14 @@ def task_result(name: str, evaluation: EvaluationResult, source: Path) -> TaskRe
         evaluation_time=record.seconds,
         date=datetime.fromisoformat(evaluation.created),
     )
+
+
+def default_name(run_dir: Path) -> str:
+    """``hncse/<run id>``: the run's folders under the workflow's ``runs/`` joined by ``--``
+    (``hncse/minilm--simcse--seed1``), else the folder's name."""
+    parts = run_dir.resolve().parts
+    below = parts[len(parts) - parts[::-1].index(RUNS_FOLDER) :] if RUNS_FOLDER in parts else ()
+    return "hncse/" + "--".join(below or (run_dir.resolve().name,))
 
 
 def base_model(run_dir: Path) -> str | None:
@@ -159,7 +175,7 @@ def build_export(run_or_eval: Path, tasks: list[str], name: str | None) -> Expor
         first = str(error).strip().splitlines()[0]
         raise ExportError(f"{path}: not an eval.json this version reads ({first})") from None
     run_dir = path.parent
-    meta = model_meta(name or f"hncse/{run_dir.resolve().name}", evaluation, run_dir)
+    meta = model_meta(name or default_name(run_dir), evaluation, run_dir)
     return Export(meta, [task_result(task, evaluation, path) for task in tasks])
 
 
@@ -180,6 +196,22 @@ def write_export(export: Export, out: Path) -> Path:
     written.rename(target)
     shutil.rmtree(staging, ignore_errors=True)
     return target
+
+
+def study_folder(results: Path, study: str) -> Path:
+    """Where the workflow exports a study's trained runs (its ``mteb_export`` switch)."""
+    return results / MTEB_DIR / study
+
+
+def study_links(results: Path, report: Path, studies: list[str]) -> list[dict[str, str]]:
+    """The studies whose MTEB folder exists, each with its path relative to ``report``'s
+    folder (for the report's link)."""
+    folders = {study: study_folder(results, study) for study in studies}
+    return [
+        {"study": study, "href": os.path.relpath(folder, report.parent)}
+        for study, folder in folders.items()
+        if folder.is_dir()
+    ]
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

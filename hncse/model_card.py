@@ -35,7 +35,6 @@ TEMPLATE = Path(__file__).with_name("model_card.md.j2")
 RESULTS_START = "<!-- hncse:results -->"
 RESULTS_END = "<!-- /hncse:results -->"
 NOT_EVALUATED = "Not evaluated yet: `hncse evaluate --model <this folder>` fills this section."
-VERSIONED = ("hncse", "torch", "transformers", "sentence-transformers", "huggingface-hub")
 
 # The paper's recipe per backbone (docs/method.md, "Deviations" 6 and 7: SimCSE's
 # unsupervised recipes, fp16 on GPU); every other key is TrainConfig's default.
@@ -110,13 +109,10 @@ def corpus_record(config: TrainConfig, summary: Mapping[str, Any]) -> dict[str, 
 
 
 def _versions() -> dict[str, str]:
-    versions = {}
-    for package in VERSIONED:
-        try:
-            versions[package] = metadata.version(package)
-        except metadata.PackageNotFoundError:
-            continue
-    return versions
+    """hncse's version and those sentence-transformers puts in its own cards."""
+    from sentence_transformers.base.model_card import get_versions
+
+    return {"hncse": metadata.version("hncse"), **get_versions()}
 
 
 def training_card(

@@ -20,19 +20,15 @@ def _front_matter(card: str) -> dict:
 
 
 def _evaluate(model: Path, out: Path, data_root: Path) -> None:
+    options = ["--pooler", "avg", "--tasks", "STS16", "--no-cache", "--no-progress"]
     code = main(
         [
             "evaluate",
             "--model",
             str(model),
-            "--pooler",
-            "avg",
-            "--tasks",
-            "STS16",
             "--data-dir",
             str(data_root),
-            "--no-cache",
-            "--no-progress",
+            *options,
             "--out",
             str(out),
         ]

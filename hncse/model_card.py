@@ -162,14 +162,10 @@ def results_section(result: EvaluationResult) -> str:
         if value is not None:
             where = f"{task.metric}, {task.split}" if task.split else task.metric
             rows.append(f"| {task.label} | {where} | {value:.2f} |")
-    cut = (
-        ""
-        if result.max_train_samples is None
-        else (
-            f", transfer classifiers trained on {result.max_train_samples} samples per task"
-            " (not SentEval's protocol)"
-        )
-    )
+    cut = ""
+    if result.max_train_samples is not None:  # the report says so too
+        cut = f", transfer classifiers trained on {result.max_train_samples} samples per task"
+        cut += " (not SentEval's protocol)"
     intro = (
         f"SentEval protocol (`hncse evaluate`, mode `{result.mode}`{cut}), "
         f"pooler `{result.model.pooler}`; scores ×100."

@@ -186,15 +186,17 @@ def write_export(export: Export, out: Path) -> Path:
 
     out.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=".staging-", dir=out))
-    cache = ResultCache(staging)
-    for result in export.results:
-        cache.save_to_cache(result, export.meta)
-    written = cache.get_task_result_path(export.results[0].task_name, export.meta).parent
-    target = out / written.relative_to(staging)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    shutil.rmtree(target, ignore_errors=True)
-    written.rename(target)
-    shutil.rmtree(staging, ignore_errors=True)
+    try:
+        cache = ResultCache(staging)
+        for result in export.results:
+            cache.save_to_cache(result, export.meta)
+        written = cache.get_task_result_path(export.results[0].task_name, export.meta).parent
+        target = out / written.relative_to(staging)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.rmtree(target, ignore_errors=True)
+        written.rename(target)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
     return target
 
 
@@ -230,6 +232,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     tasks = [task.strip() for task in args.tasks.split(",") if task.strip()]
+    if not tasks:
+        raise ExportError(f"--tasks {args.tasks!r}: no MTEB task named")
     if args.name and len(args.runs) > 1:
         raise ExportError("--name names one model: give one run")
     exports = [build_export(path, tasks, args.name) for path in args.runs]  # all checks first

@@ -47,6 +47,7 @@ localrules:
     describe_run,
     study_spec,
     aggregate,
+    export_mteb,
     report,
 
 
@@ -65,6 +66,7 @@ PLAN = build_plan()
 
 
 include: "workflow/rules/aggregate.smk"
+include: "workflow/rules/mteb.smk"
 include: "workflow/rules/report.smk"
 
 
@@ -73,3 +75,4 @@ rule all:
     input:
         ANALYSIS_DIR,
         REPORT_FILE,
+        mteb_folders,

@@ -15,6 +15,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "probe": ("hncse.probe", "mechanism pre-flight: the first N steps of a run, measured"),
     "encode": ("hncse.encode", "embed sentences with a trained model"),
     "evaluate": ("hncse.evaluation.cli", "SentEval-protocol evaluation of a model"),
+    "export-mteb": (
+        "hncse.evaluation.mteb_export",
+        "a run's STS results as MTEB result files (+ model_meta.json)",
+    ),
     "download": ("hncse.download", "fetch SentEval data or wiki1m (online users)"),
     "aggregate": ("hncse.analysis.cli", "collect results: tidy table, tables, statistics"),
     "report": ("hncse.report.build", "build the self-contained HTML report of a results folder"),

@@ -429,6 +429,9 @@ class Trainer:
         }
         if self.context.is_main:
             shutil.rmtree(self.output_dir / STATE_DIR, ignore_errors=True)
+            from hncse.model_card import write_training_card  # imports this module
+
+            write_training_card(self.output_dir / MODEL_DIR, config, summary)
             checkpoint.write_json_atomically(self.output_dir / SUMMARY_FILE, summary)
         barrier(self.context)
         return summary

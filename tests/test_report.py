@@ -498,3 +498,14 @@ def test_setup_names_every_departure_from_the_papers_recipe() -> None:
     assert table.loc["τ", "this study"] == "0.1" and table.loc["τ", PAPER_RECIPE] == "0.05"
     assert table.loc["batch size", PAPER_RECIPE] == "64"
     assert paper_deviations({"theta": _show("theta", 0.1)}).empty
+
+
+def test_report_links_a_studys_mteb_folder_when_it_exists(tmp_path: Path) -> None:
+    spec = write_study(tmp_path / "results")
+    out = tmp_path / "reports" / "report.html"
+    args = _report_args(tmp_path / "results", out, "--studies", str(spec), "--study", "ablation")
+    assert build.run(args) == 0
+    assert "MTEB result files" not in out.read_text(encoding="utf-8")
+    (tmp_path / "results" / "mteb" / "ablation").mkdir(parents=True)  # hncse export-mteb's
+    assert build.run(args) == 0
+    assert '<a href="../results/mteb/ablation">ablation</a>' in out.read_text(encoding="utf-8")

@@ -204,6 +204,27 @@ def test_a_new_baseline_file_joins_the_dag(tmp_path: Path, data_root: Path) -> N
     assert after["describe_run"] == before["describe_run"] + 1
 
 
+def test_mteb_export_is_one_job_per_study_only_when_switched_on(
+    tmp_path: Path, data_root: Path
+) -> None:
+    workdir = copy_workflow(tmp_path)
+    off = snakemake(workdir, "-n", "--configfile", "config/smoke.yaml", data_root=data_root)
+    assert "export_mteb" not in job_counts(off.stdout)  # the default: no extra job
+    config = load_yaml("smoke.yaml") | {"mteb_export": True}
+    on_file = write_config(workdir, "smoke-mteb.yaml", config)
+    on = snakemake(workdir, "-n", "-p", "--configfile", on_file, data_root=data_root)
+    assert on.returncode == 0, output_of(on)[-3000:]
+    assert job_counts(on.stdout)["export_mteb"] == 1
+    # the study's trained runs, its one STS task, and the report waits for the folder
+    (command,) = [line for line in on.stdout.splitlines() if "hncse export-mteb" in line]
+    assert "--tasks STS16 --out results/mteb/smoke" in command
+    trained = ["simcse", "hncse-pm", "hncse-hnm", "hncse", "mixcse"]
+    assert all(f"runs/minilm/{method}/seed1/eval.json" in command for method in trained)
+    assert "pretrained" not in command and "glove" not in command  # untrained: not exported
+    report = on.stdout[on.stdout.index("rule report:") :]
+    assert "results/mteb/smoke" in report.split("output:")[0]
+
+
 # --------------------------------------------------------------------------- end to end
 @pytest.mark.workflow
 def test_smoke_study_end_to_end(tmp_path: Path, data_root: Path) -> None:

@@ -19,7 +19,7 @@ from hncse.cli import positive_int
 from hncse.data_root import ENV_VAR
 from hncse.evaluation.classifier import MODES
 from hncse.evaluation.encoding import DEFAULT_CACHE_DIR, encoder_source
-from hncse.evaluation.results import pairs_path
+from hncse.evaluation.results import EvaluationResult, pairs_path
 from hncse.evaluation.runner import default_device, evaluate
 from hncse.evaluation.tasks import GROUPS, TASKS
 from hncse.model import POOLERS
@@ -136,4 +136,14 @@ def run(args: argparse.Namespace) -> int:
         )
         return 1
     print(f"wrote {args.out} and {pairs_path(args.out)}", file=sys.stderr)
+    _update_model_card(args.model, evaluation.result)
     return 0
+
+
+def _update_model_card(model: str | None, result: EvaluationResult) -> None:
+    """A model folder trained here carries a card (hncse.model_card): its results section
+    becomes this evaluation's headline table."""
+    from hncse.model_card import update_card_results  # imports the trainer
+
+    if model and Path(model).is_dir() and update_card_results(Path(model), result):
+        print(f"updated the results of {Path(model) / 'README.md'}", file=sys.stderr)

@@ -13,6 +13,7 @@ from typing import Annotated, Literal
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field
 
+from hncse.evaluation.catalogue import Task
 from hncse.files import write_atomic_group
 
 SCHEMA_VERSION = 1
@@ -145,3 +146,21 @@ def write_result(result: EvaluationResult, pairs: pd.DataFrame, out: Path) -> No
 def load_result(path: Path) -> EvaluationResult:
     """Read and validate an ``eval.json``."""
     return EvaluationResult.model_validate_json(Path(path).read_text(encoding="utf-8"))
+
+
+def split_correlation(record: TaskResult, split: str) -> Correlation | None:
+    """An STS task's correlation at ``split``: an aggregation of STS12–16 (``all``, ``mean``,
+    ``wmean``) or a split of STS-B / SICK-R; None where the record has no such number."""
+    if isinstance(record, STSResult):
+        return getattr(record, split) if split in ("all", "mean", "wmean") else None
+    if isinstance(record, CosineResult):
+        return record.splits.get(split)
+    return None
+
+
+def headline_value(record: TaskResult, task: Task) -> float | None:
+    """``task``'s headline number (the catalogue's split and metric) in ``record``."""
+    if isinstance(record, ClassificationResult):
+        return getattr(record, task.metric)
+    correlation = split_correlation(record, task.split)
+    return None if correlation is None else getattr(correlation, task.metric)

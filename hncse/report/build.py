@@ -29,6 +29,7 @@ from hncse.analysis.stats import format_effect
 from hncse.analysis.studies import Study, load_studies, parse_studies
 from hncse.analysis.tables import to_html
 from hncse.analysis.verdicts import DEFINITIONS, NOT_EVALUATED
+from hncse.evaluation.mteb_export import study_links
 from hncse.files import OutputError, staged_set, write_text
 from hncse.report.provenance import Provenance, benchmark_table, gather, project_path
 from hncse.report.setup import setup_section
@@ -152,6 +153,7 @@ def render(
     command: str,
     siblings: list[dict[str, Any]],
     benchmarks: pd.DataFrame,
+    mteb: list[dict[str, str]] | None = None,
 ) -> str:
     env = Environment(
         loader=PackageLoader("hncse.report", "templates"),
@@ -183,6 +185,7 @@ def render(
         provenance=provenance,
         command=command,
         siblings=siblings,
+        mteb=mteb or [],
         studies_yaml=yaml.safe_dump(provenance.studies, sort_keys=False, allow_unicode=True),
         benchmarks_html=_frame_html(benchmarks),
         benchmarks=benchmarks,
@@ -230,6 +233,7 @@ def run(args: argparse.Namespace) -> int:
         regenerate_command(args),
         sibling_reports(args.out),
         benchmarks,
+        study_links(args.results, args.out, [s.name for s in studies]) if args.results else [],
     )
     # the report and its inputs are one set: both new, or both as they were
     targets = [args.out] if args.from_inputs else [args.out, inputs_folder(args.out)]

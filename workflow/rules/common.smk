@@ -10,6 +10,8 @@ from snakemake.exceptions import WorkflowError
 
 from hncse.data_root import ENV_VAR as DATA_ENV_VAR
 from hncse.data_root import WIKI1M_FILE, resolve_data_root
+from hncse.evaluation.catalogue import resolve_tasks
+from hncse.evaluation.mteb_export import mteb_tasks, study_folder
 from hncse.files import write_text
 from hncse.workflow.baselines import add_built_in
 from hncse.workflow.plan import Plan, PlanError, Planner, Study, snakemake_command
@@ -99,3 +101,27 @@ def write_atomically(path: str, text: str, log: str) -> None:
     """Write through a temporary file and a rename (hncse.files): no half-written output."""
     write_text(Path(path), text)
     Path(log).write_text(f"wrote {path}\n")
+
+
+def trained_eval_files(study: str) -> list[str]:
+    """eval.json of the study's trained runs."""
+    runs = (PLAN.runs[run_id] for run_id in PLAN.study_runs[study])
+    return [str(run.directory / "eval.json") for run in runs if run.train is not None]
+
+
+def study_mteb_tasks(study: str) -> list[str]:
+    """The MTEB tasks of the STS tasks the study evaluates (hncse.evaluation.mteb_export)."""
+    return mteb_tasks(resolve_tasks(",".join(PLAN.studies[study].evaluation.tasks)))
+
+
+def mteb_export_inputs(wildcards) -> list[str]:
+    return trained_eval_files(wildcards.study)
+
+
+def mteb_folders(wildcards) -> list[str]:
+    """With the config's mteb_export: the MTEB folder of each study that trains runs and
+    evaluates an STS task MTEB has."""
+    if not config["mteb_export"]:
+        return []
+    studies = [s for s in PLAN.studies if trained_eval_files(s) and study_mteb_tasks(s)]
+    return [str(study_folder(RESULTS_DIR, study)) for study in studies]

@@ -10,6 +10,8 @@ rule report:
         # After `hncse aggregate`: it caches each run's CKA embeddings, which the report
         # then reads instead of encoding them again.
         analysis=ANALYSIS_DIR,
+        # the MTEB folders it links (config mteb_export; none by default)
+        mteb=mteb_folders,
     output:
         html=report(
             REPORT_FILE,

@@ -15,6 +15,9 @@ from pathlib import Path
 from hncse.manifest import sha256_file
 
 ENCODING_VERSION = "1"  # bump when the way embeddings are computed changes
+# files that describe a model without changing its embeddings: the model card, which
+# ``hncse evaluate`` rewrites after recording the fingerprint
+DESCRIPTIVE_FILES = frozenset({"README.md"})
 
 
 def digest(parts: Iterable[str]) -> str:
@@ -27,7 +30,11 @@ def digest(parts: Iterable[str]) -> str:
 
 def folder_fingerprint(folder: Path) -> list[str]:
     """Content hashes of every file under a model folder (weights, tokenizer, MLP...)."""
-    files = sorted(p for p in folder.rglob("*") if p.is_file() and not p.name.startswith("."))
+    files = sorted(
+        p
+        for p in folder.rglob("*")
+        if p.is_file() and not p.name.startswith(".") and p.name not in DESCRIPTIVE_FILES
+    )
     return [f"{p.relative_to(folder)}={sha256_file(p)}" for p in files]
 
 

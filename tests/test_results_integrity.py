@@ -85,6 +85,16 @@ def test_a_stale_eval_json_of_a_retrained_model_is_refused(
     assert "simcse/seed2/eval.json" in capsys.readouterr().err
 
 
+def test_a_rewritten_model_card_keeps_the_eval_json_valid(tmp_path: Path) -> None:
+    """hncse evaluate fills the model card (model/README.md) after recording the
+    fingerprint: the card describes the encoder and is not part of it."""
+    results = write_results(tmp_path / "results", SEED_RUNS)
+    for run in SEED_RUNS:
+        _give_model(results / run.folder, weights=run.folder.encode())
+        (results / run.folder / "model" / "README.md").write_text("# card with results\n")
+    assert _aggregate(results, tmp_path / "analysis") == 0
+
+
 def test_two_folders_of_one_run_are_refused(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -158,7 +158,8 @@ class TrainConfig(BaseModel):
         them, defaults included, so that a run's config.yaml says all its options."""
         method = load_method(self.method)
         own = [key for key in method.Options.model_fields if key not in type(self).model_fields]
-        extra = self.model_extra or {}
+        extra = self.model_extra
+        assert extra is not None  # extra="allow" keeps a dict
         if unknown := [key for key in extra if key not in own]:
             raise ValueError(
                 f"{unknown[0]} = {extra[unknown[0]]!r}: unknown key; known keys: "

@@ -434,7 +434,9 @@ def _stack_views(anchor: TokenBatch, positive: TokenBatch) -> TokenBatch:
     """The two views as one batch of 2n rows, padded (id 0, mask 0) to the longer one."""
     width = max(anchor["input_ids"].shape[1], positive["input_ids"].shape[1])
     return {
-        key: torch.cat([F.pad(view[key], (0, width - view[key].shape[1])) for view in (anchor, positive)])
+        key: torch.cat(
+            [F.pad(view[key], (0, width - view[key].shape[1])) for view in (anchor, positive)]
+        )
         for key in anchor
     }
 

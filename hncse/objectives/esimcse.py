@@ -171,4 +171,3 @@ class ESimCSE(Method):
         assert self.momentum_encoder is not None and self.queue is not None
         self.momentum_encoder.load_state_dict(state["momentum_encoder"])
         self.queue = state["queue"].to(self.queue.device)
-

@@ -79,7 +79,9 @@ def _load_reference(reference: str) -> type[Method]:
         candidates = [
             value
             for value in vars(module).values()
-            if inspect.isclass(value) and issubclass(value, Method) and value.__module__ == module.__name__
+            if inspect.isclass(value)
+            and issubclass(value, Method)
+            and value.__module__ == module.__name__
         ]
     if len(candidates) != 1:
         raise ValueError(

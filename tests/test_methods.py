@@ -212,3 +212,22 @@ def test_a_method_outside_the_package_trains_and_joins_the_dag(
     )
     assert result.returncode == 0, output_of(result)[-3000:]
     assert "runs/minilm/shufflecse-swap_first_words=False/seed1" in output_of(result)
+
+
+def test_the_documented_example_method_works(tmp_path: Path) -> None:
+    """docs/methods.md's example, as written: loaded from its file, options validated,
+    views swapping tokens 1 and 2 of every row at swap_rate 1, a finite loss."""
+    text = (Path(__file__).resolve().parents[1] / "docs" / "methods.md").read_text()
+    example = text.split("```python\n", 1)[1].split("```", 1)[0]
+    assert len(example.splitlines()) < 40
+    (tmp_path / "shufflecse.py").write_text(example)
+    config = build_config({"method": str(tmp_path / "shufflecse.py"), "swap_rate": 1.0})
+    method = build_method(config)
+    batch = {"input_ids": torch.tensor([[101, 5, 6, 7, 102]]), "attention_mask": torch.ones(1, 5)}
+    anchor, positive = method.views(batch, torch.Generator().manual_seed(0))
+    assert anchor is batch and positive["input_ids"].tolist() == [[101, 6, 5, 7, 102]]
+    h = torch.randn(3, 4)
+    out = method.loss(ObjectiveInputs(h, h + 0.1, None, torch.Generator()))
+    assert torch.isfinite(out.loss)
+    with pytest.raises(ConfigError, match="swap_rate = 2"):
+        build_config({"method": str(tmp_path / "shufflecse.py"), "swap_rate": 2})

@@ -8,11 +8,11 @@ import json
 import math
 import subprocess
 import sys
-import textwrap
 from pathlib import Path
 
 import pytest
 import torch
+from conftest import copy_workflow, load_yaml, output_of, snakemake, write_config
 
 from hncse.config import ConfigError, build_config
 from hncse.objectives import ObjectiveInputs, build_method
@@ -24,7 +24,6 @@ from hncse.objectives.esimcse import (
     repetition_count,
     word_repetition,
 )
-from conftest import copy_workflow, load_yaml, output_of, snakemake, write_config
 
 # Losses on the batch below, computed with the code before the port (commit c90b70b,
 # build_objective(method, config.objective_options())): the port must not move them.
@@ -153,7 +152,8 @@ class ShuffleCSE(Method):
         logits = z @ p.T / self.options.temperature
         labels = torch.arange(len(z), device=z.device)
         differ = float(not torch.equal(inputs.h, inputs.h_pos))
-        return ObjectiveOutput(torch.nn.functional.cross_entropy(logits, labels), {"differ": differ})
+        loss = torch.nn.functional.cross_entropy(logits, labels)
+        return ObjectiveOutput(loss, {"differ": differ})
 """
 
 

@@ -17,6 +17,7 @@ import inspect
 import sys
 from functools import cache
 from pathlib import Path
+from types import ModuleType
 from typing import TYPE_CHECKING
 
 from hncse.objectives.method import Method
@@ -91,7 +92,7 @@ def _load_reference(reference: str) -> type[Method]:
     return candidates[0]
 
 
-def _import_file(path: Path):  # noqa: ANN202 - a module object
+def _import_file(path: Path) -> ModuleType:
     """Import a method file once per process under a name derived from its path."""
     resolved = path.expanduser().resolve()
     if not resolved.is_file():

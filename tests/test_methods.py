@@ -10,6 +10,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pandas as pd
 import pytest
 import torch
 from conftest import copy_workflow, load_yaml, output_of, snakemake, write_config
@@ -231,3 +232,21 @@ def test_the_documented_example_method_works(tmp_path: Path) -> None:
     assert torch.isfinite(out.loss)
     with pytest.raises(ConfigError, match="swap_rate = 2"):
         build_config({"method": str(tmp_path / "shufflecse.py"), "swap_rate": 2})
+
+
+def test_published_numbers_reach_the_report_tables() -> None:
+    """The peers' table puts each method's declared number beside our mean; methods that
+    declare none (hncse) and the baseline (SimCSE has its own table) are left out."""
+    from hncse.analysis.published import peers_beside
+
+    scores = pd.DataFrame(
+        {
+            "method": ["simcse", "esimcse", "esimcse", "mixcse", "hncse"],
+            "STS avg": [70.0, 71.0, 73.0, 69.0, 72.0],
+        }
+    )
+    table = peers_beside(scores, "STS avg", "simcse")
+    assert list(table.index) == ["esimcse", "mixcse"]
+    assert table.loc["esimcse", "ours (STS avg)"] == 72.0
+    assert table.loc["esimcse", "published (BERT-base)"] == 78.27
+    assert table.loc["mixcse", "ours − published"] == pytest.approx(69.0 - 77.66)

@@ -20,7 +20,7 @@ import torch
 import torch.nn.functional as F
 
 from hncse.config import load_config
-from hncse.objectives import ObjectiveInputs, build_objective
+from hncse.objectives import ObjectiveInputs, build_method
 
 METHODS = ("simcse", "hncse")
 
@@ -53,9 +53,7 @@ def main() -> None:
     args = parser.parse_args()
     print(f"threads {torch.get_num_threads()}, batch {args.batch_size}, hidden {args.hidden}")
     for method in METHODS:
-        eager = build_objective(
-            method, load_config(overrides={"method": method}).objective_options()
-        )
+        eager = build_method(load_config(overrides={"method": method})).loss
         compiled = torch.compile(eager)
         start = time.perf_counter()
         call(compiled, args, 0)

@@ -3,7 +3,8 @@
 Measures, in one run and interleaved round by round (so machine drift hits all alike):
 
 - a bare step: tokenise, forward both views, cross-entropy over cos/τ, backward, AdamW step;
-- the trainer's step (``Trainer.train_step``) for every method;
+- the trainer's step (``Trainer.train_step``) for every method, ESimCSE included (its
+  momentum encoder adds a forward pass: ``ratio_to_simcse["esimcse"]``);
 
 and reports sentences/s, each method's step time relative to SimCSE's, the trainer's SimCSE
 step relative to the bare step, and the peak RSS of a separate process per method. With
@@ -41,7 +42,8 @@ import torch.nn.functional as F
 from hncse.config import TrainConfig, load_config
 from hncse.trainer import Trainer
 
-METHODS = ("simcse", "hncse-pm", "hncse-hnm", "hncse")
+# ESimCSE: its momentum encoder adds a forward pass per step (docs/methods.md)
+METHODS = ("simcse", "hncse-pm", "hncse-hnm", "hncse", "esimcse")
 COMPILED = ("simcse", "hncse")  # timed again with compile: true under --compile
 
 

@@ -23,8 +23,8 @@ from pydantic import (
 
 from hncse import HncseError
 from hncse.data_root import is_hf_corpus, parse_hf_corpus
-from hncse.objectives import HNMOptions, ObjectiveOptions, PMOptions, available_objectives
-from hncse.objectives.registry import mixes_hard_negatives
+from hncse.objectives.method import MethodOptions
+from hncse.objectives.registry import load_method
 from hncse.poolers import Pooler
 
 
@@ -36,16 +36,18 @@ class TrainConfig(BaseModel):
     """Every training option. Defaults: SimCSE's unsupervised BERT-base recipe and the
     HNCSE values of docs/method.md (θ = 0.1, k = 10, m = 40, α = 0.5, M = 1)."""
 
-    # allow_inf_nan: no option means anything at infinity or NaN (num_epochs=.inf ran forever)
+    # allow_inf_nan: no option means anything at infinity or NaN (num_epochs=.inf ran forever).
+    # extra: a method's own options (its Options model) are keys too, checked by
+    # _method_options_are_valid.
     model_config = ConfigDict(
-        extra="forbid", frozen=True, validate_default=True, allow_inf_nan=False
+        extra="allow", frozen=True, validate_default=True, allow_inf_nan=False
     )
 
     # what is trained
     method: str = Field(
         "hncse",
-        description="objective name: simcse, hncse-pm, hncse-hnm, "
-        "hncse, or one registered by a baseline",
+        description="simcse, hncse-pm, hncse-hnm, hncse, mixcse, esimcse, "
+        "or a method of your own: module:object or path/to/file.py[:object] (docs/methods.md)",
     )
     backbone: str = Field("bert-base-uncased", description="hub name, local dir or pypi:<module>")
     pooler: Pooler = "cls"
@@ -66,7 +68,6 @@ class TrainConfig(BaseModel):
     m: int = Field(40, ge=1, description="synthetic negatives per query")
     alpha: float | Literal["uniform"] = Field(0.5, description="mixing weight or 'uniform'")
     beta: float = Field(1.0, ge=0.0, le=1.0, description="difficulty (1) vs diversity (0)")
-    mixcse_lambda: float = Field(0.6, ge=0.0, le=1.0, description="MixCSE's λ (baseline)")
     # data
     corpus: str = Field(
         "wiki1m",
@@ -136,27 +137,41 @@ class TrainConfig(BaseModel):
 
     @field_validator("method")
     @classmethod
-    def _method_is_registered(cls, value: str) -> str:
-        names = available_objectives()
-        if value not in names:
-            raise ValueError(f"unknown method {value!r}; choose one of {', '.join(names)}")
+    def _method_is_known(cls, value: str) -> str:
+        load_method(value)  # raises ValueError naming the method and the choices
         return value
 
-    def objective_options(self) -> ObjectiveOptions:
-        """The objective's options (hncse.objectives): the one place config keys map to them."""
-        return ObjectiveOptions(
-            temperature=self.temperature,
-            pm=PMOptions(
-                theta=self.theta,
-                weights=self.pm_weights,
-                w1=self.pm_w1,
-                w2=self.pm_w2,
-                scope=self.pm_scope,
-                weight_formula=self.pm_weight_formula,
-            ),
-            hnm=HNMOptions(k=self.k, m=self.m, alpha=self.alpha, beta=self.beta, bank=self.bank),
-            mixcse_lambda=self.mixcse_lambda,
-        )
+    def options(self, model: type[MethodOptions]) -> MethodOptions:
+        """``model`` (a method's Options) from this config: its fields named like training
+        keys read them, the others are this config's extra keys (or their defaults)."""
+        fields = type(self).model_fields
+        values = {key: getattr(self, key) for key in model.model_fields if key in fields}
+        return model(**values, **(self.model_extra or {}))
+
+    def method_options(self) -> MethodOptions:
+        """The options of this config's method (docs/methods.md)."""
+        return self.options(load_method(self.method).Options)
+
+    @model_validator(mode="after")
+    def _method_options_are_valid(self) -> TrainConfig:
+        """The method's own keys exist and are valid; the config then records every one of
+        them, defaults included, so that a run's config.yaml says all its options."""
+        method = load_method(self.method)
+        own = [key for key in method.Options.model_fields if key not in type(self).model_fields]
+        extra = self.model_extra
+        assert extra is not None  # extra="allow" keeps a dict
+        if unknown := [key for key in extra if key not in own]:
+            raise ValueError(
+                f"{unknown[0]} = {extra[unknown[0]]!r}: unknown key; known keys: "
+                f"{', '.join(type(self).model_fields)}; method {self.method!r} adds: "
+                f"{', '.join(own) or 'none'}"
+            )
+        try:
+            options = self.method_options()
+        except ValidationError as error:
+            raise ValueError(_option_errors(error, method.Options)) from None
+        extra.update({key: getattr(options, key) for key in own})
+        return self
 
     @model_validator(mode="after")
     def _fixed_pm_weights_mix_something(self) -> TrainConfig:
@@ -167,26 +182,23 @@ class TrainConfig(BaseModel):
             )
         return self
 
-    @model_validator(mode="after")
-    def _k_fits_the_bank(self) -> TrainConfig:
-        """k bank vectors per query must exist once the bank is full (docs/method.md); a larger k
-        would silently become the bank's size. Only methods that mix hard negatives use k."""
-        if not mixes_hard_negatives(self.method):
-            return self
-        if self.bank == "in_batch":
-            capacity, what = self.batch_size - 1, f"batch_size - 1 = {self.batch_size - 1}"
-        else:
-            capacity = self.bank_size * self.batch_size
-            what = f"bank_size × batch_size = {capacity}"
-        if self.k > capacity:
-            raise ValueError(
-                f"k = {self.k}: the {self.bank!r} bank holds {what} vectors per "
-                "query; lower k or raise batch_size/bank_size"
-            )
-        return self
-
     def to_yaml(self) -> str:
         return yaml.safe_dump(self.model_dump(mode="json"), sort_keys=False)
+
+
+def _option_errors(error: ValidationError, model: type[MethodOptions]) -> str:
+    """A method's option errors as ``key = value: problem`` lines (the config's form)."""
+    lines = []
+    for item in error.errors():
+        key = ".".join(str(part) for part in item["loc"])
+        message = item["msg"].removeprefix("Value error, ")
+        if not key:  # a check across keys: its message names them
+            lines.append(message)
+            continue
+        if description := model.model_fields[key].description:
+            message += f" ({key}: {description})"
+        lines.append(f"{key} = {item.get('input')!r}: {message}")
+    return "\n  ".join(lines)
 
 
 def _format_error(error: ValidationError, source: str) -> str:
@@ -195,9 +207,7 @@ def _format_error(error: ValidationError, source: str) -> str:
     for item in error.errors():
         key = ".".join(str(part) for part in item["loc"]) or "<root>"
         message = item["msg"]
-        if item["type"] == "extra_forbidden":
-            message = f"unknown key; known keys: {', '.join(fields)}"
-        elif key in fields and fields[key].description:
+        if key in fields and fields[key].description:
             message += f" ({key}: {fields[key].description})"
         if not item["loc"]:  # a check across keys: its message names them
             lines.append(f"  {message.removeprefix('Value error, ')}")

@@ -39,7 +39,7 @@ from hncse.config import TrainConfig, add_config_arguments, load_config, parse_o
 from hncse.objectives import HNMOptions, ObjectiveInputs, ObjectiveOutput
 from hncse.objectives import functional as fn
 from hncse.objectives.hncse import ContrastiveObjective
-from hncse.objectives.registry import mixes_hard_negatives
+from hncse.objectives.methods import ContrastiveMethod, ContrastiveOptions
 from hncse.trainer import Trainer
 
 QUANTILES = (0.1, 0.5, 0.9)
@@ -168,10 +168,11 @@ class Probe:
                 f"give 1 … {self.trainer.total_steps}"
             )
         self.steps = steps
-        self.recorder = _RecordingObjective(self.trainer.objective)
-        self.trainer.objective = self.recorder
-        self.hnm = config.objective_options().hnm
-        self.replay = mixes_hard_negatives(config.method)
+        method = self.trainer.method
+        self.recorder = _RecordingObjective(method.loss)
+        method.loss = self.recorder  # type: ignore[method-assign]
+        self.hnm = config.options(ContrastiveOptions).hnm  # HNCSE's k for every method
+        self.replay = isinstance(method, ContrastiveMethod) and method.hard_negative_mixing
         self.own_generator = torch.Generator().manual_seed(config.seed)
 
     def step(self, step: int) -> dict[str, float]:

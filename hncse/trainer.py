@@ -1,9 +1,10 @@
-"""The training loop: SimCSE's recipe, with the objective looked up by name.
+"""The training loop: SimCSE's recipe, with the method named by the config (docs/methods.md).
 
-One step: the global batch is encoded twice in one forward pass (two dropout views, as
-SimCSE does), the views are gathered across workers, the registered objective gives the loss
-and its mechanism statistics, AdamW with linear decay updates the encoder, and the detached
-positives enter the negative bank. STS-B dev is evaluated every ``eval_steps`` and the best
+One step: the method makes the batch's two views (by default the same sentences twice, as
+SimCSE does), both are encoded in one forward pass and gathered across workers, the
+method's loss gives the loss and its mechanism statistics, AdamW with linear decay updates
+the encoder, the detached positives enter the negative bank and the method updates its
+own state. STS-B dev is evaluated every ``eval_steps`` and the best
 model exported; the full training state is saved every ``save_steps`` so a killed run resumes
 and ends with the same weights.
 """
@@ -21,6 +22,7 @@ import signal
 import sys
 import time
 from dataclasses import asdict, dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -59,7 +61,8 @@ from hncse.distributed import (
 from hncse.hf_corpus import HFCorpus
 from hncse.manifest import check_files
 from hncse.model import SentenceEncoder, reinitialise_top_layers, resolve_model_path
-from hncse.objectives import ObjectiveInputs, ObjectiveOutput, build_objective
+from hncse.objectives import ObjectiveInputs, ObjectiveOutput, StepResult, build_method
+from hncse.objectives.method import TokenBatch
 from hncse.run_lock import run_folder_lock
 
 LOG_FILE = "train_log.jsonl"
@@ -163,7 +166,7 @@ class Trainer:
             )
         self.device = _device(self.context)
         _check_precision(config, self.device)
-        self.objective = build_objective(config.method, config.objective_options())
+        self.method = build_method(config)
         # Every check before the model loads: data root, corpus (and its manifest), model.
         self.data_root = resolve_data_root(config.data_dir)
         _check_data_root(config, self.data_root)
@@ -176,6 +179,7 @@ class Trainer:
         torch.manual_seed(config.seed + self.context.rank)
         np.random.seed(config.seed)
         self.encoder = _load_encoder(config, model_path).to(self.device)
+        self.method.setup(self.encoder)
         self.model: torch.nn.Module = self.encoder
         if self.context.enabled:
             ids = [self.device.index] if self.device.type == "cuda" else None
@@ -201,25 +205,28 @@ class Trainer:
         mine = indices[self.context.rank * share : (self.context.rank + 1) * share]
         return self.corpus.sentences(mine)
 
-    def _views(self, sentences: list[str]) -> tuple[torch.Tensor, torch.Tensor]:
-        """Both dropout views of the local batch from one forward pass of 2n sentences (the
-        batch tokenised once and repeated: padding to the longest gives the same tensors)."""
+    def _views(self, sentences: list[str]) -> tuple[torch.Tensor, torch.Tensor, StepResult]:
+        """The method's two views of the local batch (tokenised once), encoded in one
+        forward pass of 2n rows; the step so far, for the method's after_step."""
         batch = self.encoder.tokenize(sentences, self.config.max_seq_length)
-        batch = {k: torch.cat([v, v]).to(self.device, non_blocking=True) for k, v in batch.items()}
+        batch = {k: v.to(self.device, non_blocking=True) for k, v in batch.items()}
+        anchor, positive = self.method.views(batch, self.generator)
         with _autocast(self.config, self.device):
-            embeddings = self.model(batch)
+            embeddings = self.model(_stack_views(anchor, positive))
         n = len(sentences)
-        return embeddings[:n].float(), embeddings[n:].float()
+        h, h_pos = embeddings[:n].float(), embeddings[n:].float()
+        gather = partial(gather_with_grad, context=self.context)
+        return h, h_pos, StepResult(self.encoder, anchor, positive, h_pos, gather)
 
-    def step_loss(self, step: int) -> tuple[ObjectiveOutput, torch.Tensor]:
-        """The objective on the global batch of ``step`` and the gathered positives."""
-        h, h_pos = self._views(self._local_sentences(step))
+    def step_loss(self, step: int) -> tuple[ObjectiveOutput, StepResult]:
+        """The method's loss on the global batch of ``step``, and the step's views."""
+        h, h_pos, result = self._views(self._local_sentences(step))
         h_all = gather_with_grad(h, self.context)
-        h_pos_all = gather_with_grad(h_pos, self.context)
-        output = self.objective(
-            ObjectiveInputs(h_all, h_pos_all, self.bank.vectors(), self.generator)
+        result.h_pos = gather_with_grad(h_pos, self.context)
+        output = self.method.loss(
+            ObjectiveInputs(h_all, result.h_pos, self.bank.vectors(), self.generator)
         )
-        return output, h_pos_all
+        return output, result
 
     def backward(self, loss: torch.Tensor) -> None:
         # DDP averages gradients over workers, and each worker computed the whole global
@@ -227,7 +234,7 @@ class Trainer:
         self.scaler.scale(loss * self.context.world_size).backward()
 
     def train_step(self, step: int) -> dict[str, float]:
-        output, h_pos_all = self.step_loss(step)
+        output, result = self.step_loss(step)
         loss = output.loss
         if not torch.isfinite(loss):
             raise NonFiniteLossError(
@@ -245,7 +252,8 @@ class Trainer:
         self.scaler.update()
         self.scheduler.step()
         self.optimizer.zero_grad(set_to_none=True)
-        self.bank.push(F.normalize(h_pos_all.detach(), dim=-1))
+        self.bank.push(F.normalize(result.h_pos.detach(), dim=-1))
+        self.method.after_step(result)
         return {"loss": loss.item(), "grad_norm": grad_norm.item(), **output.stats}
 
     # ----------------------------------------------------------------- evaluation
@@ -295,6 +303,7 @@ class Trainer:
                     "scheduler": self.scheduler.state_dict(),
                     "scaler": self.scaler.state_dict(),
                     "bank": self.bank.state_dict(),
+                    "method": self.method.state_dict(),
                     "generator": self.generator.get_state(),
                     "rng": rng_all,
                     "run": asdict(self.state),
@@ -319,6 +328,7 @@ class Trainer:
         self.scheduler.load_state_dict(saved["scheduler"])
         self.scaler.load_state_dict(saved["scaler"])
         self.bank.load_state_dict(saved["bank"], device=self.device)
+        self.method.load_state_dict(saved["method"])
         self.generator.set_state(saved["generator"])
         checkpoint.set_rng_state(saved["rng"][self.context.rank])
         self.state = RunState(**saved["run"])
@@ -435,6 +445,17 @@ class Trainer:
             checkpoint.write_json_atomically(self.output_dir / SUMMARY_FILE, summary)
         barrier(self.context)
         return summary
+
+
+def _stack_views(anchor: TokenBatch, positive: TokenBatch) -> TokenBatch:
+    """The two views as one batch of 2n rows, padded (id 0, mask 0) to the longer one."""
+    width = max(anchor["input_ids"].shape[1], positive["input_ids"].shape[1])
+    return {
+        key: torch.cat(
+            [F.pad(view[key], (0, width - view[key].shape[1])) for view in (anchor, positive)]
+        )
+        for key in anchor
+    }
 
 
 def _json_line(record: dict[str, Any]) -> str:

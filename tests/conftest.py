@@ -494,7 +494,7 @@ def smoke_runs(config: dict[str, Any]) -> list[str]:
     study = config["studies"]["smoke"]
     trained = [
         f"minilm/{method}/seed{seed}"
-        for method in [*study["methods"], "mixcse"]
+        for method in [*study["methods"], "mixcse", "esimcse"]
         for seed in study["seeds"]
     ]
     poolers = config["baselines"]["pretrained"]["poolers"]

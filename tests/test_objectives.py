@@ -13,13 +13,7 @@ import torch
 import torch.nn.functional as F
 
 from hncse.config import build_config
-from hncse.objectives import (
-    HNMOptions,
-    ObjectiveInputs,
-    ObjectiveOptions,
-    PMOptions,
-    build_objective,
-)
+from hncse.objectives import HNMOptions, ObjectiveInputs, PMOptions, build_method
 from hncse.objectives import functional as fn
 
 # PM example (4-d, 3 queries). z_i = e_i, so s(z_i, v) = v[i] for a unit v.
@@ -68,11 +62,11 @@ P3_TILDE = mix(A3, P3, 1 - A3, P2)
 
 
 def run(method: str, h, h_pos, bank_vectors=None, seed: int = 0, **options):
-    """The objective of ``method`` as training builds it: from a TrainConfig's options."""
-    objective = build_objective(
-        method, build_config({"method": method, **options}).objective_options()
+    """The loss of ``method`` as training builds it: from a TrainConfig's options."""
+    objective = build_method(build_config({"method": method, **options}))
+    return objective.loss(
+        ObjectiveInputs(h, h_pos, bank_vectors, torch.Generator().manual_seed(seed))
     )
-    return objective(ObjectiveInputs(h, h_pos, bank_vectors, torch.Generator().manual_seed(seed)))
 
 
 def test_info_nce_hand_computed():
@@ -430,15 +424,16 @@ def test_config_maps_every_objective_option():
             "alpha": "uniform",
             "beta": 0.5,
             "bank": "in_batch",
-            "mixcse_lambda": 0.4,
         }
     )
-    assert config.objective_options() == ObjectiveOptions(
-        temperature=0.1,
-        pm=PMOptions(theta=0.2, weights="fixed", w1=0.7, w2=0.3, scope="all"),
-        hnm=HNMOptions(k=4, m=6, alpha="uniform", beta=0.5, bank="in_batch"),
-        mixcse_lambda=0.4,
+    options = config.method_options()
+    assert (options.temperature, options.pm, options.hnm) == (
+        0.1,
+        PMOptions(theta=0.2, weights="fixed", w1=0.7, w2=0.3, scope="all"),
+        HNMOptions(k=4, m=6, alpha="uniform", beta=0.5, bank="in_batch"),
     )
+    mixcse = build_config({"method": "mixcse", "temperature": 0.1, "mixcse_lambda": 0.4})
+    assert mixcse.method_options().model_dump() == {"temperature": 0.1, "mixcse_lambda": 0.4}
 
 
 def test_objectives_take_their_own_options_without_a_config():

@@ -232,7 +232,7 @@ def test_study_spec_lists_each_study_runs(plan_of, tmp_path: Path) -> None:
         "runs/glove-6B-50d/glove-avg",
         *(
             f"runs/minilm/{method}/seed1"
-            for method in ("simcse", "hncse-pm", "hncse-hnm", "hncse", "mixcse")
+            for method in ("simcse", "hncse-pm", "hncse-hnm", "hncse", "mixcse", "esimcse")
         ),
     }
     assert studies["smoke"].analysis == "ablation" and set(studies["smoke"].runs) == expected

@@ -13,7 +13,7 @@ from transformers import AutoTokenizer, BertConfig, BertModel
 
 from hncse.config import TrainConfig, load_config
 from hncse.model import ModelLoadError, SentenceEncoder, reinitialise_top_layers
-from hncse.objectives import ObjectiveInputs, PMOptions, build_objective
+from hncse.objectives import ObjectiveInputs, PMOptions, build_method
 from hncse.objectives import functional as fn
 from hncse.trainer import Trainer
 
@@ -77,7 +77,7 @@ def test_pm_weight_formula_defaults_to_the_authors() -> None:
     extrapolates; the guarded form clamps it to 0 (p̃ = the hardest negative)."""
     config = TrainConfig(method="hncse-pm")
     assert config.pm_weight_formula == "authors"
-    assert config.objective_options().pm.weight_formula == "authors"
+    assert config.method_options().pm.weight_formula == "authors"
     assert PMOptions().weight_formula == "authors"  # objectives built without a config
     z = torch.tensor([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]])
     p = torch.nn.functional.normalize(torch.tensor([[-0.2, 0.0, 1.0], [0.5, 0.0, 1.0]]))
@@ -86,9 +86,8 @@ def test_pm_weight_formula_defaults_to_the_authors() -> None:
     expected = torch.nn.functional.normalize(a * p[0] + (1 - a) * p[1], dim=0)
 
     def loss_with(formula: str) -> float:
-        options = TrainConfig(method="hncse-pm", pm_weight_formula=formula).objective_options()
-        objective = build_objective("hncse-pm", options)
-        output = objective(ObjectiveInputs(z, p, None, torch.Generator()))
+        method = build_method(TrainConfig(method="hncse-pm", pm_weight_formula=formula))
+        output = method.loss(ObjectiveInputs(z, p, None, torch.Generator()))
         return output.loss.item()
 
     authors_p, _ = fn.mix_positives(p, fn.hardest_negatives(z @ p.T), 0.1)

@@ -22,7 +22,7 @@ from hncse.data import CorpusError
 from hncse.data_root import DataNotFoundError
 from hncse.evaluation import stsb_dev_spearman
 from hncse.model import SentenceEncoder
-from hncse.objectives import ObjectiveOutput, register_objective
+from hncse.objectives import Method, ObjectiveOutput, register_method
 from hncse.trainer import (
     LOG_FILE,
     MODEL_DIR,
@@ -153,18 +153,20 @@ def _final_weights(run: Path) -> dict[str, torch.Tensor]:
     return load_file(run / MODEL_DIR / "model.safetensors")
 
 
+@pytest.mark.parametrize("method", ["hncse", "esimcse"])
 def test_killed_run_resumes_to_the_same_weights(
-    tmp_path: Path, data_root: Path, tiny_backbone: Path
+    tmp_path: Path, data_root: Path, tiny_backbone: Path, method: str
 ) -> None:
     """SIGKILL a run after its first saved state, restart it: it resumes from that state
     (its log up to there is kept byte for byte; a restart from scratch rewrites every line
     with new timings) and ends with the same weights as a run that was never interrupted
-    (the full method: bank, random draws and dropout included)."""
+    (the full method: bank, random draws and dropout included; ESimCSE's word repetition,
+    momentum encoder and queue)."""
     common = {
         "backbone": str(tiny_backbone),
         "corpus": "wiki1m_head.txt",
         "data_dir": str(data_root),
-        "method": "hncse",
+        "method": method,
         "batch_size": 8,
         "k": 4,
         "m": 6,
@@ -251,14 +253,14 @@ def test_cli_reports_bad_options_without_traceback(tmp_path: Path) -> None:
 _calls = {"n": 0}
 
 
-@register_objective("test-nan-at-step-3")
-def _nan_at_step_3(options):  # type: ignore[no-untyped-def]
-    def objective(inputs):  # type: ignore[no-untyped-def]
+@register_method
+class _NanAtStep3(Method):
+    name = "test-nan-at-step-3"
+
+    def loss(self, inputs):  # type: ignore[no-untyped-def]
         _calls["n"] += 1
         loss = (inputs.h * inputs.h_pos).sum(-1).mean()
         return ObjectiveOutput(loss * float("nan") if _calls["n"] == 3 else loss)
-
-    return objective
 
 
 def test_non_finite_loss_stops_and_keeps_the_last_good_model(

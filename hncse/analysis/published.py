@@ -12,6 +12,8 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from hncse.objectives.registry import BUILT_IN, load_method
+
 
 @dataclass(frozen=True)
 class Published:
@@ -75,3 +77,25 @@ def beside(summary: pd.DataFrame, columns: list[str], ours: str) -> pd.DataFrame
         if c in SIMCSE_BERT_BASE.scores and summary[c].notna().any()
     ]
     return pd.DataFrame(rows).set_index("task") if rows else pd.DataFrame()
+
+
+def peers_beside(scores: pd.DataFrame, column: str, baseline: str) -> pd.DataFrame:
+    """Each method other than ``baseline`` whose Method declares a published number
+    (docs/methods.md): our mean ``column`` (STS avg) over its runs beside it."""
+    rows = []
+    for method, own in scores.groupby("method", sort=False):
+        if method == baseline or method not in BUILT_IN or column not in own:
+            continue
+        declared = load_method(method).published
+        if declared is None or own[column].isna().all():
+            continue
+        rows.append(
+            {
+                "method": method,
+                f"ours ({column})": own[column].mean(),
+                f"published ({declared.backbone})": declared.sts_avg,
+                "ours − published": own[column].mean() - declared.sts_avg,
+                "source": declared.source,
+            }
+        )
+    return pd.DataFrame(rows).set_index("method") if rows else pd.DataFrame()

@@ -1,13 +1,13 @@
 """The objectives' typed options (no torch): what each mechanism needs, and nothing else.
 
-TrainConfig.objective_options() builds them from a training config (the one place where
-config keys become objective options); code that does not train through the config builds
-them directly, as sentence-transformers' losses take their own parameters.
+The contrastive methods' options (hncse.objectives.methods.ContrastiveOptions) build them
+from a training config's keys; code that does not train through the config builds them
+directly, as sentence-transformers' losses take their own parameters.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Literal
 
 
@@ -52,13 +52,3 @@ class HNMOptions:
     alpha: float | Literal["uniform"] = 0.5
     beta: float = 1.0
     bank: Literal["previous", "in_batch"] = "previous"
-
-
-@dataclass(frozen=True)
-class ObjectiveOptions:
-    """Every objective option a training config sets; each objective takes what it uses."""
-
-    temperature: float = 0.05  # τ
-    pm: PMOptions = field(default_factory=PMOptions)
-    hnm: HNMOptions = field(default_factory=HNMOptions)
-    mixcse_lambda: float = 0.6  # MixCSE's λ

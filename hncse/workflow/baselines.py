@@ -41,12 +41,13 @@ def glove_runs(planner: Planner, study: Study) -> list[Run]:
     return [planner.encoder_run("glove-6B-50d", "glove-avg", "--encoder glove")]
 
 
-def mixcse_runs(planner: Planner, study: Study) -> list[Run]:
-    """MixCSE (method ``mixcse``) on every backbone × settings × seed of the study, like a
-    method; its options are training keys applied to MixCSE's runs only."""
-    options = planner.baseline_options("mixcse")
+def method_runs(planner: Planner, study: Study, name: str, method: str) -> list[Run]:
+    """Training ``method`` (a name, module:object or file.py: docs/methods.md) on every
+    backbone × settings × seed of the study, like a study's method; the baseline's options
+    (config ``baselines: {<name>: ...}``) are training keys applied to its runs only."""
+    options = planner.baseline_options(name)
     return [
-        planner.trained_run(backbone, "mixcse", seed, settings | options)
+        planner.trained_run(backbone, method, seed, settings | options)
         for backbone in study.backbones
         for settings in study.settings
         for seed in study.seeds
@@ -56,10 +57,17 @@ def mixcse_runs(planner: Planner, study: Study) -> list[Run]:
 BUILT_IN: dict[str, Callable[[Planner, Study], list[Run]]] = {
     "pretrained": pretrained_runs,
     "glove": glove_runs,
-    "mixcse": mixcse_runs,
+    "mixcse": partial(method_runs, name="mixcse", method="mixcse"),
+    "esimcse": partial(method_runs, name="esimcse", method="esimcse"),
 }
 
 
 def add_built_in(planner: Planner, name: str) -> None:
     """Switch on built-in baseline ``name`` (what its file in baselines/ does)."""
     planner.add_baseline(name, partial(BUILT_IN[name], planner))
+
+
+def add_method(planner: Planner, name: str, method: str) -> None:
+    """Switch on baseline ``name``: the runs of training ``method`` (a rule file's
+    ``method_baseline(name, method)``, docs/methods.md)."""
+    planner.add_baseline(name, partial(method_runs, planner, name=name, method=method))

@@ -32,6 +32,7 @@ from hncse import HncseError
 from hncse.config import ConfigError, TrainConfig, build_config
 from hncse.data_root import corpus_location, is_hf_corpus, parse_hf_corpus
 from hncse.evaluation.catalogue import resolve_tasks
+from hncse.objectives.registry import load_method
 from hncse.workflow.runs import Evaluation, Run, slug
 
 # Keys a study's settings may not sweep: the study's own axes and the workflow's paths.
@@ -192,14 +193,15 @@ class Planner:
             if getattr(validated, key) != getattr(recipe, key)
         }
         overrides = ",".join(f"{key}={slug(value)}" for key, value in distinct.items())
-        variant = f"{method}-{overrides}" if overrides else method
+        name = load_method(method).name  # a method of one's own: its name, not its path
+        variant = f"{name}-{overrides}" if overrides else name
         run_id = f"{backbone}/{variant}/seed{seed}"
         directory = self.runs_dir / run_id
         explicit = self._explicit(backbone, method, seed, distinct)
         return Run(
             run_id=run_id,
             directory=directory,
-            method=method,
+            method=name,
             backbone=backbone,
             model=self.backbone_model(backbone),
             seed=seed,

@@ -13,7 +13,7 @@ from hncse.data_root import WIKI1M_FILE, resolve_data_root
 from hncse.evaluation.catalogue import resolve_tasks
 from hncse.evaluation.mteb_export import mteb_tasks, study_folder
 from hncse.files import write_text
-from hncse.workflow.baselines import add_built_in
+from hncse.workflow.baselines import add_built_in, add_method
 from hncse.workflow.plan import Plan, PlanError, Planner, Study, snakemake_command
 from hncse.workflow.runs import Run
 
@@ -44,6 +44,12 @@ encoder_run = PLANNER.encoder_run
 def built_in_baseline(name: str) -> None:
     """Switch on a baseline of hncse/workflow/baselines.py."""
     add_built_in(PLANNER, name)
+
+
+def method_baseline(name: str, method: str) -> None:
+    """Train ``method`` (module:object or path/to/file.py[:object], docs/methods.md) as
+    baseline ``name``: every backbone × settings × seed of the studies that list it."""
+    add_method(PLANNER, name, method)
 
 
 def build_plan() -> Plan:

@@ -23,6 +23,7 @@ import dataclasses
 import functools
 import gc
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -136,36 +137,38 @@ def d_z_interval(differences: np.ndarray, confidence: float = CONFIDENCE) -> tup
     return noncentrality(1 - tail) / math.sqrt(n), noncentrality(tail) / math.sqrt(n)
 
 
-def minimum_detectable_effect(sd: float, n: int) -> float:
+def minimum_detectable_effect(sd: float, n: int, alpha: float = ALPHA) -> float:
     """Smallest true mean difference a two-sided paired t test over n seeds detects with
-    80% power at α 0.05, given the seed sd of the differences; NaN below 2 seeds."""
-    if n < 2 or not np.isfinite(sd):
+    80% power at ``alpha`` (a member's Holm level), given the seed sd of the differences;
+    NaN below 2 seeds."""
+    if n < 2 or not np.isfinite(sd) or not np.isfinite(alpha):
         return math.nan
-    return _detectable_d_z(n) * sd
+    return _detectable_d_z(n, round(alpha, 12)) * sd
 
 
 @functools.cache
-def _detectable_d_z(n: int) -> float:
-    """The standardised effect detectable with 80% power at α 0.05 over n pairs."""
-    return float(TTestPower().solve_power(nobs=n, alpha=ALPHA, power=POWER))
+def _detectable_d_z(n: int, alpha: float) -> float:
+    """The standardised effect detectable with 80% power at ``alpha`` over n pairs."""
+    return float(TTestPower().solve_power(nobs=n, alpha=alpha, power=POWER))
 
 
-def seeds_needed(effect: float, sd: float, most: int = 10_000) -> float:
-    """Seeds a two-sided paired t test needs to detect ``effect`` with 80% power at α 0.05,
-    given the seed sd of the differences (NaN when sd is unknown; 2 when sd is 0)."""
-    if not np.isfinite(sd) or effect == 0:
+def seeds_needed(effect: float, sd: float, alpha: float = ALPHA, most: int = 10_000) -> float:
+    """Seeds a two-sided paired t test needs to detect ``effect`` with 80% power at
+    ``alpha``, given the seed sd of the differences (NaN when sd or α is unknown; 2 when sd
+    is 0)."""
+    if not np.isfinite(sd) or not np.isfinite(alpha) or effect == 0:
         return math.nan
     if sd == 0:
         return 2.0
     power = TTestPower()
     size = abs(effect) / sd
-    if power.power(effect_size=size, nobs=2, alpha=ALPHA) >= POWER:  # NaN: not enough
+    if power.power(effect_size=size, nobs=2, alpha=alpha) >= POWER:  # NaN: not enough
         return 2.0
     for n in range(3, 101):
-        achieved = power.power(effect_size=size, nobs=n, alpha=ALPHA)
+        achieved = power.power(effect_size=size, nobs=n, alpha=alpha)
         if np.isnan(achieved) or achieved >= POWER:  # NaN: nct underflows as power → 1
             return float(n)
-    n = power.solve_power(effect_size=size, alpha=ALPHA, power=POWER)
+    n = power.solve_power(effect_size=size, alpha=alpha, power=POWER)
     return float(math.ceil(n)) if np.isfinite(n) else float(most)
 
 
@@ -290,3 +293,71 @@ def pair_bootstrap(
         batch=200,
     )
     return PairBootstrap(float(spearman_difference(gold, a, b)), result.bootstrap_distribution)
+
+
+#: what every seed-level interval is conditional on, and the interval that is not
+CONDITIONAL_ON = "the benchmark's fixed test sets"
+TWO_WAY = "seeds and test pairs (bootstrap over test pairs jointly for all runs)"
+Statistic = Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray]
+
+
+def resampled_test_set_means(
+    gold: np.ndarray,
+    a: np.ndarray,
+    b: np.ndarray,
+    n_resamples: int,
+    rng: np.random.Generator,
+    statistic: Statistic = spearman_difference,
+) -> np.ndarray:
+    """Replicates of the seed-mean difference mean_s statistic(gold, a_s, b_s) with the test
+    pairs resampled jointly for every run (``a``, ``b``: seeds × pairs, same pairs): the
+    test-set sampling of the difference a study reports, its seeds held fixed."""
+    pairs = len(gold)
+    replicates = []
+    for start in range(0, n_resamples, 50):  # chunks keep seeds × 50 × pairs in memory
+        rows = rng.integers(0, pairs, (min(50, n_resamples - start), pairs))
+        replicates.append(statistic(gold[rows], a[:, rows], b[:, rows]).mean(axis=0))
+    return np.concatenate(replicates)
+
+
+def two_way_interval(
+    differences: np.ndarray, replicates: np.ndarray, confidence: float = CONFIDENCE
+) -> tuple[float, float]:
+    """The interval of the population difference (over seeds and test sets): the seed
+    variance of the mean, s²/n, plus the test-set variance of the seed-mean difference
+    (``replicates`` of :func:`resampled_test_set_means`), with Satterthwaite's degrees of freedom
+    (the test-set part counts as known); NaN below 2 seeds."""
+    d = np.asarray(differences, float)
+    n = len(d)
+    if n < 2 or len(replicates) < 2:
+        return math.nan, math.nan
+    seed_part = d.var(ddof=1) / n
+    total = seed_part + float(np.var(replicates, ddof=1))
+    if total == 0:
+        return float(d.mean()), float(d.mean())
+    df = math.inf if seed_part == 0 else total**2 * (n - 1) / seed_part**2
+    half = stats.t.ppf(0.5 + confidence / 2, df) * math.sqrt(total)
+    return float(d.mean() - half), float(d.mean() + half)
+
+
+#: bootstrap iterations of deepsig's ASO (its default 1000 takes 4 s a comparison)
+ASO_ITERATIONS = 200
+
+
+def almost_stochastic_order(a: np.ndarray, b: np.ndarray, seed: int = 0) -> float:
+    """ε_min of almost stochastic order (Dror et al. 2019, ``deepsig.aso``) of the per-seed
+    scores ``a`` over ``b``: 0 when a is stochastically larger, 1 when b is, 0.5 neither;
+    NaN below 2 seeds. Imported here: deepsig imports torch."""
+    if min(len(a), len(b)) < 2:
+        return math.nan
+    from deepsig import aso
+
+    return float(
+        aso(
+            np.asarray(a, float),
+            np.asarray(b, float),
+            num_bootstrap_iterations=ASO_ITERATIONS,
+            seed=seed,
+            show_progress=False,
+        )
+    )

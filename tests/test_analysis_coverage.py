@@ -33,8 +33,8 @@ import pytest
 from hncse.analysis.stats import (
     d_z_interval,
     pair_bootstrap,
-    t_interval,
     resampled_test_set_means,
+    t_interval,
     two_way_interval,
 )
 

@@ -24,12 +24,10 @@ from hncse.analysis.stats import CONDITIONAL_ON
 from hncse.analysis.studies import parse_studies
 from hncse.analysis.verdicts import (
     ALPHA,
-    BY_CONSTRUCTION,
     CONSISTENT,
     CONTRADICTED,
     INCONCLUSIVE,
     NOT_COMPARABLE,
-    NOT_EVALUATED,
     NOT_REPRODUCED,
     REPRODUCED,
     UNTESTABLE,
@@ -66,7 +64,9 @@ def write_stsb_study(
         for method, score in (("simcse", simcse), ("hncse", simcse + effect + rng.normal(0, sd))):
             folder = root / "runs" / method / f"seed{seed}"
             folder.mkdir(parents=True)
-            (folder / "run.json").write_text(json.dumps({"method": method, "seed": seed, **setting}))
+            (folder / "run.json").write_text(
+                json.dumps({"method": method, "seed": seed, **setting})
+            )
             (folder / "eval.json").write_text(
                 json.dumps(
                     {

@@ -35,8 +35,9 @@ FAMILY_NOTE = (
 MECHANISM_NOTE = (
     "per run: C4 over its mixed queries, C5 over its steps with synthetic "
     "negatives; interval: t over runs' means at the Holm level 1 − α·p/p_Holm "
-    "within the claim's family (C4: at least 3 runs that mixed; else no "
-    "interval); d_z over runs with its 95% interval; mde at 80% power"
+    "(level column) within the claim's family (C4: at least 3 runs that mixed; else no "
+    "interval); d_z over runs with its 95% interval; mde at 80% power and the member's "
+    "Holm α (alpha column)"
 )
 
 
@@ -238,14 +239,15 @@ def _figures(data: StudyData, sections: dict[str, Section]) -> None:
 
 def _mechanism(data: StudyData, claim: str) -> Section:
     section = _claim_section(data, claim)
-    result, _ = mechanisms.mechanism_claim(claim, data.training, data.options.thresholds)
-    section.verdicts.append(result.verdict_row(claim, data.study.name, ""))
-    if result.table.empty:
-        section.say(result.detail)
+    table, parts = mechanisms.mechanism_claim(claim, data.training, data.options.thresholds)
+    for part in parts:
+        section.verdicts.append(part.verdict_row(claim, data.study.name, ""))
+        section.say(f"{part.part}: {part.verdict} — {part.detail}")
+    if table.empty:
         return section
     section.tables.append(
         frame_table(
-            result.table,
+            table,
             f"{claim.lower()}_mechanism",
             f"{claim}: mechanism statistics per variant",
             MECHANISM_NOTE,

@@ -41,7 +41,7 @@ from hncse.analysis.stats import (
     SeedTest,
     almost_stochastic_order,
     holm,
-    holm_levels,
+    holm_alphas,
     minimum_detectable_effect,
     pair_bootstrap,
     resampled_test_set_means,
@@ -351,8 +351,8 @@ def family_table(
         return table, missing
     table["p_t_holm"] = holm(table["p_t"])
     table["p_wilcoxon_holm"] = holm(table["p_wilcoxon"])
-    table["level"] = holm_levels(table["p_t"])
-    table["alpha"] = 1 - table["level"]
+    table["alpha"] = holm_alphas(table["p_t"])
+    table["level"] = 1 - table["alpha"]
     for index, (test, comparison) in enumerate(tests):
         _at_holm_level(table, index, test, comparison)
     table["verdict"] = [decide(_evidence(row)) for _, row in table.iterrows()]
@@ -378,7 +378,7 @@ def _at_holm_level(table: pd.DataFrame, index: int, test: SeedTest, comparison: 
         table.loc[index, ["two_way_low", "two_way_high"]] = two_way_interval(
             differences, comparison.test_set[row["task"]], level
         )
-    alpha = 1 - level
+    alpha = table.at[index, "alpha"]
     table.at[index, "mde"] = minimum_detectable_effect(test.sd, test.n, alpha)
     if not pd.isna(row["paper_effect"]):
         table.at[index, "seeds_for_paper_effect"] = seeds_needed(

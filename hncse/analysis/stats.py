@@ -223,16 +223,21 @@ def holm(pvalues: pd.Series) -> pd.Series:
     return adjusted
 
 
-def holm_levels(pvalues: pd.Series) -> pd.Series:
-    """Each member's confidence level under Holm, 1 − α·p/p_Holm: its t interval at that
-    level excludes 0 exactly when the Holm-adjusted p is below α (the step-down's
+def holm_alphas(pvalues: pd.Series) -> pd.Series:
+    """Each member's α under Holm, α·p/p_Holm: the level its verdict uses (the step-down's
     multiplier for the j-th smallest of m p-values is at least m − j + 1, more when an
     earlier step carries over). NaN where untested."""
     present = pvalues.dropna()
     adjusted = holm(present)
     steps = len(present) - present.rank(method="first") + 1
     multiplier = (adjusted / present).where(present > 0, steps)
-    return (1 - ALPHA / multiplier).reindex(pvalues.index)
+    return (ALPHA / multiplier).reindex(pvalues.index)
+
+
+def holm_levels(pvalues: pd.Series) -> pd.Series:
+    """Each member's confidence level under Holm, 1 − α·p/p_Holm: its t interval at that
+    level excludes 0 exactly when the Holm-adjusted p is below α. NaN where untested."""
+    return 1 - holm_alphas(pvalues)
 
 
 def spearman_rows(x: np.ndarray, y: np.ndarray, axis: int = -1) -> np.ndarray:

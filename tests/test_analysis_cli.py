@@ -72,7 +72,8 @@ def test_aggregate_writes_tables_statistics_figures(tmp_path: Path) -> None:
     runs = pd.read_csv(out / "embedding-space" / "q3_runs.csv").dropna(subset=["alignment"])
     correlations = pd.read_csv(out / "embedding-space" / "q3_correlations.csv")
     assert runs["seed"].isna().any()
-    assert correlations.set_index("metric").at["alignment", "runs"] == runs["seed"].notna().sum()
+    alignment = correlations.set_index("metric").loc["alignment"]
+    assert alignment["runs"].sum() == runs["seed"].notna().sum()
     assert not list(out.rglob("*.tmp"))
 
 

@@ -12,6 +12,7 @@ import pytest
 from scipy import stats as scipy_stats
 
 from hncse.analysis.stats import (
+    almost_stochastic_order,
     holm,
     holm_levels,
     minimum_detectable_effect,
@@ -21,8 +22,11 @@ from hncse.analysis.stats import (
 )
 from hncse.analysis.verdicts import (
     ALPHA,
+    CONSISTENT,
     CONTRADICTED,
     INCONCLUSIVE,
+    NO_SIZE,
+    NOT_COMPARABLE,
     NOT_EVALUATED,
     NOT_REPRODUCED,
     REPRODUCED,
@@ -30,6 +34,7 @@ from hncse.analysis.verdicts import (
     Evidence,
     combine,
     decide,
+    decide_size,
 )
 
 
@@ -149,24 +154,63 @@ def _evidence(
         (_evidence(0.5, 0.2, 0.8, 0.01), 1, True, REPRODUCED),
         (_evidence(-0.5, -0.8, -0.2, 0.01), 1, True, CONTRADICTED),
         (_evidence(-0.5, -0.8, -0.2, 0.01), -1, True, REPRODUCED),
-        (_evidence(0.1, -0.2, 0.4, 0.4, 0.35, 1.2), 1, True, NOT_REPRODUCED),
-        (_evidence(0.1, -0.2, 0.4, 0.4, 1.5, 1.2), 1, True, INCONCLUSIVE),  # no power
-        (_evidence(0.1, -0.2, 1.4, 0.4, 0.35, 1.2), 1, True, INCONCLUSIVE),  # 1.2 inside
-        (_evidence(0.1, -0.2, 0.4, 0.4), 1, True, INCONCLUSIVE),  # the paper states no effect
+        (_evidence(0.1, -0.2, 0.4, 0.4, 0.35, 1.2), 1, True, INCONCLUSIVE),  # size apart
+        (_evidence(0.1, -0.2, 0.4, 0.4), 1, True, INCONCLUSIVE),
         (_evidence(0.5, 0.2, 0.8, 0.01), 1, False, UNTESTABLE),
         (None, 1, True, NOT_EVALUATED),
     ],
 )
-def test_verdict_words(
+def test_direction_words(
     evidence: Evidence | None, direction: int, acted: bool, expected: str
 ) -> None:
     assert decide(evidence, direction, acted) == expected
+
+
+@pytest.mark.parametrize(
+    ("evidence", "paper_setting", "expected"),
+    [
+        (_evidence(0.1, -0.2, 0.4, 0.4, 0.35, 1.2), True, NOT_REPRODUCED),
+        (_evidence(0.3, 0.2, 0.4, 0.001, 0.09, 1.2), True, NOT_REPRODUCED),  # reproduced, smaller
+        (_evidence(0.1, -0.2, 0.4, 0.4, 1.5, 1.2), True, INCONCLUSIVE),  # no power
+        (_evidence(1.0, 0.5, 1.5, 0.01, 0.35, 1.2), True, CONSISTENT),
+        (_evidence(0.1, -0.2, 0.4, 0.4, 0.35, 1.2), False, NOT_COMPARABLE),  # a proxy
+        (_evidence(1.0, 0.5, 1.5, 0.01, 0.35, 1.2), False, NOT_COMPARABLE),
+        (_evidence(0.1, -0.2, 0.4, 0.4), True, NO_SIZE),  # the paper states no effect
+        (None, True, NOT_EVALUATED),
+    ],
+)
+def test_size_words(evidence: Evidence | None, paper_setting: bool, expected: str) -> None:
+    assert decide_size(evidence, paper_setting) == expected
 
 
 def test_a_claim_is_as_weak_as_its_weakest_part() -> None:
     assert combine([REPRODUCED, REPRODUCED]) == REPRODUCED
     assert combine([REPRODUCED, INCONCLUSIVE]) == INCONCLUSIVE
     assert combine([REPRODUCED, UNTESTABLE, INCONCLUSIVE]) == UNTESTABLE
-    assert combine([NOT_REPRODUCED, CONTRADICTED]) == CONTRADICTED
+    assert combine([INCONCLUSIVE, CONTRADICTED]) == CONTRADICTED
     assert combine([REPRODUCED, NOT_EVALUATED]) == REPRODUCED
     assert combine([NOT_EVALUATED]) == combine([]) == NOT_EVALUATED
+
+
+@pytest.mark.parametrize(
+    ("n_a", "n_b", "shift"), [(7, 7, 0.5), (3, 3, 0.0), (5, 7, -0.3), (10, 4, 1.5)]
+)
+def test_almost_stochastic_order_is_deepsigs(n_a: int, n_b: int, shift: float) -> None:
+    """The vectorised ε_min equals deepsig's own (same algorithm, same random stream)."""
+    deepsig = pytest.importorskip("deepsig")
+    rng = np.random.default_rng([n_a, n_b])
+    a, b = rng.normal(shift, 1, n_a), rng.normal(0, 1, n_b)
+    expected = deepsig.aso(a, b, seed=3, show_progress=False)
+    assert almost_stochastic_order(a, b, seed=3) == pytest.approx(expected, abs=1e-12)
+
+
+def test_almost_stochastic_order_reads_the_direction() -> None:
+    better, worse = np.array([82.0, 82.4, 82.9, 83.1, 83.5]), np.array([80.1, 80.5, 80.8, 81.0])
+    assert almost_stochastic_order(better, worse) == 0.0
+    assert almost_stochastic_order(worse, better) > 0.99
+    assert math.isnan(almost_stochastic_order(better[:1], worse))
+
+
+def test_mde_and_seeds_needed_grow_as_holms_alpha_shrinks() -> None:
+    assert minimum_detectable_effect(1.0, 7, ALPHA / 14) > minimum_detectable_effect(1.0, 7)
+    assert seeds_needed(1.2, 1.0, ALPHA / 14) > seeds_needed(1.2, 1.0)

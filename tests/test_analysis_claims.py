@@ -228,11 +228,18 @@ def test_every_sweep_builds_tables_and_figures(tmp_path: Path) -> None:
         assert by_key[key].tables and by_key[key].figures, key
     grid = by_key["grid_km"].tables[0].text
     assert grid.at["k=10", "m=40"].endswith("(n=3)") and grid.at["k=5", "m=20"] != "–"
-    gains = by_key["Q2-scaling"].tables[-1].data
+    tables = {t.name: t.data for t in by_key["Q2-scaling"].tables}
+    gains = tables["Q2-scaling_gains"]
     assert set(gains["max_sentences"]) == {1000, 3000} and (gains["seeds"] == 2).all()
-    correlations = by_key["Q3"].tables[1].data.set_index("metric")
-    assert correlations.at["alignment", "r_within"] < -0.5  # more noise: worse alignment
-    assert correlations.at["alignment", "seeds"] >= 2  # runs sharing a seed: seed-centred
+    interaction = tables["Q2-scaling_gain_differences"]  # the question: does the gain change?
+    assert interaction["comparison"].str.contains("max_sentences = 3000 − at 1000").all()
+    assert (interaction["seeds"] == 2).all() and interaction["mde"].notna().all()
+    correlations = by_key["Q3"].tables[1].data
+    alignment = correlations[correlations["metric"] == "alignment"].set_index("corpus")
+    assert len(alignment) > 1  # one correlation per corpus, never pooled
+    largest = alignment.loc[alignment["runs"].idxmax()]
+    assert largest["r_within"] < -0.5  # more noise: worse alignment
+    assert largest["seeds"] >= 2  # runs sharing a seed: seed-centred
 
 
 def test_study_spec_is_validated_with_named_errors(tmp_path: Path) -> None:

@@ -148,7 +148,10 @@ def _best_setting(section: Section, scores: pd.DataFrame, x: str) -> None:
             pd.Series([seed_test((by_seed[best] - by_seed[v]).to_numpy(float)).p_t for v in others])
         )
         separated = bool(len(others)) and bool((p_holm < ALPHA).all())
-        tests = ", ".join(f"{show_value(v)}: {p:.2g}" for v, p in zip(others, p_holm, strict=True))
+        tests = ", ".join(
+            f"{show_value(v)}: " + ("untested, < 2 shared seeds" if pd.isna(p) else f"{p:.2g}")
+            for v, p in zip(others, p_holm, strict=True)
+        )
         verdict = (
             "it is the best: every test separates it"
             if separated
@@ -322,6 +325,12 @@ def _interaction(section: Section, key: str, differences: pd.DataFrame, x: str) 
     )
     for _, row in differences.iterrows():
         changed = row["p_t_holm"] < ALPHA
+        if pd.isna(row["p_t_holm"]):
+            section.say(
+                f"{row['comparison']}{in_context(row['context'])}: {row['estimate']:+.2f} "
+                f"over {row['seeds']} shared seed(s): not tested (a test needs 2)."
+            )
+            continue
         section.say(
             f"{row['comparison']}{in_context(row['context'])}: "
             f"{row['estimate']:+.2f} [{row['low']:+.2f}, {row['high']:+.2f}] "

@@ -263,7 +263,6 @@ def _mechanism(data: StudyData, claim: str) -> Section:
     table, parts = mechanisms.mechanism_claim(claim, data.training, data.options.thresholds)
     for part in parts:
         section.verdicts.append(part.verdict_row(claim, data.study.name, ""))
-        section.say(f"{part.part}: {part.verdict} — {part.detail}")
     if table.empty:
         return section
     section.tables.append(

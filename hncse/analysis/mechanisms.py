@@ -271,6 +271,8 @@ def mechanism_claim(
     rows, notes = [], ["no run of this study has the mechanism"]
     if not having.empty:
         rows, notes = c4_rows(having, thresholds) if claim == "C4" else c5_rows(having)
+    if claim == "C5":  # said on the page whether or not C5 could be tested
+        notes = [*notes, RENORMALISATION]
     if not rows:
         untested = [
             ClaimResult(NOT_EVALUATED, None, "; ".join(notes), part=p.label, conditional_on="")
@@ -305,8 +307,6 @@ def _part_result(table: pd.DataFrame, part: Part, notes: list[str]) -> ClaimResu
                 int(row["runs"]),
                 "runs",
             )
-    if part.statistic in {p.statistic for p in PARTS["C5"]}:
-        notes = [*notes, RENORMALISATION]
     detail = "; ".join([detail, *notes])
     return ClaimResult(word, interval, detail, own, row, part=part.label, conditional_on=OVER_RUNS)
 

@@ -16,7 +16,7 @@ at 3, 5, 7 and 10 seeds and at the two noise mixes measured on the default study
 26): STS-B (test-set sd 0.057, seed sd 0.177) and STS16 (0.048, 0.058). The per-pair
 statistic here is the mean of the pair differences (the real one is the Spearman
 difference; the interval's construction is the same). Using the conditional interval as the
-two-way one fails: on STS16 at 7 seeds it covers Δ in about 68% of the studies.
+two-way one fails: on STS16 at 7 seeds it covers Δ in 65% of the studies (docs/analysis.md).
 
 Test-set level: two single models scored on the same n test pairs drawn from a trivariate
 normal (gold, a, b), whose population Spearman difference is known in closed form,

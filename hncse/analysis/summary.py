@@ -82,8 +82,8 @@ def q1_line(table: pd.DataFrame) -> str:
         for _, r in rows.iterrows()
     )
     return (
-        f"- **Q1** (β): STS avg {values}. No test between β values is part of this "
-        "study, so no trend is claimed."
+        f"- **Q1** (β): STS avg {values}. A β is called best only where the report's "
+        "seed-paired tests (Holm) separate it from every other; no trend is claimed."
     )
 
 

@@ -19,6 +19,8 @@ from hncse.analysis.stats import (
     pair_bootstrap,
     seed_test,
     seeds_needed,
+    t_interval,
+    two_way_interval,
 )
 from hncse.analysis.verdicts import (
     ALPHA,
@@ -214,3 +216,17 @@ def test_almost_stochastic_order_reads_the_direction() -> None:
 def test_mde_and_seeds_needed_grow_as_holms_alpha_shrinks() -> None:
     assert minimum_detectable_effect(1.0, 7, ALPHA / 14) > minimum_detectable_effect(1.0, 7)
     assert seeds_needed(1.2, 1.0, ALPHA / 14) > seeds_needed(1.2, 1.0)
+
+
+def test_two_way_interval_adds_the_test_set_variance() -> None:
+    """Seed differences that exclude 0 on their own; a test-set sd of the seed-mean
+    difference as large as the seed SE widens the interval over 0 (a verdict that holds
+    only conditionally), and a negligible one leaves the t interval as it is."""
+    d = np.array([0.20, 0.26, 0.31, 0.18, 0.24, 0.29, 0.22])
+    low, high = t_interval(d.mean(), d.std(ddof=1), len(d))
+    rng = np.random.default_rng(0)
+    wide = two_way_interval(d, rng.normal(d.mean(), 0.2, 5000))
+    assert low > 0 and wide[0] < 0 < wide[1]
+    same = two_way_interval(d, rng.normal(d.mean(), 1e-9, 5000))
+    assert same == pytest.approx((low, high), abs=1e-6)
+    assert all(math.isnan(v) for v in two_way_interval(d[:1], rng.normal(0, 1, 10)))

@@ -152,7 +152,7 @@ def _synthetic(
     inputs = ObjectiveInputs(
         recorded.inputs.h, recorded.inputs.h_pos, recorded.inputs.bank, generator
     )
-    synthetic, _mixed_from = ContrastiveObjective._synthetic_similarities(z, p, inputs, hnm)
+    synthetic, _, _ = ContrastiveObjective._synthetic_similarities(z, p, inputs, hnm)
     return synthetic
 
 

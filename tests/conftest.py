@@ -153,6 +153,7 @@ class Run:
     untrained: bool = False  # a baseline described by run.json, without training files
     space: bool = True  # alignment and uniformity in eval.json (worse with more noise)
     mixes: bool = True  # False: PM never mixes a query (deltas logged as NaN)
+    c5_logs: bool = True  # False: a log older than C5's parent and single-hardest gaps
     tasks: tuple[str, ...] | None = None  # evaluated tasks (eval.json keys); None: all
 
     @property
@@ -272,6 +273,14 @@ def _train_log(run: Run) -> list[dict[str, Any]]:
                     "hnm/num_synthetic": 40.0,
                 }
             )
+            if run.c5_logs:  # mixes a little below their harder parents, above the hardest
+                line.update(
+                    {
+                        "hnm/gap_harder_parent": rng.normal(-0.02, 0.01),
+                        "hnm/gap_hardest_single": rng.normal(0.05, 0.02),
+                        "hnm/frac_above_hardest": rng.uniform(0.6, 0.8),
+                    }
+                )
         lines.append(line)
         if step % 10 == 0:
             lines.append(

@@ -10,6 +10,8 @@ import pytest
 from conftest import Run, ablation_runs, write_results
 
 from hncse.analysis import cli
+from hncse.analysis.stats import CONDITIONAL_ON
+from hncse.analysis.verdicts import NOT_COMPARABLE, VERDICTS
 from hncse.cli import COMMANDS, main
 
 
@@ -42,7 +44,12 @@ def test_aggregate_writes_tables_statistics_figures(tmp_path: Path) -> None:
     assert len(tidy) == len(pd.read_csv(out / "results.csv"))
     assert set(tidy["method"]) == {"simcse", "hncse-pm", "hncse-hnm", "hncse", "glove"}
     verdicts = pd.read_csv(out / "verdicts.csv")
-    assert list(verdicts["claim"]) == ["C1", "C2", "C3", "C4", "C5"]
+    assert list(verdicts["claim"]) == ["C1", "C2", "C3", "C4", "C4", "C5", "C5"]
+    assert list(verdicts.columns) == cli.VERDICT_COLUMNS
+    assert verdicts["verdict"].isin(VERDICTS).all()
+    c1 = verdicts.iloc[0]
+    assert c1["size"] == NOT_COMPARABLE and c1["conditional_on"] == CONDITIONAL_ON
+    assert c1["alpha"] == pytest.approx(1 - c1["level"])
     study = out / "all-runs"
     for stem in ("sts", "transfer", "ablation", "c2_tests", "c3_tests", "c4_mechanism"):
         for suffix in (".md", ".tex", ".csv"):
@@ -72,7 +79,8 @@ def test_aggregate_writes_tables_statistics_figures(tmp_path: Path) -> None:
     runs = pd.read_csv(out / "embedding-space" / "q3_runs.csv").dropna(subset=["alignment"])
     correlations = pd.read_csv(out / "embedding-space" / "q3_correlations.csv")
     assert runs["seed"].isna().any()
-    assert correlations.set_index("metric").at["alignment", "runs"] == runs["seed"].notna().sum()
+    alignment = correlations.set_index("metric").loc["alignment"]
+    assert alignment["runs"].sum() == runs["seed"].notna().sum()
     assert not list(out.rglob("*.tmp"))
 
 

@@ -12,17 +12,23 @@ import pytest
 from scipy import stats as scipy_stats
 
 from hncse.analysis.stats import (
+    almost_stochastic_order,
     holm,
     holm_levels,
     minimum_detectable_effect,
     pair_bootstrap,
     seed_test,
     seeds_needed,
+    t_interval,
+    two_way_interval,
 )
 from hncse.analysis.verdicts import (
     ALPHA,
+    CONSISTENT,
     CONTRADICTED,
     INCONCLUSIVE,
+    NO_SIZE,
+    NOT_COMPARABLE,
     NOT_EVALUATED,
     NOT_REPRODUCED,
     REPRODUCED,
@@ -30,6 +36,7 @@ from hncse.analysis.verdicts import (
     Evidence,
     combine,
     decide,
+    decide_size,
 )
 
 
@@ -149,24 +156,77 @@ def _evidence(
         (_evidence(0.5, 0.2, 0.8, 0.01), 1, True, REPRODUCED),
         (_evidence(-0.5, -0.8, -0.2, 0.01), 1, True, CONTRADICTED),
         (_evidence(-0.5, -0.8, -0.2, 0.01), -1, True, REPRODUCED),
-        (_evidence(0.1, -0.2, 0.4, 0.4, 0.35, 1.2), 1, True, NOT_REPRODUCED),
-        (_evidence(0.1, -0.2, 0.4, 0.4, 1.5, 1.2), 1, True, INCONCLUSIVE),  # no power
-        (_evidence(0.1, -0.2, 1.4, 0.4, 0.35, 1.2), 1, True, INCONCLUSIVE),  # 1.2 inside
-        (_evidence(0.1, -0.2, 0.4, 0.4), 1, True, INCONCLUSIVE),  # the paper states no effect
+        (_evidence(0.1, -0.2, 0.4, 0.4, 0.35, 1.2), 1, True, INCONCLUSIVE),  # size apart
+        (_evidence(0.1, -0.2, 0.4, 0.4), 1, True, INCONCLUSIVE),
         (_evidence(0.5, 0.2, 0.8, 0.01), 1, False, UNTESTABLE),
         (None, 1, True, NOT_EVALUATED),
     ],
 )
-def test_verdict_words(
+def test_direction_words(
     evidence: Evidence | None, direction: int, acted: bool, expected: str
 ) -> None:
     assert decide(evidence, direction, acted) == expected
+
+
+@pytest.mark.parametrize(
+    ("evidence", "paper_setting", "expected"),
+    [
+        (_evidence(0.1, -0.2, 0.4, 0.4, 0.35, 1.2), True, NOT_REPRODUCED),
+        (_evidence(0.3, 0.2, 0.4, 0.001, 0.09, 1.2), True, NOT_REPRODUCED),  # reproduced, smaller
+        (_evidence(0.1, -0.2, 0.4, 0.4, 1.5, 1.2), True, INCONCLUSIVE),  # no power
+        (_evidence(1.0, 0.5, 1.5, 0.01, 0.35, 1.2), True, CONSISTENT),
+        (_evidence(0.1, -0.2, 0.4, 0.4, 0.35, 1.2), False, NOT_COMPARABLE),  # a proxy
+        (_evidence(1.0, 0.5, 1.5, 0.01, 0.35, 1.2), False, NOT_COMPARABLE),
+        (_evidence(0.1, -0.2, 0.4, 0.4), True, NO_SIZE),  # the paper states no effect
+        (None, True, NOT_EVALUATED),
+    ],
+)
+def test_size_words(evidence: Evidence | None, paper_setting: bool, expected: str) -> None:
+    assert decide_size(evidence, paper_setting) == expected
 
 
 def test_a_claim_is_as_weak_as_its_weakest_part() -> None:
     assert combine([REPRODUCED, REPRODUCED]) == REPRODUCED
     assert combine([REPRODUCED, INCONCLUSIVE]) == INCONCLUSIVE
     assert combine([REPRODUCED, UNTESTABLE, INCONCLUSIVE]) == UNTESTABLE
-    assert combine([NOT_REPRODUCED, CONTRADICTED]) == CONTRADICTED
+    assert combine([INCONCLUSIVE, CONTRADICTED]) == CONTRADICTED
     assert combine([REPRODUCED, NOT_EVALUATED]) == REPRODUCED
     assert combine([NOT_EVALUATED]) == combine([]) == NOT_EVALUATED
+
+
+@pytest.mark.parametrize(
+    ("n_a", "n_b", "shift"), [(7, 7, 0.5), (3, 3, 0.0), (5, 7, -0.3), (10, 4, 1.5)]
+)
+def test_almost_stochastic_order_is_deepsigs(n_a: int, n_b: int, shift: float) -> None:
+    """The vectorised ε_min equals deepsig's own (same algorithm, same random stream)."""
+    deepsig = pytest.importorskip("deepsig")
+    rng = np.random.default_rng([n_a, n_b])
+    a, b = rng.normal(shift, 1, n_a), rng.normal(0, 1, n_b)
+    expected = deepsig.aso(a, b, seed=3, show_progress=False)
+    assert almost_stochastic_order(a, b, seed=3) == pytest.approx(expected, abs=1e-12)
+
+
+def test_almost_stochastic_order_reads_the_direction() -> None:
+    better, worse = np.array([82.0, 82.4, 82.9, 83.1, 83.5]), np.array([80.1, 80.5, 80.8, 81.0])
+    assert almost_stochastic_order(better, worse) == 0.0
+    assert almost_stochastic_order(worse, better) > 0.99
+    assert math.isnan(almost_stochastic_order(better[:1], worse))
+
+
+def test_mde_and_seeds_needed_grow_as_holms_alpha_shrinks() -> None:
+    assert minimum_detectable_effect(1.0, 7, ALPHA / 14) > minimum_detectable_effect(1.0, 7)
+    assert seeds_needed(1.2, 1.0, ALPHA / 14) > seeds_needed(1.2, 1.0)
+
+
+def test_two_way_interval_adds_the_test_set_variance() -> None:
+    """Seed differences that exclude 0 on their own; a test-set sd of the seed-mean
+    difference as large as the seed SE widens the interval over 0 (a verdict that holds
+    only conditionally), and a negligible one leaves the t interval as it is."""
+    d = np.array([0.20, 0.26, 0.31, 0.18, 0.24, 0.29, 0.22])
+    low, high = t_interval(d.mean(), d.std(ddof=1), len(d))
+    rng = np.random.default_rng(0)
+    wide = two_way_interval(d, rng.normal(d.mean(), 0.2, 5000))
+    assert low > 0 and wide[0] < 0 < wide[1]
+    same = two_way_interval(d, rng.normal(d.mean(), 1e-9, 5000))
+    assert same == pytest.approx((low, high), abs=1e-6)
+    assert all(math.isnan(v) for v in two_way_interval(d[:1], rng.normal(0, 1, 10)))

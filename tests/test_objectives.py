@@ -226,8 +226,9 @@ def test_mix_hard_negatives_pairs_normalised_and_detached():
     bank = t(BANK, requires_grad=True)
     selected = torch.tensor([[0, 2], [3, 1]])
     generator = torch.Generator().manual_seed(0)
-    h = fn.mix_hard_negatives(bank, selected, m=40, alpha=0.25, generator=generator)
+    h, parents = fn.mix_hard_negatives(bank, selected, m=40, alpha=0.25, generator=generator)
     assert h.shape == (2, 40, 3) and not h.requires_grad
+    assert parents.shape == (2, 40, 2) and (parents[..., 0] != parents[..., 1]).all()
     for row, (a, b) in enumerate([(0, 2), (3, 1)]):
         options = [t([mix(0.25, BANK[a], 0.75, BANK[b])]), t([mix(0.75, BANK[a], 0.25, BANK[b])])]
         hits = [torch.isclose(h[row], o, atol=1e-6).all(dim=1) for o in options]
@@ -241,7 +242,7 @@ def test_uniform_alpha_reproducible_with_seed():
 
     def draw(seed: int) -> torch.Tensor:
         generator = torch.Generator().manual_seed(seed)
-        return fn.mix_hard_negatives(t(BANK), selected, 8, "uniform", generator)
+        return fn.mix_hard_negatives(t(BANK), selected, 8, "uniform", generator)[0]
 
     torch.testing.assert_close(draw(7), draw(7), rtol=0, atol=0)
     assert not torch.allclose(draw(7), draw(8))
@@ -261,7 +262,9 @@ def test_hnm_previous_bank_appends_synthetic_columns():
     assert out.loss.item() == pytest.approx(cross_entropy(rows, 0.5), rel=1e-5)
     # hardest k = min(2, N − 1) = 1 in-batch negative per query: s(e1, p2) = s(e3, p1) = 0;
     # the bank vectors mixed: s(e1, b1) = 0.96, s(e1, b2) = 0.936, s(e3, b4) = 0.8,
-    # s(e3, b3) = 0.6
+    # s(e3, b3) = 0.6; harder parents 0.96 and 0.8: e1's mix is below its harder parent
+    # (s1 = 0.9487), e3's above (s2 = 0.8137, re-normalisation); both above the single
+    # hardest in-batch negative (0)
     assert out.stats == pytest.approx(
         {
             "hnm/sim_inbatch": 0.0,
@@ -269,12 +272,17 @@ def test_hnm_previous_bank_appends_synthetic_columns():
             "hnm/sim_synthetic": (s1 + s2) / 2,
             "hnm/sim_mixed_from": (0.96 + 0.936 + 1.4) / 4,
             "hnm/num_synthetic": 3.0,
-        }
+            "hnm/gap_harder_parent": ((s1 - 0.96) + (s2 - 0.8)) / 2,
+            "hnm/gap_hardest_single": (s1 + s2) / 2,
+            "hnm/frac_above_hardest": 1.0,
+        },
+        abs=1e-6,  # float32: the parent gap is a small difference
     )
     empty = run("hncse-hnm", h, h_pos, bank_vectors=None, **options)
     assert empty.loss.item() == pytest.approx(cross_entropy([[0.8, 0.0], [0.0, 0.8]], 0.5))
     assert math.isnan(empty.stats["hnm/sim_synthetic"]) and empty.stats["hnm/num_synthetic"] == 0
     assert math.isnan(empty.stats["hnm/sim_mixed_from"])
+    assert math.isnan(empty.stats["hnm/gap_harder_parent"])
 
 
 # in_batch bank on the PM example: query i mixes the other two positives (k = 2, α = 0.5):
@@ -389,6 +397,9 @@ HNM_KEYS = {
     "hnm/num_synthetic",
     "hnm/sim_hardest_inbatch",
     "hnm/sim_mixed_from",
+    "hnm/gap_harder_parent",
+    "hnm/gap_hardest_single",
+    "hnm/frac_above_hardest",
 }
 
 

@@ -10,30 +10,45 @@ over the members a report could test, and the members it could not are named.
 - C3: HNCSE-PM − baseline, HNCSE-HNM − baseline, HNCSE − HNCSE-PM, HNCSE − HNCSE-HNM: one
   family on STS avg and one on Transfer avg.
 
+Every member's interval is the paired t over seeds at its Holm level, conditional on the
+benchmark's fixed test sets (:data:`stats.CONDITIONAL_ON`); beside it, where the runs have
+per-pair scores, the two-way interval that also counts test-set sampling
+(:func:`stats.two_way_interval`), and a verdict that holds only conditionally is marked.
+MDE and seeds needed are at the member's Holm α. Almost stochastic order (ε_min) over the
+per-seed scores is the third seed-level test. C1's size is judged only where the runs are
+in the paper's setting (:mod:`hncse.analysis.regime`).
+
 With one seed per method there is no seed-level inference: the comparison shows the
 paired bootstrap over the test pairs (uncorrected, labelled) and is inconclusive.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 
+from hncse.analysis.regime import proxy_reason
 from hncse.analysis.sections import VerdictRow
 from hncse.analysis.stats import (
+    CONDITIONAL_ON,
     SEED_T,
     Interval,
     PairBootstrap,
     SeedTest,
+    almost_stochastic_order,
     holm,
-    holm_levels,
+    holm_alphas,
+    minimum_detectable_effect,
     pair_bootstrap,
+    resampled_test_set_means,
     seed_test,
     seeds_needed,
     spearman_rows,
+    two_way_interval,
 )
 from hncse.analysis.tasks import (
     PAIRS_SUBSET,
@@ -47,18 +62,23 @@ from hncse.analysis.tasks import (
     transfer_columns,
 )
 from hncse.analysis.verdicts import (
+    CONTRADICTED,
     INCONCLUSIVE,
+    NO_SIZE,
     NOT_EVALUATED,
     REPRODUCED,
     Evidence,
     Outcome,
     combine,
     decide,
+    decide_size,
 )
 
 FULL, PM, HNM = "hncse", "hncse-pm", "hncse-hnm"
 BASELINE = "<baseline>"  # stands for the study's baseline in a declared family
 PAPER_STSB_GAIN = 1.2
+#: bootstrap replicates of the test-set variance behind a two-way interval
+TWO_WAY_RESAMPLES = 200
 PairsLoader = Callable[[str], pd.DataFrame | None]
 
 
@@ -127,7 +147,10 @@ class Comparison:
     baseline: str
     seeds: list[object]
     differences: pd.DataFrame  # matched pair × headline column
+    scores: tuple[pd.DataFrame, pd.DataFrame]  # method's and baseline's, matched pair × column
+    proxy: str = ""  # why the runs are not in the paper's setting; "" when they are
     bootstraps: dict[str, PairBootstrap] = field(default_factory=dict)
+    test_set: dict[str, np.ndarray] = field(default_factory=dict)  # two-way replicates
     notes: list[str] = field(default_factory=list)
 
     @property
@@ -180,15 +203,54 @@ def compare(
         return None
     by_run = scores.set_index("run")
     columns = [*sts_columns(), *transfer_columns()]
-    differences = by_run.loc[matched["run_a"], columns].to_numpy(float) - by_run.loc[
-        matched["run_b"], columns
-    ].to_numpy(float)
+    a = by_run.loc[matched["run_a"], columns].reset_index(drop=True)
+    b = by_run.loc[matched["run_b"], columns].reset_index(drop=True)
+    runs = scores[scores["run"].isin([*matched["run_a"], *matched["run_b"]])]
     comparison = Comparison(
-        method, baseline, matched["seed"].to_list(), pd.DataFrame(differences, columns=columns)
+        method, baseline, matched["seed"].to_list(), a - b, (a, b), proxy_reason(runs)
     )
     if len(matched) == 1:
         _bootstrap_single_models(comparison, matched.iloc[0], pairs, n_resamples, rng)
+    else:
+        _test_set_replicates(comparison, matched, pairs, rng)
     return comparison
+
+
+def _aligned_pairs(
+    runs: list[str], pairs: PairsLoader, task: Task
+) -> tuple[np.ndarray, np.ndarray] | None:
+    """Gold (pairs,) and scores (runs × pairs) of ``task`` when every run scored the same
+    pairs against the same gold; None otherwise."""
+    frames = [task_pairs(pairs(run), task) for run in runs]
+    if any(f is None for f in frames):
+        return None
+    first = frames[0]
+    keys = first[["subset", "pair_index"]].to_numpy()
+    for frame in frames[1:]:
+        if len(frame) != len(first) or not (
+            (frame[["subset", "pair_index"]].to_numpy() == keys).all()
+            and np.allclose(frame["gold"], first["gold"])
+        ):
+            return None
+    return first["gold"].to_numpy(float), np.stack([f["score"].to_numpy(float) for f in frames])
+
+
+def _test_set_replicates(
+    comparison: Comparison, matched: pd.DataFrame, pairs: PairsLoader, rng: np.random.Generator
+) -> None:
+    """Per STS task (and STS avg when all seven have them), the test-set replicates of the
+    seed-mean difference, the pairs resampled jointly for all runs."""
+    n = len(matched)
+    for task in STS_TASKS:
+        aligned = _aligned_pairs([*matched["run_a"], *matched["run_b"]], pairs, task)
+        if aligned is not None:
+            gold, scores = aligned
+            comparison.test_set[task.label] = resampled_test_set_means(
+                gold, scores[:n], scores[n:], TWO_WAY_RESAMPLES, rng
+            )
+    sts = [t.label for t in STS_TASKS]
+    if all(label in comparison.test_set for label in sts):  # independent test sets
+        comparison.test_set[STS_AVG] = np.mean([comparison.test_set[s] for s in sts], axis=0)
 
 
 def _bootstrap_single_models(
@@ -250,10 +312,14 @@ FAMILY_COLUMNS = [
     "ci_high",
     "level",
     "interval",
+    "two_way_low",
+    "two_way_high",
     "p_t",
     "p_t_holm",
+    "alpha",
     "p_wilcoxon",
     "p_wilcoxon_holm",
+    "eps_min",
     "d_z",
     "d_z_low",
     "d_z_high",
@@ -261,6 +327,8 @@ FAMILY_COLUMNS = [
     "paper_effect",
     "seeds_for_paper_effect",
     "verdict",
+    "conditional_only",
+    "size",
 ]
 
 
@@ -277,19 +345,45 @@ def family_table(
             missing.append(f"{member.comparison} · {member.task}")
             continue
         rows.append(_member_row(member, test, comparison))
-        tests.append(test)
+        tests.append((test, comparison))
     table = pd.DataFrame(rows, columns=FAMILY_COLUMNS)
     if table.empty:
         return table, missing
     table["p_t_holm"] = holm(table["p_t"])
     table["p_wilcoxon_holm"] = holm(table["p_wilcoxon"])
-    table["level"] = holm_levels(table["p_t"])
-    for index, test in enumerate(tests):  # the corrected interval: t at Holm's level
-        level = table.at[index, "level"]
-        if not np.isnan(level):
-            table.loc[index, ["ci_low", "ci_high"]] = test.interval(level)
+    table["alpha"] = holm_alphas(table["p_t"])
+    table["level"] = 1 - table["alpha"]
+    for index, (test, comparison) in enumerate(tests):
+        _at_holm_level(table, index, test, comparison)
     table["verdict"] = [decide(_evidence(row)) for _, row in table.iterrows()]
+    table["conditional_only"] = table["verdict"].isin([REPRODUCED, CONTRADICTED]) & (
+        (table["two_way_low"] <= 0) & (table["two_way_high"] >= 0)
+    )
+    table["size"] = [
+        decide_size(_evidence(row), not comparison.proxy)
+        for (_, row), (_, comparison) in zip(table.iterrows(), tests, strict=True)
+    ]
     return table.astype({"seeds_for_paper_effect": "Int64"}), missing
+
+
+def _at_holm_level(table: pd.DataFrame, index: int, test: SeedTest, comparison: Comparison) -> None:
+    """The member's corrected intervals (conditional and two-way), MDE and seeds needed at
+    its Holm level (nothing to correct with one seed per method)."""
+    level, row = table.at[index, "level"], table.loc[index]
+    if np.isnan(level):
+        return
+    table.loc[index, ["ci_low", "ci_high"]] = test.interval(level)
+    differences = comparison.differences[row["task"]].dropna().to_numpy(float)
+    if row["task"] in comparison.test_set:
+        table.loc[index, ["two_way_low", "two_way_high"]] = two_way_interval(
+            differences, comparison.test_set[row["task"]], level
+        )
+    alpha = table.at[index, "alpha"]
+    table.at[index, "mde"] = minimum_detectable_effect(test.sd, test.n, alpha)
+    if not pd.isna(row["paper_effect"]):
+        table.at[index, "seeds_for_paper_effect"] = seeds_needed(
+            row["paper_effect"], test.sd, alpha
+        )
 
 
 def _member_row(member: Member, test: SeedTest, comparison: Comparison) -> dict:
@@ -307,21 +401,25 @@ def _member_row(member: Member, test: SeedTest, comparison: Comparison) -> dict:
         "interval": interval.method
         if interval
         else (f"{SEED_T}, Holm-corrected" if test.n >= 2 else "none (one seed per method)"),
+        "two_way_low": np.nan,
+        "two_way_high": np.nan,
         "p_t": test.p_t,
         "p_t_holm": np.nan,
+        "alpha": np.nan,
         "p_wilcoxon": test.p_wilcoxon,
         "p_wilcoxon_holm": np.nan,
+        "eps_min": almost_stochastic_order(
+            comparison.scores[0][member.task].dropna(), comparison.scores[1][member.task].dropna()
+        ),
         "d_z": test.d_z,
         "d_z_low": test.d_z_low,
         "d_z_high": test.d_z_high,
-        "mde": test.mde,
+        "mde": np.nan,  # at the member's Holm level, once the family is known
         "paper_effect": np.nan if member.paper_effect is None else member.paper_effect,
-        "seeds_for_paper_effect": (
-            seeds_needed(member.paper_effect, test.sd)
-            if member.paper_effect is not None
-            else np.nan
-        ),
+        "seeds_for_paper_effect": np.nan,
         "verdict": NOT_EVALUATED,
+        "conditional_only": False,
+        "size": NO_SIZE,
     }
 
 
@@ -349,22 +447,29 @@ class ClaimResult:
     detail: str
     table: pd.DataFrame = field(default_factory=pd.DataFrame)
     deciding: pd.Series | None = None  # the member (table row) that carries the verdict
+    size: str = NO_SIZE  # the size word, for a claim that states an effect
+    part: str = ""  # which part of the claim, for a claim read in parts (C4, C5)
+    conditional_on: str = CONDITIONAL_ON
 
     def verdict_row(self, claim: str, study: str, context: str) -> VerdictRow:
         row = self.deciding
+        base = VerdictRow(
+            claim, study, context, self.verdict, self.interval, self.detail, part=self.part
+        )
         if row is None:
-            return VerdictRow(claim, study, context, self.verdict, self.interval, self.detail)
-        n = row["n"] if "n" in row else row["runs"]
-        return VerdictRow(
-            claim,
-            study,
-            context,
-            self.verdict,
-            self.interval,
-            self.detail,
-            int(n),
-            float(row["p_t_holm"]),
-            float(row["mde"]),
+            return dataclasses.replace(base, size=self.size)
+        return dataclasses.replace(
+            base,
+            n=int(row["n"] if "n" in row else row["runs"]),
+            p_holm=float(row["p_t_holm"]),
+            mde=float(row["mde"]),
+            size=self.size,
+            level=float(row["level"]),
+            alpha=float(row["alpha"]),
+            two_way=(float(row.get("two_way_low", np.nan)), float(row.get("two_way_high", np.nan))),
+            conditional_only=bool(row.get("conditional_only", False)),
+            eps_min=float(row.get("eps_min", np.nan)),
+            conditional_on=self.conditional_on if self.interval is not None else "",
         )
 
 
@@ -385,10 +490,19 @@ def describe_row(row: pd.Series) -> str:
     else:
         interval = f"{row['estimate']:+.2f} [{row['ci_low']:+.2f}, {row['ci_high']:+.2f}]"
     parts = [row["interval"], f"n = {int(row['n'])}"]
+    if not np.isnan(row["level"]):
+        parts[0] += f", {row['level']:.1%} level, conditional on {CONDITIONAL_ON}"
     if not np.isnan(row["p_t_holm"]):
         parts.append(f"Holm p {row['p_t_holm']:.2g}")
     if not np.isnan(row["mde"]):
-        parts.append(f"MDE {row['mde']:.2f}")
+        parts.append(f"MDE {row['mde']:.2f} at α {row['alpha']:.3g}")
+    if not np.isnan(row.get("two_way_low", np.nan)):
+        two_way = f"[{row['two_way_low']:+.2f}, {row['two_way_high']:+.2f}]"
+        parts.append(f"counting test-set sampling too {two_way}")
+    if row.get("conditional_only", False):
+        parts.append("holds only conditionally on the test sets")
+    if not np.isnan(row.get("eps_min", np.nan)):
+        parts.append(f"ASO ε_min {row['eps_min']:.2f}")
     return f"{interval} ({', '.join(parts)})"
 
 
@@ -414,12 +528,13 @@ def claim_result(claim: str, comparisons: Comparisons, baseline: str) -> ClaimRe
         if not pd.isna(row["paper_effect"]):
             detail += (
                 f"; seeds that detect the paper's {row['paper_effect']:+g} at 80% "
-                f"power: {_seeds(row['seeds_for_paper_effect'])}"
+                f"power and this α: {_seeds(row['seeds_for_paper_effect'])}"
             )
         elif word == INCONCLUSIVE and not pd.isna(row["sd"]):
+            seeds = seeds_needed(row["estimate"], row["sd"], row["alpha"])
             detail += (
                 f"; seeds that would detect the observed {row['estimate']:+.2f} at 80% "
-                f"power: {_seeds(seeds_needed(row['estimate'], row['sd']))}"
+                f"power and this α: {_seeds(seeds)}"
             )
     if missing:
         detail += f"; not evaluated (missing): {', '.join(missing)}"
@@ -430,7 +545,26 @@ def claim_result(claim: str, comparisons: Comparisons, baseline: str) -> ClaimRe
         )
     if word == REPRODUCED and missing:
         detail += "; reproduced on the members evaluated only"
-    return ClaimResult(word, interval, detail, table, row)
+    size, why = _size(claim, table, comparisons, baseline)
+    if why:
+        detail += f"; size {size}: {why}"
+    return ClaimResult(word, interval, detail, table, row, size)
+
+
+def _size(
+    claim: str, table: pd.DataFrame, comparisons: Comparisons, baseline: str
+) -> tuple[str, str]:
+    """The size word of a claim that states an effect (its member with the paper's effect)
+    and, where the runs are not in the paper's setting, why."""
+    stated = [m.resolved(baseline) for f in FAMILIES[claim] for m in f.members if m.paper_effect]
+    if not stated:
+        return NO_SIZE, ""
+    member = stated[0]
+    rows = table[(table["comparison"] == member.comparison) & (table["task"] == member.task)]
+    if rows.empty:
+        return NOT_EVALUATED, ""
+    comparison = comparisons(member.method, member.baseline)
+    return str(rows["size"].iloc[0]), comparison.proxy if comparison is not None else ""
 
 
 def _seeds(value: float) -> str:

@@ -189,17 +189,26 @@ def analyse(
 
 VERDICT_COLUMNS = [
     "claim",
+    "part",
     "statement",
     "study",
     "context",
     "verdict",
+    "size",
     "estimate",
     "ci_low",
     "ci_high",
+    "level",
     "interval",
+    "conditional_on",
+    "two_way_low",
+    "two_way_high",
+    "conditional_only",
     "n",
     "p_holm",
+    "alpha",
     "mde",
+    "eps_min",
     "detail",
 ]
 
@@ -211,17 +220,26 @@ def verdict_frame(rows: list[VerdictRow]) -> pd.DataFrame:
         [
             {
                 "claim": row.claim,
+                "part": row.part,
                 "statement": CLAIMS.get(row.claim, ""),
                 "study": row.study,
                 "context": row.context,
                 "verdict": row.verdict,
+                "size": row.size,
                 "estimate": row.interval.estimate if row.interval else None,
                 "ci_low": row.interval.low if row.interval else None,
                 "ci_high": row.interval.high if row.interval else None,
+                "level": row.level,
                 "interval": row.interval.method if row.interval else "",
+                "conditional_on": row.conditional_on,
+                "two_way_low": row.two_way[0],
+                "two_way_high": row.two_way[1],
+                "conditional_only": row.conditional_only,
                 "n": row.n,
                 "p_holm": row.p_holm,
+                "alpha": row.alpha,
                 "mde": row.mde,
+                "eps_min": row.eps_min,
                 "detail": row.detail,
             }
             for row in rows

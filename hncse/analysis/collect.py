@@ -212,16 +212,11 @@ def read_train_log(path: Path) -> pd.DataFrame:
 SUMMED = {"pm/num_mixed": "pm/mixed_queries", "pm/num_queries": "pm/queries"}
 #: per-step means over the mixed queries: a run's mean weights each step by its count
 MIXED_MEANS = ("pm/delta_sim_query", "pm/delta_sim_negative")
-#: C5's like-with-like gaps, per step: synthetic minus each comparison set (split ``mean``)
-GAPS = {
-    "hnm/gap_hardest_inbatch": "hnm/sim_hardest_inbatch",
-    "hnm/gap_mixed_from": "hnm/sim_mixed_from",
-}
 
 
 def _mechanism_means(train: pd.DataFrame) -> dict[str, float]:
     """Each ``pm/*`` and ``hnm/*`` statistic's mean over the logged steps (the PM deltas
-    weighted by the step's mixed queries), the C5 gaps, and the summed counts."""
+    weighted by the step's mixed queries), and the summed counts."""
     means: dict[str, float] = {}
     for column in train.columns:
         if column.startswith(MECHANISM_PREFIXES) and train[column].notna().any():
@@ -231,11 +226,6 @@ def _mechanism_means(train: pd.DataFrame) -> dict[str, float]:
             present = train[[column, "pm/num_mixed"]].dropna()
             if column in train and present["pm/num_mixed"].sum() > 0:
                 means[column] = float(np.average(present[column], weights=present["pm/num_mixed"]))
-    for gap, other in GAPS.items():
-        if other in train and "hnm/sim_synthetic" in train:
-            values = (train["hnm/sim_synthetic"] - train[other]).dropna()
-            if len(values):
-                means[gap] = float(values.mean())
     return means
 
 

@@ -50,7 +50,15 @@ class VerdictRow:
     detail: str
     n: int | None = None  # seeds (or runs) behind the deciding part
     p_holm: float = math.nan  # its Holm-adjusted p within the declared family
-    mde: float = math.nan  # its minimum detectable effect (80% power, α 0.05)
+    mde: float = math.nan  # its minimum detectable effect (80% power at ``alpha``)
+    part: str = ""  # the part of the claim (C4, C5 are read in parts)
+    size: str = ""  # the size word of a claim that states an effect (C1)
+    level: float = math.nan  # confidence level of the interval (the member's Holm level)
+    alpha: float = math.nan  # the α the verdict uses: 1 − level
+    two_way: tuple[float, float] = (math.nan, math.nan)  # counting test-set sampling too
+    conditional_only: bool = False  # the verdict's interval excludes 0, the two-way one not
+    eps_min: float = math.nan  # almost stochastic order of the deciding member
+    conditional_on: str = ""  # what the interval is conditional on
 
 
 @dataclass

@@ -23,6 +23,7 @@ import dataclasses
 import functools
 import gc
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -136,36 +137,38 @@ def d_z_interval(differences: np.ndarray, confidence: float = CONFIDENCE) -> tup
     return noncentrality(1 - tail) / math.sqrt(n), noncentrality(tail) / math.sqrt(n)
 
 
-def minimum_detectable_effect(sd: float, n: int) -> float:
+def minimum_detectable_effect(sd: float, n: int, alpha: float = ALPHA) -> float:
     """Smallest true mean difference a two-sided paired t test over n seeds detects with
-    80% power at α 0.05, given the seed sd of the differences; NaN below 2 seeds."""
-    if n < 2 or not np.isfinite(sd):
+    80% power at ``alpha`` (a member's Holm level), given the seed sd of the differences;
+    NaN below 2 seeds."""
+    if n < 2 or not np.isfinite(sd) or not np.isfinite(alpha):
         return math.nan
-    return _detectable_d_z(n) * sd
+    return _detectable_d_z(n, round(alpha, 12)) * sd
 
 
 @functools.cache
-def _detectable_d_z(n: int) -> float:
-    """The standardised effect detectable with 80% power at α 0.05 over n pairs."""
-    return float(TTestPower().solve_power(nobs=n, alpha=ALPHA, power=POWER))
+def _detectable_d_z(n: int, alpha: float) -> float:
+    """The standardised effect detectable with 80% power at ``alpha`` over n pairs."""
+    return float(TTestPower().solve_power(nobs=n, alpha=alpha, power=POWER))
 
 
-def seeds_needed(effect: float, sd: float, most: int = 10_000) -> float:
-    """Seeds a two-sided paired t test needs to detect ``effect`` with 80% power at α 0.05,
-    given the seed sd of the differences (NaN when sd is unknown; 2 when sd is 0)."""
-    if not np.isfinite(sd) or effect == 0:
+def seeds_needed(effect: float, sd: float, alpha: float = ALPHA, most: int = 10_000) -> float:
+    """Seeds a two-sided paired t test needs to detect ``effect`` with 80% power at
+    ``alpha``, given the seed sd of the differences (NaN when sd or α is unknown; 2 when sd
+    is 0)."""
+    if not np.isfinite(sd) or not np.isfinite(alpha) or effect == 0:
         return math.nan
     if sd == 0:
         return 2.0
     power = TTestPower()
     size = abs(effect) / sd
-    if power.power(effect_size=size, nobs=2, alpha=ALPHA) >= POWER:  # NaN: not enough
+    if power.power(effect_size=size, nobs=2, alpha=alpha) >= POWER:  # NaN: not enough
         return 2.0
     for n in range(3, 101):
-        achieved = power.power(effect_size=size, nobs=n, alpha=ALPHA)
+        achieved = power.power(effect_size=size, nobs=n, alpha=alpha)
         if np.isnan(achieved) or achieved >= POWER:  # NaN: nct underflows as power → 1
             return float(n)
-    n = power.solve_power(effect_size=size, alpha=ALPHA, power=POWER)
+    n = power.solve_power(effect_size=size, alpha=alpha, power=POWER)
     return float(math.ceil(n)) if np.isfinite(n) else float(most)
 
 
@@ -220,16 +223,21 @@ def holm(pvalues: pd.Series) -> pd.Series:
     return adjusted
 
 
-def holm_levels(pvalues: pd.Series) -> pd.Series:
-    """Each member's confidence level under Holm, 1 − α·p/p_Holm: its t interval at that
-    level excludes 0 exactly when the Holm-adjusted p is below α (the step-down's
+def holm_alphas(pvalues: pd.Series) -> pd.Series:
+    """Each member's α under Holm, α·p/p_Holm: the level its verdict uses (the step-down's
     multiplier for the j-th smallest of m p-values is at least m − j + 1, more when an
     earlier step carries over). NaN where untested."""
     present = pvalues.dropna()
     adjusted = holm(present)
     steps = len(present) - present.rank(method="first") + 1
     multiplier = (adjusted / present).where(present > 0, steps)
-    return (1 - ALPHA / multiplier).reindex(pvalues.index)
+    return (ALPHA / multiplier).reindex(pvalues.index)
+
+
+def holm_levels(pvalues: pd.Series) -> pd.Series:
+    """Each member's confidence level under Holm, 1 − α·p/p_Holm: its t interval at that
+    level excludes 0 exactly when the Holm-adjusted p is below α. NaN where untested."""
+    return 1 - holm_alphas(pvalues)
 
 
 def spearman_rows(x: np.ndarray, y: np.ndarray, axis: int = -1) -> np.ndarray:
@@ -290,3 +298,100 @@ def pair_bootstrap(
         batch=200,
     )
     return PairBootstrap(float(spearman_difference(gold, a, b)), result.bootstrap_distribution)
+
+
+#: what every seed-level interval is conditional on, and the interval that is not
+CONDITIONAL_ON = "the benchmark's fixed test sets"
+TWO_WAY = "seeds and test pairs (bootstrap over test pairs jointly for all runs)"
+Statistic = Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray]
+
+
+def resampled_test_set_means(
+    gold: np.ndarray,
+    a: np.ndarray,
+    b: np.ndarray,
+    n_resamples: int,
+    rng: np.random.Generator,
+    statistic: Statistic = spearman_difference,
+) -> np.ndarray:
+    """Replicates of the seed-mean difference mean_s statistic(gold, a_s, b_s) with the test
+    pairs resampled jointly for every run (``a``, ``b``: seeds × pairs, same pairs): the
+    test-set sampling of the difference a study reports, its seeds held fixed."""
+    pairs = len(gold)
+    replicates = []
+    for start in range(0, n_resamples, 50):  # chunks keep seeds × 50 × pairs in memory
+        rows = rng.integers(0, pairs, (min(50, n_resamples - start), pairs))
+        replicates.append(statistic(gold[rows], a[:, rows], b[:, rows]).mean(axis=0))
+    return np.concatenate(replicates)
+
+
+def two_way_interval(
+    differences: np.ndarray, replicates: np.ndarray, confidence: float = CONFIDENCE
+) -> tuple[float, float]:
+    """The interval of the population difference (over seeds and test sets): the seed
+    variance of the mean, s²/n, plus the test-set variance of the seed-mean difference
+    (``replicates`` of :func:`resampled_test_set_means`), with Satterthwaite's degrees of freedom
+    (the test-set part counts as known); NaN below 2 seeds."""
+    d = np.asarray(differences, float)
+    n = len(d)
+    if n < 2 or len(replicates) < 2:
+        return math.nan, math.nan
+    seed_part = d.var(ddof=1) / n
+    total = seed_part + float(np.var(replicates, ddof=1))
+    if total == 0:
+        return float(d.mean()), float(d.mean())
+    df = math.inf if seed_part == 0 else total**2 * (n - 1) / seed_part**2
+    half = stats.t.ppf(0.5 + confidence / 2, df) * math.sqrt(total)
+    return float(d.mean() - half), float(d.mean() + half)
+
+
+#: ASO's settings, deepsig's defaults (``deepsig.aso``): bootstrap iterations, the step of
+#: the integral over quantiles, the confidence of ε_min
+ASO_ITERATIONS, ASO_DT, ASO_CONFIDENCE = 1000, 0.005, 0.95
+
+
+def _quantiles(scores: np.ndarray, p: np.ndarray) -> np.ndarray:
+    """The empirical quantile function at ``p`` (any shape), row-wise over ``scores``
+    (..., n): the ⌈n·p⌉-th smallest value, as deepsig computes it."""
+    n = scores.shape[-1]
+    index = np.clip(np.ceil(n * p).astype(int) - 1, 0, n - 1)
+    rows = np.broadcast_shapes(scores.shape[:-1], p.shape[:-1])
+    ordered = np.broadcast_to(np.sort(scores, axis=-1), (*rows, n))
+    return np.take_along_axis(ordered, np.broadcast_to(index, (*rows, p.shape[-1])), axis=-1)
+
+
+def _violation_ratio(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """ε_W2 of Dror et al. (2019), eq. 4–5, row-wise: the share of the squared Wasserstein
+    distance between the quantile functions where a's quantile is below b's (0.5 where
+    the distance is 0)."""
+    t = np.arange(ASO_DT, 1, ASO_DT)
+    grid = np.broadcast_to(t, (*a.shape[:-1], len(t)))
+    gap = _quantiles(b, grid) - _quantiles(a, grid)
+    distance = (gap**2 * ASO_DT).sum(axis=-1)
+    violated = np.where(gap > 0, gap, 0.0)[..., 1:]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        ratio = (violated**2 * ASO_DT).sum(axis=-1) / distance
+    return np.where(distance == 0, 0.5, ratio)
+
+
+def almost_stochastic_order(a: np.ndarray, b: np.ndarray, seed: int = 0) -> float:
+    """ε_min of almost stochastic order (Dror et al. 2019) of the per-seed scores ``a`` over
+    ``b``: near 0 when a is stochastically larger, near 1 when b is; a is called better
+    below 0.5. NaN below 2 seeds on either side. The algorithm and random stream of
+    ``deepsig.aso(a, b, seed=seed)``, vectorised over its bootstrap (deepsig loops in
+    Python: 2 s a comparison; tests/test_analysis_stats.py checks the two agree)."""
+    a, b = np.asarray(a, float), np.asarray(b, float)
+    if min(len(a), len(b)) < 2:
+        return math.nan
+    draws = np.array(
+        [
+            np.random.RandomState(seed + i).uniform(0, 1, len(a) + len(b))
+            for i in range(1, ASO_ITERATIONS + 1)
+        ]
+    )
+    samples = _violation_ratio(_quantiles(a, draws[:, : len(a)]), _quantiles(b, draws[:, len(a) :]))
+    observed = float(_violation_ratio(a, b))
+    const = math.sqrt(len(a) * len(b) / (len(a) + len(b)))
+    sigma = float(np.std(const * (samples - observed)))
+    bound = observed - sigma / const * stats.norm.ppf(1 - ASO_CONFIDENCE)
+    return float(np.clip(bound, 0, 1))

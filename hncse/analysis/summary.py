@@ -48,7 +48,12 @@ def claim_line(row: pd.Series) -> str:
         evidence.append(f"Holm p {row['p_holm']:.2g}")
     if not pd.isna(row["mde"]):
         evidence.append(f"MDE {format_effect(row['mde'], sign='')}")
-    line = f"- **{row['claim']}** {row['statement']} — *{row['verdict']}*"
+    part = row.get("part", "")
+    part = f"[{part}] " if isinstance(part, str) and part else ""
+    line = f"- **{row['claim']}** {part}{row['statement']} — *{row['verdict']}*"
+    size = row.get("size", "")
+    if isinstance(size, str) and size:
+        line += f", size *{size}*"
     if (numbers := _interval(row)) != "–":
         line += f": {numbers}"
     if evidence:
@@ -77,12 +82,12 @@ def q1_line(table: pd.DataFrame) -> str:
         for _, r in rows.iterrows()
     )
     return (
-        f"- **Q1** (β): STS avg {values}. No test between β values is part of this "
-        "study, so no trend is claimed."
+        f"- **Q1** (β): STS avg {values}. A β is called best only where the report's "
+        "seed-paired tests (Holm) separate it from every other; no trend is claimed."
     )
 
 
-def q2_line(gains: pd.DataFrame) -> str:
+def q2_line(gains: pd.DataFrame, differences: pd.DataFrame) -> str:
     parts = []
     for _, r in gains.iterrows():
         parts.append(
@@ -95,24 +100,42 @@ def q2_line(gains: pd.DataFrame) -> str:
         if len(significant)
         else "no gain is detectable at this number of seeds on either corpus"
     )
+    question = "; ".join(
+        f"{r['comparison']}: {_interval(r, 'low', 'high')} (n = {int(r['seeds'])}, Holm p "
+        f"{r['p_t_holm']:.2g}, MDE {r['mde']:.2f})"
+        for _, r in differences.iterrows()
+    )
+    changed = (differences["p_t_holm"] < ALPHA).any()
     return (
         f"- **Q2** (domain): {gains['comparison'].iloc[0]} on STS avg, "
-        f"{'; '.join(parts)}: {verdict}. Corpus size is not swept at this scale."
+        f"{'; '.join(parts)}: {verdict}. Does the gain change with the corpus? {question}: "
+        + ("it does" if changed else "no change is detectable at this number of seeds")
+        + ". Corpus size is not swept at this scale."
     )
 
 
 def q3_line(correlations: pd.DataFrame) -> str:
     parts = [
-        f"{r['metric']} r = {r['pearson_r']:+.2f} (p = {r['p_pearson']:.2g}, {int(r['runs'])} runs)"
+        f"{r['metric']} on {r['corpus']} "
+        + (
+            str(r["note"])
+            if pd.isna(r["r_within"])
+            else f"r = {r['r_within']:+.2f} (p = {r['p_within']:.2g}, {int(r['runs'])} runs, "
+            f"{int(r['seeds'])} seeds)"
+        )
         for _, r in correlations.iterrows()
     ]
-    significant = correlations[correlations["p_pearson"] < ALPHA]["metric"].tolist()
+    hit = correlations[correlations["p_within"] < ALPHA]
+    significant = [f"{r['metric']} on {r['corpus']}" for _, r in hit.iterrows()]
     verdict = (
         f"significant (p < {ALPHA}, uncorrected): {', '.join(significant)}"
         if significant
         else "no correlation with STS avg is detectable at this number of runs"
     )
-    return f"- **Q3** (Pearson with STS avg): {'; '.join(parts)}: {verdict}."
+    return (
+        f"- **Q3** (Pearson with STS avg within each corpus, seeds held fixed): "
+        f"{'; '.join(parts)}: {verdict}."
+    )
 
 
 def block(root: Path = Path(".")) -> str:
@@ -126,7 +149,10 @@ def block(root: Path = Path(".")) -> str:
         *map(claim_line, (r for _, r in verdicts.iterrows())),
         "",
         q1_line(pd.read_csv(questions / "q1-diversity" / "Q1_table.csv")),
-        q2_line(pd.read_csv(questions / "q2-domain" / "Q2-domain_gains.csv")),
+        q2_line(
+            pd.read_csv(questions / "q2-domain" / "Q2-domain_gains.csv"),
+            pd.read_csv(questions / "q2-domain" / "Q2-domain_gain_differences.csv"),
+        ),
         q3_line(pd.read_csv(questions / "q3-embedding-space" / "q3_correlations.csv")),
     ]
     return "\n".join([BEGIN, *lines, END])

@@ -1,9 +1,13 @@
 """The verdict vocabulary of docs/study.md, defined once: the only words a table, the report or
 the README may use for the outcome of a claim (docs/analysis.md repeats the definitions).
 
-A part of a claim gets its word from :func:`decide`; a claim made of parts from
-:func:`combine`. ``NOT_EVALUATED`` is not a verdict: it marks a claim whose data are absent
-(no runs, or runs that predate the statistics it needs), always with the reason.
+A claim with a direction and a size (C1: "beats SimCSE by about 1.2") gets two words: the
+direction from :func:`decide` and the size from :func:`decide_size`. The two never compete:
+a gain can be reproduced in direction while its size is not. A part of a claim that follows
+from the method's definition is *decided by construction* (never a test result); a claim
+made of tested parts gets its direction word from :func:`combine`. ``NOT_EVALUATED`` marks a
+claim whose data are absent (no runs, or runs that predate the statistics it needs), always
+with the reason.
 """
 
 from __future__ import annotations
@@ -14,25 +18,37 @@ from typing import Literal, get_args
 ALPHA = 0.05
 POWER = 0.80
 
-Verdict = Literal[
-    "reproduced", "contradicted", "not reproduced", "inconclusive", "untestable at this scale"
-]
-VERDICTS: tuple[str, ...] = get_args(Verdict)
-REPRODUCED, CONTRADICTED, NOT_REPRODUCED, INCONCLUSIVE, UNTESTABLE = VERDICTS
+Direction = Literal["reproduced", "contradicted", "inconclusive"]
+Size = Literal["not reproduced", "consistent", "not comparable at this scale"]
+Verdict = Direction | Size | Literal["untestable at this scale", "decided by construction"]
+REPRODUCED, CONTRADICTED, INCONCLUSIVE = get_args(Direction)
+NOT_REPRODUCED, CONSISTENT, NOT_COMPARABLE = get_args(Size)
+UNTESTABLE, BY_CONSTRUCTION = "untestable at this scale", "decided by construction"
+VERDICTS: tuple[str, ...] = (*get_args(Direction), *get_args(Size), UNTESTABLE, BY_CONSTRUCTION)
 NOT_EVALUATED = "not evaluated"  # not a verdict: the data are absent (the reason is shown)
 Outcome = Verdict | Literal["not evaluated"]
+#: the size word of a claim that states no size
+NO_SIZE = ""
 
 DEFINITIONS: dict[str, str] = {
-    REPRODUCED: "the corrected interval excludes 0 in the paper's direction "
+    REPRODUCED: "direction: the corrected interval excludes 0 in the paper's direction "
     "(Holm-adjusted p < 0.05 within the claim's declared family)",
-    CONTRADICTED: "the corrected interval excludes 0 in the other direction",
-    NOT_REPRODUCED: "the corrected interval excludes the paper's stated effect and the "
-    "comparison had the power to detect it (minimum detectable effect at "
-    "80% power ≤ the stated effect)",
-    INCONCLUSIVE: "neither of the above; the minimum detectable effect and the seeds needed "
-    "are stated",
+    CONTRADICTED: "direction: the corrected interval excludes 0 in the other direction",
+    INCONCLUSIVE: "direction: neither of the above; the minimum detectable effect and the "
+    "seeds needed (both at the member's Holm level) are stated",
+    NOT_REPRODUCED: "size, only where the runs are in the paper's setting: the corrected "
+    "interval excludes the paper's stated effect and the comparison had the power to detect "
+    "it (minimum detectable effect at 80% power and the member's Holm level ≤ the stated "
+    "effect)",
+    CONSISTENT: "size, only where the runs are in the paper's setting: the corrected "
+    "interval holds the paper's stated effect",
+    NOT_COMPARABLE: "size, wherever the runs are not in the paper's setting (backbone, "
+    "corpus and recipe of config/paper.yaml): a proxy's effect size says nothing about the "
+    "paper's",
     UNTESTABLE: "the mechanism under test did not act (e.g. PM mixed fewer than 1% of a "
     "run's queries or fewer than 100), with the counts",
+    BY_CONSTRUCTION: "the statement follows from the method's definition (the reason is "
+    "given); never a test result, never with a p-value",
     NOT_EVALUATED: "no verdict: the claim's data are absent (no runs, or runs that did not "
     "log what it needs), with the reason",
 }
@@ -42,7 +58,8 @@ DEFINITIONS: dict[str, str] = {
 class Evidence:
     """What one part of a claim rests on: the estimate in the claim's units, its corrected
     interval, the Holm-adjusted p within the declared family, the minimum detectable
-    effect, and the paper's stated effect (None when the paper states none)."""
+    effect at the member's Holm level, and the paper's stated effect (None when the paper
+    states none)."""
 
     estimate: float
     low: float
@@ -53,7 +70,7 @@ class Evidence:
 
 
 def decide(evidence: Evidence | None, direction: int = 1, acted: bool = True) -> Outcome:
-    """The word for one part. ``direction``: +1 when the paper expects a positive
+    """The direction word for one part. ``direction``: +1 when the paper expects a positive
     difference, −1 a negative one; ``acted``: False when the mechanism did not act."""
     if not acted:
         return UNTESTABLE
@@ -61,26 +78,36 @@ def decide(evidence: Evidence | None, direction: int = 1, acted: bool = True) ->
         return NOT_EVALUATED
     if evidence.p_holm < ALPHA:
         return REPRODUCED if direction * evidence.estimate > 0 else CONTRADICTED
+    return INCONCLUSIVE
+
+
+def decide_size(evidence: Evidence | None, paper_setting: bool) -> Outcome | Literal[""]:
+    """The size word of a part whose claim states an effect (``NO_SIZE`` when it states
+    none): judged only where the runs are in the paper's setting."""
+    if evidence is None:
+        return NOT_EVALUATED
     effect = evidence.paper_effect
-    if (
-        effect is not None
-        and evidence.mde <= abs(effect)
-        and not (evidence.low <= effect <= evidence.high)
-    ):
+    if effect is None:
+        return NO_SIZE
+    if not paper_setting:
+        return NOT_COMPARABLE
+    if evidence.low <= effect <= evidence.high:
+        return CONSISTENT
+    if evidence.mde <= abs(effect):  # NaN (no interval, one seed) compares False
         return NOT_REPRODUCED
     return INCONCLUSIVE
 
 
-# a claim is as weak as its weakest part: the first word found in this order wins
-_PRECEDENCE: tuple[str, ...] = (CONTRADICTED, NOT_REPRODUCED, UNTESTABLE, INCONCLUSIVE, REPRODUCED)
+# a claim is as weak as its weakest tested part: the first word found in this order wins
+_PRECEDENCE: tuple[str, ...] = (CONTRADICTED, UNTESTABLE, INCONCLUSIVE, REPRODUCED)
 
 
 def combine(parts: list[Outcome]) -> Outcome:
-    """A claim made of parts: reproduced only when every part is; otherwise the weakest
-    part's word (contradicted, not reproduced, untestable, inconclusive, in that order).
-    Parts without data are left out (the caller names them); not evaluated when no part
-    could be evaluated."""
-    evaluated = [p for p in parts if p != NOT_EVALUATED]
+    """The direction word of a claim made of tested parts: reproduced only when every part
+    is; otherwise the weakest part's word (contradicted, untestable, inconclusive, in that
+    order). Parts without data are left out (the caller names them); not evaluated when no
+    part could be evaluated."""
+    evaluated = [p for p in parts if p in _PRECEDENCE]
     if not evaluated:
         return NOT_EVALUATED
     return next(word for word in _PRECEDENCE if word in evaluated)

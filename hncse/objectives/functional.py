@@ -244,8 +244,9 @@ def mix_hard_negatives(
     m: int,
     alpha: float | Literal["uniform"],
     generator: torch.Generator,
-) -> Tensor:
-    """Synthetic negatives (N, m, d), detached: h = normalize(α·b_a + (1 − α)·b_b).
+) -> tuple[Tensor, Tensor]:
+    """Synthetic negatives (N, m, d), detached: h = normalize(α·b_a + (1 − α)·b_b), and
+    their parents (N, m, 2): the columns a, b of ``selected`` each was mixed from.
 
     (a, b) is a random ordered pair of distinct columns of ``selected`` (N, k), the bank rows
     chosen for each query. α is the constant ``alpha`` or, with ``"uniform"`` [choice],
@@ -262,7 +263,8 @@ def mix_hard_negatives(
             weight = float(alpha)
         b_a = bank[selected.gather(1, first)]
         b_b = bank[selected.gather(1, second)]
-        return normalize(torch.lerp(b_b, b_a, weight))  # b_b + α(b_a − b_b)
+        parents = torch.stack([first, second], dim=-1)
+        return normalize(torch.lerp(b_b, b_a, weight)), parents  # b_b + α(b_a − b_b)
 
 
 def synthetic_similarities(z: Tensor, synthetic: Tensor) -> Tensor:
@@ -278,7 +280,11 @@ def bank_similarities(queries: Tensor, bank: Tensor, selected: Tensor) -> Tensor
 
 
 def hnm_stats(
-    similarities: Tensor, synthetic: Tensor | None, mixed_from: Tensor | None, k: int
+    similarities: Tensor,
+    synthetic: Tensor | None,
+    mixed_from: Tensor | None,
+    harder_parent: Tensor | None,
+    k: int,
 ) -> dict[str, Tensor | float]:
     """Mechanism check of HNM (docs/method.md "Log, per step"; docs/study.md C5: like with like).
 
@@ -287,7 +293,12 @@ def hnm_stats(
     at N − 1); hnm/sim_synthetic: mean s(z_i, h) over the synthetic negatives;
     hnm/sim_mixed_from: mean s(z_i, b) over the bank vectors each query mixed (``mixed_from``,
     N × k); both NaN when there are none; hnm/num_synthetic: synthetic negatives per query
-    (0 while the bank is empty).
+    (0 while the bank is empty). C5's tests free of re-normalisation's bias (docs/study.md):
+    hnm/gap_harder_parent: mean s(z_i, h) − max(s(z_i, b_a), s(z_i, b_b)) over the synthetic
+    negatives (``harder_parent``, N × m); hnm/gap_hardest_single and
+    hnm/frac_above_hardest: the mean of s(z_i, h) − max_j≠i s(z_i, p_j) and the fraction of
+    synthetic negatives above the query's single hardest in-batch negative (NaN without
+    synthetic negatives).
     """
     with torch.no_grad():
         s = similarities.detach().float()
@@ -295,12 +306,26 @@ def hnm_stats(
         off_diagonal_mean = (s.sum() - s.trace()) / (n * (n - 1))
         others = s.clone().fill_diagonal_(-math.inf)
         hardest = others.topk(min(k, n - 1), dim=1).values.mean()
-        return {
+        stats: dict[str, Tensor | float] = {
             "hnm/sim_inbatch": off_diagonal_mean,
             "hnm/sim_hardest_inbatch": hardest,
-            "hnm/sim_synthetic": math.nan if synthetic is None else synthetic.detach().mean(),
+            "hnm/sim_synthetic": math.nan,
             "hnm/sim_mixed_from": math.nan if mixed_from is None else mixed_from.mean(),
-            "hnm/num_synthetic": 0.0 if synthetic is None else float(synthetic.shape[1]),
+            "hnm/num_synthetic": 0.0,
+            "hnm/gap_harder_parent": math.nan,
+            "hnm/gap_hardest_single": math.nan,
+            "hnm/frac_above_hardest": math.nan,
+        }
+        if synthetic is None or harder_parent is None:
+            return stats
+        h = synthetic.detach().float()
+        single = (h - others.max(dim=1, keepdim=True).values).float()
+        return stats | {
+            "hnm/sim_synthetic": h.mean(),
+            "hnm/num_synthetic": float(h.shape[1]),
+            "hnm/gap_harder_parent": (h - harder_parent).mean(),
+            "hnm/gap_hardest_single": single.mean(),
+            "hnm/frac_above_hardest": (single > 0).float().mean(),
         }
 
 

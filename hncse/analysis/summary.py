@@ -74,10 +74,14 @@ def main_comparison_line(row: pd.Series) -> str:
     )
 
 
+def _spread(sd: float) -> str:
+    return "" if pd.isna(sd) else f" ± {sd:.2f}"  # one seed: no spread
+
+
 def q1_line(table: pd.DataFrame) -> str:
     rows = table[table["column"] == "STS avg"]
     values = ", ".join(
-        f"{r['mean']:.2f} ± {r['sd']:.2f} ({r['variant']}, n = {int(r['n'])})"
+        f"{r['mean']:.2f}{_spread(r['sd'])} ({r['variant']}, n = {int(r['n'])})"
         for _, r in rows.iterrows()
     )
     return (
@@ -89,10 +93,10 @@ def q1_line(table: pd.DataFrame) -> str:
 def q2_line(gains: pd.DataFrame) -> str:
     parts = []
     for _, r in gains.iterrows():
-        parts.append(
-            f"{_interval(r, 'low', 'high')} on {r['corpus']} (n = {int(r['seeds'])}, "
-            f"Holm p {r['p_t_holm']:.2g}, MDE {r['mde']:.2f})"
-        )
+        tests = [f"n = {int(r['seeds'])}"]  # one seed: no t test, no MDE
+        tests += [] if pd.isna(r["p_t_holm"]) else [f"Holm p {r['p_t_holm']:.2g}"]
+        tests += [] if pd.isna(r["mde"]) else [f"MDE {r['mde']:.2f}"]
+        parts.append(f"{_interval(r, 'low', 'high')} on {r['corpus']} ({', '.join(tests)})")
     significant = gains[gains["p_t_holm"] < ALPHA]
     verdict = (
         f"significant (Holm p < {ALPHA}) on {', '.join(significant['corpus'])}"
@@ -106,6 +110,7 @@ def q2_line(gains: pd.DataFrame) -> str:
 
 
 def q3_line(correlations: pd.DataFrame) -> str:
+    correlations = correlations.dropna(subset=["pearson_r"])  # a metric no run has
     parts = [
         f"{r['metric']} r = {r['pearson_r']:+.2f} (p = {r['p_pearson']:.2g}, {int(r['runs'])} runs)"
         for _, r in correlations.iterrows()

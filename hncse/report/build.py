@@ -202,16 +202,14 @@ def verdict_view(rows: list[VerdictRow]) -> dict[str, Any]:
 
 
 def _study_runs(inputs: Path) -> dict[str, tuple[str, set[str]]]:
-    """A sibling report's studies (from its inputs' meta.json): analysis and run list."""
-    meta = inputs / "meta.json"
-    if not meta.is_file():
+    """A sibling report's studies (from the meta.json and runs table of its inputs):
+    each study's analysis and runs; none when the inputs are not beside it."""
+    meta, runs = inputs / "meta.json", inputs / "runs.parquet"
+    if not (meta.is_file() and runs.is_file()):
         return {}
-    studies = json.loads(meta.read_text(encoding="utf-8")).get("studies", {})
-    return {
-        name: (spec.get("analysis", ""), set(spec["runs"]))
-        for name, spec in studies.items()
-        if isinstance(spec.get("runs"), list)
-    }
+    studies = parse_studies(json.loads(meta.read_text(encoding="utf-8"))["studies"], str(meta))
+    table = pd.read_parquet(runs)
+    return {s.name: (s.analysis, set(select_runs(table, s)["run"])) for s in studies}
 
 
 def sibling_reports(out: Path) -> list[dict[str, Any]]:

@@ -382,13 +382,15 @@ def test_report_draws_differences_per_claim(report: tuple[Path, argparse.Namespa
         "C1: differences",
         "C2: differences",
         "C3: differences",
-        "STS tasks",
-        "Transfer tasks",
         "C4: per-step statistics",
         "Training loss",
     ):
         assert f'alt="{alt}"' in html, alt
     assert "the first point is step 0, before training" in html
+    # levels are tables, not figures; captions name only what is drawn
+    assert 'alt="STS tasks"' not in html
+    assert "dashed line at 0: the synthetic negatives are no harder" in html
+    assert 'alt="C5: per-step statistics"' in html and "hnm/gap_hardest_inbatch" in html
 
 
 #: in the page: a figure that does not decode, or anything wider than the viewport, is

@@ -9,11 +9,11 @@ from hncse.analysis.analyses import (
     MAX_CURVE_POINTS,
     StudyData,
     in_context,
-    long_scores,
     no_runs,
     suffix,
     thin,
 )
+from hncse.analysis.collect import with_gaps
 from hncse.analysis.kinds import analysis_kind
 from hncse.analysis.sections import CLAIMS, Section, VerdictRow
 from hncse.analysis.studies import describe, varying_columns
@@ -21,6 +21,11 @@ from hncse.analysis.tables import frame_table, summary_table
 from hncse.analysis.tasks import STS_AVG, STSB, TRANSFER_AVG, sts_columns, transfer_columns
 from hncse.analysis.verdicts import NOT_EVALUATED
 
+#: what 0 means on each mechanism claim's per-step statistics
+ZERO = {
+    "C4": "mixing did not move the positive",
+    "C5": "the synthetic negatives are no harder than the negatives they are compared with",
+}
 MIN_DISTRIBUTION = 30  # fewer values than this are listed, not drawn as a distribution
 PM_FRACTIONS = ("pm/frac_clear", "pm/frac_ambiguous", "pm/frac_inverted")
 FAMILY_NOTE = (
@@ -97,7 +102,7 @@ def ablation(data: StudyData) -> list[Section]:
                 section.figures.append(
                     _forest(key, context, result.table, comparison, data.options.svg)
                 )
-    _figures(data, sections)
+    _published_tables(data, sections)
     notes = sorted({n for c in cache.values() if c is not None for n in c.notes})
     for note in notes:
         sections["C1"].say(f"Check: {note}")
@@ -173,7 +178,13 @@ def _forest(
         pd.DataFrame(seeds, columns=["label", "value"]),
         f"{key.lower()}_forest{suffix(context)}",
         f"{key}: differences{in_context(context)}",
-        "difference (points: Spearman ×100 or accuracy %)",
+        "difference ("
+        + (
+            "points: Spearman ×100 or accuracy %"
+            if rows["task"].isin(transfer_columns()).any()
+            else "Spearman ×100"
+        )
+        + ")",
         svg=svg,
     )
 
@@ -190,31 +201,20 @@ def _ours(data: StudyData, method: str) -> str:
     return f"{method}: {', '.join(parts)}"
 
 
-def _figures(data: StudyData, sections: dict[str, Section]) -> None:
-    svg = data.options.svg
+def _published_tables(data: StudyData, sections: dict[str, Section]) -> None:
+    """Our SimCSE beside the published one, after our levels (C1: STS, C2: transfer)."""
     baseline = data.study.baseline
     has_baseline = (
         baseline == published.SIMCSE_BERT_BASE.method
         and (data.training["method"] == baseline).any()
     )
-    for key, columns, summary, name, title, ylabel in (
-        ("C1", sts_columns(), "sts", "sts_levels", "STS tasks", "Spearman ×100"),
-        ("C2", transfer_columns(), "transfer", "transfer_levels", "Transfer tasks", "accuracy (%)"),
+    # levels are tables; the figures draw the differences (forest plots, :func:`_forest`)
+    for key, columns, summary, name in (
+        ("C1", sts_columns(), "sts", "sts_levels"),
+        ("C2", transfer_columns(), "transfer", "transfer_levels"),
     ):
-        if (long := long_scores(data.scores, columns)).empty:
+        if not data.scores.reindex(columns=columns).notna().any().any():
             continue
-        sections[key].figures.append(
-            figures.level_dots(
-                long,
-                name,
-                title,
-                ylabel,
-                published.SIMCSE_BERT_BASE.scores if has_baseline else None,
-                published.SIMCSE_BERT_BASE.label,
-                published.SIMCSE_BERT_BASE.source,
-                svg=svg,
-            )
-        )
         mine = data.scores[data.scores["method"] == baseline]
         beside = (
             published.beside(mine, columns, _ours(data, baseline))
@@ -291,6 +291,7 @@ def _mechanism(data: StudyData, claim: str) -> Section:
                     data.options.svg,
                 )
             )
+    steps = with_gaps(steps)  # C5's verdict rests on the gaps, not the raw similarities
     parts = [p.statistic for p in mechanisms.PARTS[claim] if p.statistic in steps]
     long = (
         steps[steps["kind"] == "train"]
@@ -311,7 +312,8 @@ def _mechanism(data: StudyData, claim: str) -> Section:
                 long,
                 f"{claim.lower()}_step_counts",
                 f"{claim}: per-step statistics",
-                "logged training steps per bin (all runs of a variant); line at 0",
+                {p.statistic: p.meaning for p in mechanisms.PARTS[claim]},
+                ZERO[claim],
                 svg=data.options.svg,
             ),
         )

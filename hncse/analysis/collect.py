@@ -217,6 +217,16 @@ GAPS = {
 }
 
 
+def with_gaps(steps: pd.DataFrame) -> pd.DataFrame:
+    """``steps`` with C5's per-step gaps (``GAPS``) where both similarities were logged."""
+    gaps = {
+        gap: steps["hnm/sim_synthetic"] - steps[other]
+        for gap, other in GAPS.items()
+        if other in steps and "hnm/sim_synthetic" in steps
+    }
+    return steps.assign(**gaps)
+
+
 def _mechanism_means(train: pd.DataFrame) -> dict[str, float]:
     """Each ``pm/*`` and ``hnm/*`` statistic's mean over the logged steps (the PM deltas
     weighted by the step's mixed queries), the C5 gaps, and the summed counts."""
@@ -229,11 +239,10 @@ def _mechanism_means(train: pd.DataFrame) -> dict[str, float]:
             present = train[[column, "pm/num_mixed"]].dropna()
             if column in train and present["pm/num_mixed"].sum() > 0:
                 means[column] = float(np.average(present[column], weights=present["pm/num_mixed"]))
-    for gap, other in GAPS.items():
-        if other in train and "hnm/sim_synthetic" in train:
-            values = (train["hnm/sim_synthetic"] - train[other]).dropna()
-            if len(values):
-                means[gap] = float(values.mean())
+    gaps = with_gaps(train)
+    for gap in GAPS:
+        if gap in gaps and gaps[gap].notna().any():
+            means[gap] = float(gaps[gap].mean())
     return means
 
 

@@ -39,6 +39,7 @@ SECTION_KEYS = (
     "tau",
     "theta",
     "q1",
+    "q2",
     "q2-scaling",
     "q2-domain",
     "q3",
@@ -353,6 +354,8 @@ def test_report_points_to_the_report_that_answers_a_question(tmp_path: Path) -> 
         "beta",
         "--study",
         "space",
+        "--study",
+        "domain",
         "--title",
         "Questions",
     )
@@ -364,8 +367,16 @@ def test_report_points_to_the_report_that_answers_a_question(tmp_path: Path) -> 
     html = (reports / "report.html").read_text(encoding="utf-8")
     # the other report, linked by its file name and, as its title differs, its title
     assert '<a href="questions.html">questions.html</a> (Questions)' in html
-    assert 'href="questions.html#q1"' in html and 'href="questions.html#q3"' in html
-    assert "No study of these results answers it yet" in html  # Q2: none does
+    for key in ("q1", "q2", "q3"):  # Q2 by its part "q2-domain": no stale "no study"
+        assert f'href="questions.html#{key}"' in html, key
+    assert "No study of these results answers it yet" not in html
+    main = _report_args(
+        tmp_path / "results", reports / "alone.html", "--studies", str(spec), "--study", "tau"
+    )
+    (reports / "questions.html").unlink()
+    assert build.run(main) == 0
+    html = (reports / "alone.html").read_text(encoding="utf-8")
+    assert html.count("No study of these results answers it yet") == 3  # none answers any
 
 
 def test_every_method_keeps_its_colour_and_marker() -> None:

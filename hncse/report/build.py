@@ -227,7 +227,8 @@ def sibling_reports(out: Path) -> list[dict[str, Any]]:
             {
                 "href": path.name,
                 "title": unescape(title.group(1)) if title else path.name,
-                "answers": [key for key in QUESTIONS if f'id="{key.lower()}"' in text],
+                # a question's sections: id "q1", or "q2-domain" for one of its parts
+                "answers": [k for k in QUESTIONS if re.search(f'id="{k.lower()}[-"]', text)],
                 "verdicts": re.findall(r'data-claim="(C\d)" data-verdict="([^"]+)"', text),
                 "studies": _study_runs(inputs_folder(path)),
             }

@@ -616,3 +616,22 @@ def test_a_report_folds_the_claims_a_sibling_decides_on_more_runs(tmp_path: Path
     shutil.rmtree(reports / "report_inputs")
     assert build.run(questions) == 0
     assert 'id="c1"' in (reports / "questions.html").read_text(encoding="utf-8")
+
+
+def test_verdict_table_shows_any_further_verdict_column_under_a_human_header() -> None:
+    from dataclasses import dataclass
+
+    from hncse.analysis.sections import VerdictRow
+    from hncse.analysis.stats import Interval
+
+    @dataclass(frozen=True)
+    class Wider(VerdictRow):  # a verdict row with a column this report does not know
+        ask_probability: float = 0.91
+
+    interval = Interval(0.178, 0.175, 0.181, "t over runs' means", 7, "runs")
+    row = Wider("C4", "main", "", "contradicted", interval, "4 contradicted; per run: a 1/2", 7)
+    view = build.verdict_view([row])
+    assert view["extra"] == ["ask probability"]
+    assert view["rows"][0]["extra"] == ["0.91"]
+    assert view["rows"][0]["interval"] == "+0.178 [+0.175, +0.181]"
+    assert view["rows"][0]["account"] == "4 contradicted"  # the run list is folded

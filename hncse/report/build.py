@@ -173,7 +173,7 @@ def verdict_view(rows: list[VerdictRow]) -> dict[str, Any]:
     """The verdict table as the template draws it: a claim's words, estimate [interval] at
     the digits its width needs, n, MDE and any further verdict column; the evidence as
     its account with the deciding comparison and run list folded."""
-    extra = [f.name for f in fields(VerdictRow) if f.name not in _PLACED]
+    extra = [f.name for f in fields(rows[0]) if f.name not in _PLACED] if rows else []
     view = []
     for row in rows:
         iv = row.interval
@@ -227,8 +227,7 @@ def sibling_reports(out: Path) -> list[dict[str, Any]]:
             {
                 "href": path.name,
                 "title": unescape(title.group(1)) if title else path.name,
-                # a question's sections: id "q1", or "q2-domain" for one of its parts
-                "answers": [k for k in QUESTIONS if re.search(f'id="{k.lower()}[-"]', text)],
+                "answers": [key for key in QUESTIONS if f'id="{key.lower()}"' in text],
                 "verdicts": re.findall(r'data-claim="(C\d)" data-verdict="([^"]+)"', text),
                 "studies": _study_runs(inputs_folder(path)),
             }

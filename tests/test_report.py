@@ -28,6 +28,11 @@ from hncse.report import build
 from hncse.report.provenance import describe_protocol, git_version
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+# CI installs chromium (scripts/setup.sh): there a missing browser is a failure, not a skip.
+needs_chromium = pytest.mark.skipif(
+    CHROMIUM is None and not os.environ.get("CI"),
+    reason="chromium not installed (apt-get install chromium)",
+)
 SECTION_KEYS = (
     "c1",
     "c2",
@@ -229,11 +234,7 @@ def _console(log: str) -> list[str]:
     return [line for line in log.splitlines() if ":CONSOLE" in line]
 
 
-# CI installs chromium (scripts/setup.sh): there a missing browser is a failure, not a skip.
-@pytest.mark.skipif(
-    CHROMIUM is None and not os.environ.get("CI"),
-    reason="chromium not installed (apt-get install chromium)",
-)
+@needs_chromium
 def test_report_renders_in_headless_chromium(
     report: tuple[Path, argparse.Namespace], tmp_path: Path
 ) -> None:
@@ -342,22 +343,22 @@ def test_report_states_the_setup_without_machine_paths(
     assert "simcse, published (BERT-base)" in text and "76.85" in text
 
 
+def _studies_report(
+    root: Path, spec: Path, name: str, *studies: str, title: str | None = None
+) -> argparse.Namespace:
+    """The arguments of a report ``<root>/reports/<name>`` of ``studies`` of ``spec``."""
+    chosen = [arg for study in studies for arg in ("--study", study)]
+    titled = ["--title", title] if title else []
+    return _report_args(
+        root / "results", root / "reports" / name, "--studies", str(spec), *chosen, *titled
+    )
+
+
 def test_report_points_to_the_report_that_answers_a_question(tmp_path: Path) -> None:
     spec = write_study(tmp_path / "results")
     reports = tmp_path / "reports"
-    questions = _report_args(
-        tmp_path / "results",
-        reports / "questions.html",
-        "--studies",
-        str(spec),
-        "--study",
-        "beta",
-        "--study",
-        "space",
-        "--study",
-        "domain",
-        "--title",
-        "Questions",
+    questions = _studies_report(
+        tmp_path, spec, "questions.html", "beta", "space", "domain", title="Questions"
     )
     assert build.run(questions) == 0
     main = _report_args(
@@ -465,19 +466,13 @@ def _first_screen(report: Path, folder: Path) -> list[str]:
     return _console(_chromium(copy, folder / "first-screen.png", height=800))
 
 
-@pytest.mark.skipif(
-    CHROMIUM is None and not os.environ.get("CI"),
-    reason="chromium not installed (apt-get install chromium)",
-)
+@needs_chromium
 @pytest.mark.parametrize("committed", COMMITTED_REPORTS, ids=lambda p: p.name)
 def test_committed_report_answers_on_its_first_screen(committed: Path, tmp_path: Path) -> None:
     assert _first_screen(committed, tmp_path) == []
 
 
-@pytest.mark.skipif(
-    CHROMIUM is None and not os.environ.get("CI"),
-    reason="chromium not installed (apt-get install chromium)",
-)
+@needs_chromium
 def test_first_screen_check_fails_when_the_verdicts_move_down(
     report: tuple[Path, argparse.Namespace], tmp_path: Path
 ) -> None:
@@ -498,20 +493,14 @@ def test_first_screen_check_fails_when_the_verdicts_move_down(
     assert "not the verdict table" in " ".join(_first_screen(pushed / "report.html", tmp_path))
 
 
-@pytest.mark.skipif(
-    CHROMIUM is None and not os.environ.get("CI"),
-    reason="chromium not installed (apt-get install chromium)",
-)
+@needs_chromium
 @pytest.mark.parametrize("committed", COMMITTED_REPORTS, ids=lambda p: p.name)
 def test_committed_report_renders_in_a_1280px_browser(committed: Path, tmp_path: Path) -> None:
     log = _chromium(_checked_copy(committed, tmp_path), tmp_path / "shot.png")
     assert _console(log) == []
 
 
-@pytest.mark.skipif(
-    CHROMIUM is None and not os.environ.get("CI"),
-    reason="chromium not installed (apt-get install chromium)",
-)
+@needs_chromium
 def test_page_checks_catch_a_wide_page_and_a_broken_image(
     report: tuple[Path, argparse.Namespace], tmp_path: Path
 ) -> None:
@@ -590,16 +579,7 @@ def test_a_report_folds_the_claims_a_sibling_decides_on_more_runs(tmp_path: Path
         r'data-claim="(C\d)" data-verdict="([^"]+)"', (reports / "report.html").read_text()
     )
     assert [claim for claim, _ in words] == ["C1", "C2", "C3", "C4", "C5"]
-    questions = _report_args(
-        tmp_path / "results",
-        reports / "questions.html",
-        "--studies",
-        str(spec),
-        "--study",
-        "ablation",
-        "--study",
-        "beta",
-    )
+    questions = _studies_report(tmp_path, spec, "questions.html", "ablation", "beta")
     assert build.run(questions) == 0
     html = (reports / "questions.html").read_text(encoding="utf-8")
     # the ablation's claims: one line with the sibling's words, no sections of their own

@@ -102,3 +102,24 @@ def test_frame_tables_show_counts_without_decimals() -> None:
     assert table.text["mixed"].tolist() == ["230", "–"]
     assert table.text["fraction"].tolist() == ["0.2400", "0.0000"]
     assert table.text["sts_avg"].tolist() == ["56.0000", "55.0000"]
+
+
+def test_frame_tables_show_an_interval_at_the_digits_its_width_needs() -> None:
+    frame = pd.DataFrame(
+        {
+            "estimate": [0.178, 0.23],
+            "ci_low": [0.175, 0.07],
+            "ci_high": [0.181, 0.39],
+            "mde": [0.0031, 0.23],
+            "p_t_holm": [9e-12, 0.014],
+        },
+        index=pd.Index(["C4", "C1"], name="claim"),
+    )
+    table = frame_table(frame, "v", "V")
+    shown = table.text["estimate [95% interval]"].tolist()
+    assert shown == ["+0.178 [+0.175, +0.181]", "+0.23 [+0.07, +0.39]"]  # never [+0.17, +0.18]
+    assert table.text["mde"].tolist() == ["0.0031", "0.23"]  # never 0.00
+    markdown = to_markdown(table)
+    assert "| claim | estimate [95% interval] | MDE | Holm p (t) |" in markdown
+    assert "<th>Holm p (t)</th>" in to_html(table) and "<th>claim</th>" in to_html(table)
+    assert list(table.data.columns) == ["claim", *frame.columns]  # the CSV keeps them all

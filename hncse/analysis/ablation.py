@@ -11,7 +11,6 @@ from hncse.analysis.analyses import (
     MAX_CURVE_POINTS,
     StudyData,
     in_context,
-    long_scores,
     no_runs,
     suffix,
     thin,
@@ -23,6 +22,11 @@ from hncse.analysis.tables import Table, frame_table, summary_table
 from hncse.analysis.tasks import STS_AVG, STSB, TRANSFER_AVG, sts_columns, transfer_columns
 from hncse.analysis.verdicts import NOT_EVALUATED
 
+#: what 0 means on each mechanism claim's per-step statistics
+ZERO = {
+    "C4": "mixing did not move the positive",
+    "C5": "the synthetic negatives are no harder than the negatives they are compared with",
+}
 MIN_DISTRIBUTION = 30  # fewer values than this are listed, not drawn as a distribution
 PM_FRACTIONS = ("pm/frac_clear", "pm/frac_ambiguous", "pm/frac_inverted")
 FAMILY_NOTE = (
@@ -43,9 +47,10 @@ MECHANISM_NOTE = (
     "per run: C4 over its mixed queries, C5 over its steps with synthetic "
     "negatives; interval: t over runs' means at the Holm level 1 − α·p/p_Holm "
     "(level column) within the claim's family (C4: at least 3 runs that mixed; else no "
-    "interval); d_z over runs with its 95% interval; mde at 80% power and the member's "
-    "Holm α (alpha column); the CSV also holds each statistic's meaning, the uncorrected "
-    "p_t and the d_z interval"
+    "interval); mde at 80% power and the member's Holm α (alpha column); no d_z: a run's "
+    "mean over hundreds of steps varies little across runs, so a standardised effect "
+    "says nothing about the mechanism; the CSV also holds each statistic's meaning and "
+    "the uncorrected p_t"
 )
 
 
@@ -105,7 +110,7 @@ def ablation(data: StudyData) -> list[Section]:
                 section.figures.append(
                     _forest(key, context, result.table, comparison, data.options.svg)
                 )
-    _figures(data, sections)
+    _published_tables(data, sections)
     notes = sorted({n for c in cache.values() if c is not None for n in c.notes})
     for note in notes:
         sections["C1"].say(f"Check: {note}")
@@ -169,7 +174,8 @@ def _contexts(data: StudyData) -> list[tuple[str, pd.DataFrame]]:
 
 def _claim_section(data: StudyData, key: str) -> Section:
     section = Section(key, f"{key}: {CLAIMS[key]}", data.study.name)
-    if note := data.seed_note():
+    # once per study, in its first section; the tables' † marks the variants again
+    if key == "C1" and (note := data.seed_note()):
         section.say(note)
     return section
 
@@ -195,7 +201,13 @@ def _forest(
         pd.DataFrame(seeds, columns=["label", "value"]),
         f"{key.lower()}_forest{suffix(context)}",
         f"{key}: differences{in_context(context)}",
-        "difference (points: Spearman ×100 or accuracy %)",
+        "difference ("
+        + (
+            "points: Spearman ×100 or accuracy %"
+            if rows["task"].isin(transfer_columns()).any()
+            else "Spearman ×100"
+        )
+        + ")",
         svg=svg,
     )
 
@@ -212,31 +224,20 @@ def _ours(data: StudyData, method: str) -> str:
     return f"{method}: {', '.join(parts)}"
 
 
-def _figures(data: StudyData, sections: dict[str, Section]) -> None:
-    svg = data.options.svg
+def _published_tables(data: StudyData, sections: dict[str, Section]) -> None:
+    """Our SimCSE beside the published one, after our levels (C1: STS, C2: transfer)."""
     baseline = data.study.baseline
     has_baseline = (
         baseline == published.SIMCSE_BERT_BASE.method
         and (data.training["method"] == baseline).any()
     )
-    for key, columns, summary, name, title, ylabel in (
-        ("C1", sts_columns(), "sts", "sts_levels", "STS tasks", "Spearman ×100"),
-        ("C2", transfer_columns(), "transfer", "transfer_levels", "Transfer tasks", "accuracy (%)"),
+    # levels are tables; the figures draw the differences (forest plots, :func:`_forest`)
+    for key, columns, summary, name in (
+        ("C1", sts_columns(), "sts", "sts_levels"),
+        ("C2", transfer_columns(), "transfer", "transfer_levels"),
     ):
-        if (long := long_scores(data.scores, columns)).empty:
+        if not data.scores.reindex(columns=columns).notna().any().any():
             continue
-        sections[key].figures.append(
-            figures.level_dots(
-                long,
-                name,
-                title,
-                ylabel,
-                published.SIMCSE_BERT_BASE.scores if has_baseline else None,
-                published.SIMCSE_BERT_BASE.label,
-                published.SIMCSE_BERT_BASE.source,
-                svg=svg,
-            )
-        )
         if key == "C1":
             _peers_table(data, sections[key])
         mine = data.scores[data.scores["method"] == baseline]
@@ -284,7 +285,7 @@ def _mechanism(data: StudyData, claim: str) -> Section:
         return section
     section.tables.append(
         tests_table(
-            table,
+            table.drop(columns=["d_z", "d_z_low", "d_z_high"], errors="ignore"),
             f"{claim.lower()}_mechanism",
             f"{claim}: mechanism statistics per variant",
             MECHANISM_NOTE,
@@ -350,7 +351,8 @@ def _mechanism(data: StudyData, claim: str) -> Section:
                 long,
                 f"{claim.lower()}_step_counts",
                 f"{claim}: per-step statistics",
-                "logged training steps per bin (all runs of a variant); line at 0",
+                {p.statistic: p.meaning for p in mechanisms.PARTS[claim]},
+                ZERO[claim],
                 svg=data.options.svg,
             ),
         )

@@ -99,14 +99,6 @@ def no_runs(data: StudyData, key: str, title: str) -> Section:
     return section
 
 
-def long_scores(scores: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
-    """Scores in long form (run, variant, task, value) for the level dot plots."""
-    present = [c for c in columns if scores[c].notna().any()]
-    return scores.melt(
-        id_vars=["run", "variant"], value_vars=present, var_name="task", value_name="value"
-    ).dropna(subset=["value"])
-
-
 def thin(steps: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
     """Training lines averaged within at most MAX_CURVE_POINTS step bins (same bins for
     every run), so that curves over 15k steps stay light and seeds line up."""

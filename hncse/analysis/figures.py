@@ -65,6 +65,8 @@ METHOD_ORDER = ("simcse", "hncse-pm", "hncse-hnm", "hncse")
 _METHOD_COLOURS = ("#4c72b0", "#dd8452", "#55a868", "#c44e52")
 _OTHER_COLOURS = ("#8172b3", "#937860", "#da8bc3", "#8c8c8c", "#ccb974", "#64b5cd")
 _MARKERS = ("o", "s", "^", "D", "v", "P", "X", "*", "h", "<")
+#: colours of a setting (a corpus) where the marker carries the method: none is a method's
+_SETTING_COLOURS = ("#222222", "#17becf", "#bcbd22", "#7f7f7f", "#e377c2", "#9edae5")
 PUBLISHED_STYLE = {"color": "black", "marker": "x", "s": 60, "zorder": 5}
 
 
@@ -107,69 +109,6 @@ def _legend(ax: plt.Axes) -> None:
     )
 
 
-def level_dots(
-    long: pd.DataFrame,
-    name: str,
-    title: str,
-    ylabel: str,
-    published: dict[str, float] | None = None,
-    published_label: str = "",
-    published_source: str = "",
-    *,
-    svg: bool = True,
-) -> Figure:
-    """Levels per task: one small point per run (seed), a large marker at the mean over
-    seeds, per method side by side; ``published`` values (task -> number) as black ×.
-    ``long`` has columns task, variant, value (one row per run × task)."""
-    tasks = list(dict.fromkeys(long["task"]))
-    styles = method_styles(list(long["variant"].unique()))
-    width = 0.7 / max(1, len(styles))
-    fig, ax = plt.subplots(figsize=(min(10.5, max(6.0, 0.8 * len(tasks) + 3.5)), 3.8))
-    for i, (variant, style) in enumerate(styles.items()):
-        part = long[long["variant"] == variant]
-        offset = (i - (len(styles) - 1) / 2) * width
-        xs = np.array([tasks.index(t) for t in part["task"]]) + offset
-        ax.scatter(
-            xs,
-            part["value"],
-            s=12,
-            color=style.colour,
-            marker=style.marker,
-            alpha=0.45,
-            linewidths=0,
-        )
-        means = part.groupby("task", sort=False)["value"].mean()
-        ax.scatter(
-            [tasks.index(t) + offset for t in means.index],
-            means,
-            s=55,
-            color=style.colour,
-            marker=style.marker,
-            edgecolors="black",
-            linewidths=0.5,
-            label=variant,
-        )
-    if published:
-        shown = {t: v for t, v in published.items() if t in tasks}
-        ax.scatter(
-            [tasks.index(t) for t in shown],
-            list(shown.values()),
-            label=published_label,
-            **PUBLISHED_STYLE,
-        )
-    ax.set_xticks(range(len(tasks)), tasks, rotation=30, ha="right")
-    ax.set(xlabel="", ylabel=ylabel)
-    _legend(ax)
-    return render(
-        fig,
-        name,
-        title,
-        "small points: one run (seed) each; large marker: mean "
-        "over seeds" + (f"; ×: {published_source}" if published else ""),
-        svg,
-    )
-
-
 def forest(
     rows: pd.DataFrame, seeds: pd.DataFrame, name: str, title: str, xlabel: str, *, svg: bool = True
 ) -> Figure:
@@ -199,6 +138,15 @@ def forest(
         )
         if not pd.isna(row.get("paper_effect", np.nan)):
             ax.scatter([row["paper_effect"]], [y], label="paper's stated effect", **PUBLISHED_STYLE)
+    drawn = [
+        "marker: estimate; line: its interval as the tests table below states it "
+        "(paired t over seeds, Holm-corrected; with one seed per method the "
+        "uncorrected bootstrap over test pairs)"
+    ]
+    if len(seeds):
+        drawn.append("grey points: the per-seed differences")
+    if rows.get("paper_effect", pd.Series(dtype=float)).notna().any():
+        drawn.append("×: the paper's stated effect")
     jitter = np.random.default_rng(0)  # fixed: the same input draws the same figure
     for label, part in seeds.groupby("label", sort=False):
         if label in ys:
@@ -210,16 +158,7 @@ def forest(
     ax.set_yticks(list(ys.values()), list(ys.keys()))
     ax.set(xlabel=xlabel, ylim=(-0.7, len(labels) - 0.3))
     _legend(ax)
-    return render(
-        fig,
-        name,
-        title,
-        "marker: estimate; line: its interval as the tests "
-        "table below states it (paired t over seeds, Holm-corrected; with one seed "
-        "per method the uncorrected bootstrap over test pairs); grey points: the "
-        "per-seed differences; ×: the paper's stated effect; dashed: no difference",
-        svg,
-    )
+    return render(fig, name, title, "; ".join([*drawn, "dashed: no difference"]), svg)
 
 
 def heatmap(
@@ -304,9 +243,18 @@ def curves(
     )
 
 
-def counts(long: pd.DataFrame, name: str, title: str, caption: str, *, svg: bool = True) -> Figure:
+def counts(
+    long: pd.DataFrame,
+    name: str,
+    title: str,
+    meanings: dict[str, str],
+    zero: str,
+    *,
+    svg: bool = True,
+) -> Figure:
     """One panel per ``statistic``: how many logged steps fall in each bin, per
-    ``variant`` (counts, not densities), with labelled axes."""
+    ``variant`` (counts, not densities), with labelled axes and a line at 0, which means
+    ``zero``; the caption says what each drawn statistic is (``meanings``)."""
     statistics = list(dict.fromkeys(long["statistic"]))
     styles = method_styles(list(long["variant"].unique()))
     fig, axes = plt.subplots(
@@ -326,9 +274,13 @@ def counts(long: pd.DataFrame, name: str, title: str, caption: str, *, svg: bool
             ax=ax,
             legend=ax is axes[0][-1],
         )
-        ax.axvline(0.0, color="black", linewidth=0.8)
+        ax.axvline(0.0, color="black", linewidth=0.8, linestyle="--")
         ax.set(xlabel=statistic, ylabel="logged steps")
     _legend_outside(axes[0][-1])
+    described = [f"{s}: {meanings[s]}" for s in statistics if s in meanings]
+    caption = "logged training steps per bin (all runs of a variant); " + "; ".join(
+        [*described, f"dashed line at 0: {zero}"]
+    )
     return render(fig, name, title, caption, svg)
 
 
@@ -336,18 +288,45 @@ def scatter(
     data: pd.DataFrame,
     x: str,
     y: str,
-    hue: str,
-    style: str,
     name: str,
     title: str,
-    caption: str,
+    colour: str = "method",
+    left_out: str = "",
     *,
     svg: bool = True,
 ) -> Figure:
-    fig, ax = plt.subplots(figsize=(6.0, 4.2))
-    sns.scatterplot(data, x=x, y=y, hue=hue, style=style, s=60, ax=ax)
+    """One point per run: marker and, when ``colour`` is the method, colour by the fixed
+    method styles; another ``colour`` column (a corpus) takes its own palette. The
+    caption says what colour and marker mean and which runs ``left_out`` names."""
+    styles = method_styles(list(data["method"].unique()))
+    palette = (
+        {n: s.colour for n, s in styles.items()}
+        if colour == "method"
+        else dict(
+            zip(ordered(list(data[colour].astype(str).unique())), _SETTING_COLOURS, strict=False)
+        )
+    )
+    fig, ax = plt.subplots(figsize=(6.4, 4.2))
+    sns.scatterplot(
+        data.assign(**{colour: data[colour].astype(str)}),
+        x=x,
+        y=y,
+        hue=colour,
+        hue_order=list(palette),
+        palette=palette,
+        style="method",
+        style_order=list(styles),
+        markers={n: s.marker for n, s in styles.items()},
+        s=60,
+        edgecolor="black",
+        linewidth=0.4,
+        ax=ax,
+    )
     _legend_outside(ax)
-    return render(fig, name, title, caption, svg)
+    parts = [f"one point per run; colour: {colour}; marker: method"]
+    if left_out:
+        parts.append(f"left out (outside the trained runs' range): {left_out}")
+    return render(fig, name, title, "; ".join(parts), svg)
 
 
 def intervals(

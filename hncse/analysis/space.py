@@ -68,7 +68,11 @@ def embedding_space(data: StudyData) -> list[Section]:
             ),
         )
     )
-    with_space = per_run.dropna(subset=["alignment", "uniformity"])
+    # the trained runs only, as in the correlations: an encoder used as it is sits far
+    # outside them and would squeeze them into a corner (the caption names it)
+    with_space = per_run[trained].dropna(subset=["alignment", "uniformity"])
+    corpora = per_run.get("corpus", pd.Series(dtype=object)).dropna()
+    colour = "corpus" if corpora.nunique() > 1 else "method"
     if with_space.empty:
         section.say("No run's eval.json has alignment/uniformity (evaluate with them).")
     else:
@@ -77,11 +81,10 @@ def embedding_space(data: StudyData) -> list[Section]:
                 with_space.reset_index(),
                 "uniformity",
                 "alignment",
-                STS_AVG,
-                "method",
                 "alignment_uniformity",
                 "Alignment vs uniformity (lower is better for both)",
-                "one point per run; colour: STS avg",
+                colour,
+                left_out,
                 svg=data.options.svg,
             )
         )
@@ -92,11 +95,9 @@ def embedding_space(data: StudyData) -> list[Section]:
                 with_cka.reset_index(),
                 "cka_to_baseline",
                 STS_AVG,
-                "method",
-                "method",
                 "cka_sts",
                 f"CKA to {data.study.baseline} vs STS avg",
-                "one point per run",
+                colour,
                 svg=data.options.svg,
             )
         )

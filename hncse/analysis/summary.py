@@ -37,6 +37,11 @@ def _interval(
 _TABLE_ONLY = ("deciding:", "per run:")
 
 
+def account(detail: str) -> list[str]:
+    """A verdict's detail without the parts left to the table (its ``'; '``-parts)."""
+    return [part for part in str(detail).split("; ") if not part.startswith(_TABLE_ONLY)]
+
+
 def claim_line(row: pd.Series) -> str:
     """'- **C1** HNCSE beats ... — *not reproduced*: +0.09 [−0.20, +0.39] (paired t over
     seeds, Holm-corrected; n = 3; Holm p 0.31; MDE 0.39); …' — the claim, the verdict word
@@ -58,8 +63,7 @@ def claim_line(row: pd.Series) -> str:
         line += f": {numbers}"
     if evidence:
         line += f" ({'; '.join(evidence)})"
-    account = [part for part in str(row["detail"]).split("; ") if not part.startswith(_TABLE_ONLY)]
-    return f"{line}; {'; '.join(account)}."
+    return f"{line}; {'; '.join(account(row['detail']))}."
 
 
 def main_comparison_line(row: pd.Series) -> str:
@@ -75,10 +79,14 @@ def main_comparison_line(row: pd.Series) -> str:
     )
 
 
+def _spread(sd: float) -> str:
+    return "" if pd.isna(sd) else f" ± {sd:.2f}"  # one seed: no spread
+
+
 def q1_line(table: pd.DataFrame) -> str:
     rows = table[table["column"] == "STS avg"]
     values = ", ".join(
-        f"{r['mean']:.2f} ± {r['sd']:.2f} ({r['variant']}, n = {int(r['n'])})"
+        f"{r['mean']:.2f}{_spread(r['sd'])} ({r['variant']}, n = {int(r['n'])})"
         for _, r in rows.iterrows()
     )
     return (
@@ -87,13 +95,19 @@ def q1_line(table: pd.DataFrame) -> str:
     )
 
 
+def _seed_tests(row: pd.Series) -> str:
+    """'n = 3, Holm p 0.2, MDE 0.41'; one seed has no t test and no MDE."""
+    tests = [f"n = {int(row['seeds'])}"]
+    tests += [] if pd.isna(row["p_t_holm"]) else [f"Holm p {row['p_t_holm']:.2g}"]
+    tests += [] if pd.isna(row["mde"]) else [f"MDE {row['mde']:.2f}"]
+    return ", ".join(tests)
+
+
 def q2_line(gains: pd.DataFrame, differences: pd.DataFrame) -> str:
-    parts = []
-    for _, r in gains.iterrows():
-        parts.append(
-            f"{_interval(r, 'low', 'high')} on {r['corpus']} (n = {int(r['seeds'])}, "
-            f"Holm p {r['p_t_holm']:.2g}, MDE {r['mde']:.2f})"
-        )
+    parts = [
+        f"{_interval(r, 'low', 'high')} on {r['corpus']} ({_seed_tests(r)})"
+        for _, r in gains.iterrows()
+    ]
     significant = gains[gains["p_t_holm"] < ALPHA]
     verdict = (
         f"significant (Holm p < {ALPHA}) on {', '.join(significant['corpus'])}"
@@ -101,8 +115,7 @@ def q2_line(gains: pd.DataFrame, differences: pd.DataFrame) -> str:
         else "no gain is detectable at this number of seeds on either corpus"
     )
     question = "; ".join(
-        f"{r['comparison']}: {_interval(r, 'low', 'high')} (n = {int(r['seeds'])}, Holm p "
-        f"{r['p_t_holm']:.2g}, MDE {r['mde']:.2f})"
+        f"{r['comparison']}: {_interval(r, 'low', 'high')} ({_seed_tests(r)})"
         for _, r in differences.iterrows()
     )
     changed = (differences["p_t_holm"] < ALPHA).any()
@@ -115,6 +128,7 @@ def q2_line(gains: pd.DataFrame, differences: pd.DataFrame) -> str:
 
 
 def q3_line(correlations: pd.DataFrame) -> str:
+    correlations = correlations[correlations["runs"] > 0]  # a metric no run has
     parts = [
         f"{r['metric']} on {r['corpus']} "
         + (

@@ -1,17 +1,24 @@
 """``hncse report``: one self-contained HTML file from a results folder.
 
-Layout: the verdict table on the paper's claims first, then each claim, sweep and question
-with its tables, tests and figures, then provenance (command to regenerate, code version,
-package versions, machine, configs, wall times). Figures are embedded as base64 PNG data
-URIs and the style is inline, so the single file can be mailed and opened offline.
+Layout: the first screen answers — a title naming the studies, a paragraph of what they
+found (:mod:`hncse.report.headline`) and the verdict table; then the questions, the verdict
+vocabulary, the departures from the paper's recipe as one line, the shared setup once,
+each claim, sweep and question with its tables, tests and figures, and provenance (command
+to regenerate, code version, package versions, machine, configs, wall times). Claims a
+sibling report already decides on a superset of the same runs are one line pointing there.
+Figures are embedded as base64 PNG data URIs and the style is inline, so the single file
+can be mailed and opened offline.
 """
 
 from __future__ import annotations
 
 import argparse
 import base64
+import json
 import re
 import shlex
+from dataclasses import fields
+from html import unescape
 from pathlib import Path
 from typing import Any
 
@@ -22,15 +29,17 @@ from markupsafe import Markup
 
 from hncse.analysis.analyses import verdicts
 from hncse.analysis.cli import Analysis, add_common_arguments, analyse, source_folder
-from hncse.analysis.collect import collect, from_tables
+from hncse.analysis.collect import Collection, collect, from_tables
 from hncse.analysis.inputs import read_inputs, write_inputs
 from hncse.analysis.sections import CLAIMS, QUESTIONS, Section, VerdictRow
 from hncse.analysis.stats import format_effect
-from hncse.analysis.studies import Study, load_studies, parse_studies
-from hncse.analysis.tables import to_html
+from hncse.analysis.studies import Study, load_studies, parse_studies, select_runs
+from hncse.analysis.summary import account
+from hncse.analysis.tables import format_interval_shown, header, to_html
 from hncse.analysis.verdicts import DEFINITIONS, NOT_EVALUATED
 from hncse.evaluation.mteb_export import study_links
 from hncse.files import OutputError, staged_set, write_text
+from hncse.report.headline import headline, question_answers
 from hncse.report.provenance import Provenance, benchmark_table, gather, project_path
 from hncse.report.setup import setup_section
 
@@ -52,7 +61,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="folder of Snakemake benchmark TSV files, wall time per rule "
         "(default <results>/benchmarks when it exists)",
     )
-    parser.add_argument("--title", default="HNCSE reproduction report")
+    parser.add_argument(
+        "--title",
+        default=None,
+        help="the page's title (default: named after what its studies test)",
+    )
     parser.add_argument(
         "--workflow-command",
         default=None,
@@ -84,7 +97,26 @@ def regenerate_command(args: argparse.Namespace) -> str:
     ]
     for name in args.study or []:
         argv += ["--study", name]
-    return shlex.join([*argv, "--title", args.title])
+    return shlex.join([*argv, *(["--title", args.title] if args.title else [])])
+
+
+#: sections that decide the paper's claims (folded when a sibling report decides them)
+CLAIM_KEYS = (*CLAIMS, "stability")
+
+
+def default_title(sections: list[Section], studies: list[Study]) -> str:
+    """'HNCSE reproduction: the paper's claims C1–C5 (study main)' — what the report's
+    own sections answer, so that two reports of one project never share a title."""
+    claims = sorted({s.key for s in sections if s.key in CLAIMS})
+    questions = sorted({s.key[:2] for s in sections if s.key[:2] in QUESTIONS})
+    topics = []
+    if claims:
+        topics.append(f"the paper's claims {claims[0]}–{claims[-1]}")
+    if questions:
+        topics.append(f"open questions {', '.join(questions)}")
+    names = ", ".join(s.name for s in studies)
+    topic = " and ".join(topics) or "results"
+    return f"HNCSE reproduction: {topic} (stud{'ies' if len(studies) > 1 else 'y'} {names})"
 
 
 def _anchor(section: Section) -> str:
@@ -127,9 +159,93 @@ def verdict_table(sections: list[Section]) -> list[VerdictRow]:
     return table
 
 
+#: VerdictRow fields with a cell of their own; a field a newer VerdictRow adds gets a
+#: column after them under its human header
+_PLACED = {
+    *("claim", "study", "context", "verdict", "interval", "detail", "n", "mde", "part", "size"),
+    *("level", "alpha", "two_way", "conditional_only", "conditional_on", "eps_min", "p_holm"),
+}
+
+
+def _shown(value: object) -> str:
+    if value is None or value != value:  # None or NaN
+        return "–"
+    return f"{value:.3g}" if isinstance(value, float) else str(value)
+
+
+def _interval_note(row: VerdictRow) -> str:
+    """How an interval was made: method, level, n, what it is conditional on, the two-way
+    interval that also counts test-set sampling, and ASO's ε_min where computed."""
+    iv = row.interval
+    if iv is None:
+        return ""
+    note = [iv.method]
+    if row.level == row.level:
+        note.append(f"{100 * row.level:.1f}% level")
+    note.append(f"n = {iv.n} {iv.unit}")
+    if row.conditional_on:
+        note.append(f"conditional on {row.conditional_on}")
+    low, high = row.two_way
+    if low == low and high == high:
+        two_way = format_interval_shown(iv.estimate, low, high).split(" ", 1)[1]
+        note.append(f"counting test-set sampling too {two_way}")
+    if row.eps_min == row.eps_min:
+        note.append(f"ASO ε_min {row.eps_min:.2f}")
+    return "; ".join(note)
+
+
+def verdict_view(rows: list[VerdictRow]) -> dict[str, Any]:
+    """The verdict table as the template draws it: a claim's words, estimate [interval] at
+    the digits its width needs, n, MDE and any further verdict column; the evidence as
+    its account with the deciding comparison and run list folded."""
+    extra = [f.name for f in fields(rows[0]) if f.name not in _PLACED] if rows else []
+    view = []
+    for row in rows:
+        iv = row.interval
+        view.append(
+            {
+                "claim": row.claim,
+                "statement": CLAIMS.get(row.claim, ""),
+                "study": row.study,
+                "context": row.context,
+                "verdict": row.verdict,
+                "part": row.part,
+                "size": row.size,
+                "conditional_only": row.conditional_only,
+                "alpha": "" if row.alpha != row.alpha else f"{row.alpha:.3g}",
+                "interval": format_interval_shown(iv.estimate, iv.low, iv.high) if iv else "–",
+                "method": _interval_note(row),
+                "n": "–" if row.n is None else str(row.n),
+                "mde": "–" if row.mde != row.mde else format_effect(row.mde, sign=""),
+                "extra": [_shown(getattr(row, name)) for name in extra],
+                "account": "; ".join(account(row.detail)),
+                "detail": row.detail,
+            }
+        )
+    return {
+        "rows": view,
+        "extra": [header(name) for name in extra],
+        "studies": len({r.study for r in rows if r.study != "–"}) > 1,
+        "contexts": any(r.context for r in rows),
+    }
+
+
+def _study_runs(inputs: Path) -> dict[str, tuple[str, set[str]]]:
+    """A sibling report's studies (from the meta.json and runs table of its inputs):
+    each study's analysis and runs; none when the inputs are not beside it."""
+    meta, runs = inputs / "meta.json", inputs / "runs.parquet"
+    if not (meta.is_file() and runs.is_file()):
+        return {}
+    studies = parse_studies(json.loads(meta.read_text(encoding="utf-8"))["studies"], str(meta))
+    table = pd.read_parquet(runs)
+    return {s.name: (s.analysis, set(select_runs(table, s)["run"])) for s in studies}
+
+
 def sibling_reports(out: Path) -> list[dict[str, Any]]:
-    """The other reports in ``out``'s folder, with the questions each answers (its
-    sections ``q1``–``q3``), so that a report can point at the one answering a question."""
+    """The other reports in ``out``'s folder: title, the questions each answers (its
+    sections ``q1``–``q3``), its verdict words (``data-claim``/``data-verdict`` of its
+    verdict rows) and its studies' runs, so that a report can point at the one answering a
+    question or deciding a claim on a superset of its runs."""
     siblings = []
     for path in sorted(out.parent.glob("*.html")):
         if path.name == out.name or not path.is_file():  # a folder named *.html
@@ -139,17 +255,58 @@ def sibling_reports(out: Path) -> list[dict[str, Any]]:
         siblings.append(
             {
                 "href": path.name,
-                "title": title.group(1) if title else path.name,
+                "title": unescape(title.group(1)) if title else path.name,
                 "answers": [key for key in QUESTIONS if f'id="{key.lower()}"' in text],
+                "verdicts": re.findall(r'data-claim="(C\d)" data-verdict="([^"]+)"', text),
+                "studies": _study_runs(inputs_folder(path)),
             }
         )
     return siblings
 
 
+def decided_elsewhere(
+    sections: list[Section], studies: list[Study], collection: Collection, siblings: list[dict]
+) -> dict[str, dict[str, Any]]:
+    """Study name -> the sibling report that decides the claims on a superset of the
+    study's runs with the same analysis (its claim sections are then one line)."""
+    found = {}
+    for study in studies:
+        runs = set(select_runs(collection.runs, study)["run"])
+        for sibling in siblings:
+            if runs and any(
+                analysis == study.analysis and runs <= theirs and sibling["verdicts"]
+                for analysis, theirs in sibling["studies"].values()
+            ):
+                found[study.name] = sibling
+                break
+    return {name: r for name, r in found.items() if any(s.study == name for s in sections)}
+
+
+def shared_setup(collection: Collection, studies: list[Study], meta: dict[str, Any]) -> Section:
+    """One setup section over the runs of every study: the shared settings once, the
+    settings that differ per run group."""
+    if len(studies) == 1:
+        return setup_section(collection, studies[0], meta)
+    runs = dict.fromkeys(r for s in studies for r in select_runs(collection.runs, s)["run"])
+    union = Study(
+        name="all-studies",
+        analysis=studies[0].analysis,
+        title=f"the runs of {len(studies)} studies",
+        runs=list(runs),
+    )
+    return setup_section(collection, union, meta)
+
+
+def departures(setup: Section) -> list[str]:
+    """The settings where the setup departs from the paper's recipe (its table's rows)."""
+    table = next((t for t in setup.tables if t.name == "setup_deviations"), None)
+    return [] if table is None else list(table.text.index)
+
+
 def render(
     analysis: Analysis,
     provenance: Provenance,
-    title: str,
+    title: str | None,
     command: str,
     siblings: list[dict[str, Any]],
     benchmarks: pd.DataFrame,
@@ -161,12 +318,15 @@ def render(
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    env.filters["effect"] = lambda value: format_effect(value, sign="")
-    setups = [
-        setup_section(analysis.collection, study, provenance.to_meta())
-        for study in analysis.studies
-    ]
-    sections = [_section_view(s) for s in [*setups, *analysis.sections]]
+    setup = shared_setup(analysis.collection, analysis.studies, provenance.to_meta())
+    elsewhere = decided_elsewhere(
+        analysis.sections, analysis.studies, analysis.collection, siblings
+    )
+    own = [s for s in analysis.sections if not (s.study in elsewhere and s.key in CLAIM_KEYS)]
+    sections = [_section_view(s) for s in [setup, *own]]
+    # a report whose claims all lie in a sibling shows that sibling's words, not C1–C5 as
+    # "not evaluated"
+    rows = [] if elsewhere and not any(s.key in CLAIMS for s in own) else verdict_table(own)
     questions = {
         key: (
             text,
@@ -176,12 +336,17 @@ def render(
         for key, text in QUESTIONS.items()
     }
     return env.get_template(TEMPLATE).render(
-        title=title,
-        claims=CLAIMS,
-        verdicts=verdict_table(analysis.sections),
+        title=title or default_title(own, [s for s in analysis.studies if s.name not in elsewhere]),
+        headline=headline(own, analysis.collection, rows),
+        answers=question_answers(own),
+        verdicts=verdict_view(rows),
+        claims_tested=any(s.key in CLAIMS for s in own),
+        elsewhere=elsewhere,
         questions=questions,
         definitions=DEFINITIONS,
         sections=sections,
+        setup=sections[0],
+        departures=departures(setup),
         provenance=provenance,
         command=command,
         siblings=siblings,

@@ -183,7 +183,7 @@ def test_fresh_parts_train_at_their_own_learning_rate(
     assert max(moved[name] for name in moved if name not in fresh_names) <= 1.01e-5
     one_group = Trainer(_config(tmp_path, data_root, str(tiny_backbone), reinit_top_layers=1))
     assert len(one_group.optimizer.param_groups) == 1
-    with pytest.raises(ConfigError, match="fresh_learning_rate = 0.01: nothing is drawn afresh"):
+    with pytest.raises(ConfigError, match=r"fresh_learning_rate = 0\.01: nothing is drawn afresh"):
         _config(tmp_path, data_root, str(tiny_backbone), pooler="avg", fresh_learning_rate=1e-2)
 
 

@@ -26,15 +26,24 @@ COMMANDS: dict[str, tuple[str, str]] = {
 }
 
 
-def positive_int(text: str) -> int:
-    """An argparse type: a whole number ≥ 1 (batch sizes, threads, lengths)."""
+def _whole_number_at_least(text: str, least: int) -> int:
     try:
         value = int(text)
     except ValueError:
-        value = 0
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be a whole number ≥ 1, got {text!r}")
+        value = least - 1
+    if value < least:
+        raise argparse.ArgumentTypeError(f"must be a whole number ≥ {least}, got {text!r}")
     return value
+
+
+def positive_int(text: str) -> int:
+    """An argparse type: a whole number ≥ 1 (batch sizes, threads, lengths)."""
+    return _whole_number_at_least(text, 1)
+
+
+def non_negative_int(text: str) -> int:
+    """An argparse type: a whole number ≥ 0 (an interval where 0 means never)."""
+    return _whole_number_at_least(text, 0)
 
 
 def build_parser(command: str | None = None) -> argparse.ArgumentParser:

@@ -83,6 +83,13 @@ class TrainConfig(BaseModel):
     # optimisation
     batch_size: int = Field(64, ge=2, description="global batch (split across workers)")
     learning_rate: float = Field(3e-5, gt=0.0, le=1.0)
+    fresh_learning_rate: float | None = Field(
+        None,
+        gt=0.0,
+        le=1.0,
+        description="learning rate of the parts drawn afresh at load (re-drawn top layers, "
+        "the cls pooler's MLP); None = learning_rate",
+    )
     weight_decay: float = Field(0.0, ge=0.0)
     warmup_steps: int = Field(0, ge=0)
     max_grad_norm: float | None = Field(
@@ -179,6 +186,16 @@ class TrainConfig(BaseModel):
             raise ValueError(
                 "pm_w1 = pm_w2 = 0 with pm_weights = 'fixed': the mixed positive "
                 "would be the zero vector; give pm_w1 + pm_w2 > 0"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _fresh_rate_has_fresh_parts(self) -> TrainConfig:
+        has_mlp = "cls" in (self.pooler, self.eval_pooler)
+        if self.fresh_learning_rate is not None and not self.reinit_top_layers and not has_mlp:
+            raise ValueError(
+                f"fresh_learning_rate = {self.fresh_learning_rate}: nothing is drawn afresh "
+                "(reinit_top_layers = 0 and no cls pooler); remove it or re-draw layers"
             )
         return self
 

@@ -239,6 +239,19 @@ def reinitialise_top_layers(backbone: PreTrainedModel, count: int) -> None:
         initialise_like_backbone(backbone, layer)
 
 
+def fresh_parameters(encoder: SentenceEncoder, reinit_top_layers: int) -> list[nn.Parameter]:
+    """The parameters drawn afresh at load: the re-drawn top layers and the ``cls`` pooler's
+    MLP (config key ``fresh_learning_rate`` trains them at a rate of their own)."""
+    fresh: list[nn.Parameter] = []
+    if reinit_top_layers:
+        layers = encoder.backbone.encoder.layer  # checked by reinitialise_top_layers
+        for layer in layers[len(layers) - reinit_top_layers :]:
+            fresh.extend(layer.parameters())
+    if encoder.mlp is not None:
+        fresh.extend(encoder.mlp.parameters())
+    return fresh
+
+
 def check_tokenizer(
     tokenizer: PreTrainedTokenizerBase, backbone: PreTrainedModel, name_or_path: str | Path
 ) -> None:

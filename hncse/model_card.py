@@ -78,6 +78,13 @@ def base_model(backbone: str) -> str:
     return Path(backbone).name
 
 
+def _default(config: TrainConfig, key: str) -> Any:
+    """A key's default: TrainConfig's, or for a method's own key its Options model's."""
+    if key in TrainConfig.model_fields:
+        return TrainConfig.model_fields[key].default
+    return type(config.method_options()).model_fields[key].default
+
+
 def recipe_rows(config: TrainConfig) -> list[dict[str, Any]]:
     """Every option whose value differs from TrainConfig's default or from the paper's
     recipe for this backbone (``None`` where the paper has no recipe for it)."""
@@ -86,7 +93,7 @@ def recipe_rows(config: TrainConfig) -> list[dict[str, Any]]:
     for key, value in config.model_dump(mode="json").items():
         if key in LOCATION_KEYS:
             continue
-        default = TrainConfig.model_fields[key].default
+        default = _default(config, key)
         paper_value = None if paper is None else paper.get(key, default)
         if value != default or (paper is not None and value != paper_value):
             rows.append({"key": key, "value": value, "default": default, "paper": paper_value})

@@ -11,7 +11,10 @@ mechanisms act and whether the loss is saturated (docs/probe.md):
   negatives these are the step's own synthetic negatives (its random draws replayed), for
   the others the ones HNM would make from the same bank;
 - the distributions: quantiles of s(z, p) (positives), s(z, p_j), j ≠ i (negatives), the
-  hardest negative and the relative gap r = (d1 − d2)/|d1| that PM thresholds.
+  hardest negative and the relative gap r = (d1 − d2)/|d1| that PM thresholds;
+- whether training improves the encoder: STS-B dev (the trainer's own evaluation, eval
+  pooler, dropout off) of the untrained encoder (a row of its own, step 0) and after every
+  ``eval_every`` steps and the last.
 
 The step is the trainer's own (``Trainer.train_step``, dropout on, clipping, the bank); the
 probe reads what the objective saw through a thin wrapper, so it needs nothing from the
@@ -34,7 +37,7 @@ import torch
 from torch import Tensor
 
 from hncse import HncseError
-from hncse.cli import positive_int
+from hncse.cli import non_negative_int, positive_int
 from hncse.config import TrainConfig, add_config_arguments, load_config, parse_overrides
 from hncse.objectives import HNMOptions, ObjectiveInputs, ObjectiveOutput
 from hncse.objectives import functional as fn
@@ -59,6 +62,7 @@ SHOWN = (
     "hardest_q50",
     "r_q10",
     "r_q50",
+    "stsb_dev",
     "seconds",
 )
 
@@ -159,7 +163,7 @@ def _synthetic(
 class Probe:
     """The first ``steps`` steps of ``config``'s run, measured (see the module docstring)."""
 
-    def __init__(self, config: TrainConfig, steps: int) -> None:
+    def __init__(self, config: TrainConfig, steps: int, eval_every: int = 0) -> None:
         self.config = config
         self.trainer = Trainer(config)
         if steps > self.trainer.total_steps:
@@ -168,6 +172,7 @@ class Probe:
                 f"give 1 … {self.trainer.total_steps}"
             )
         self.steps = steps
+        self.eval_every = eval_every
         method = self.trainer.method
         self.recorder = _RecordingObjective(method.loss)
         method.loss = self.recorder  # type: ignore[method-assign]
@@ -195,19 +200,54 @@ class Probe:
             row |= hardness_measurements(z, z @ p.T, synthetic, self.hnm.k)
         return row | {"seconds": seconds}
 
+    def evaluates_after(self, step: int) -> bool:
+        """STS-B dev after step ``step`` (1-based): every ``eval_every`` steps and the last."""
+        return bool(self.eval_every) and (step % self.eval_every == 0 or step == self.steps)
+
     def run(self) -> list[dict[str, float]]:
+        """A row a step; with ``eval_every``, first a step-0 row: the untrained encoder's dev
+        score, nothing else (no step has run)."""
+        start = self.trainer.evaluate_dev() if self.eval_every else math.nan
         self.trainer.encoder.train()  # dropout on, as in fit()
-        return [self.step(step) for step in range(self.steps)]
+        rows = []
+        for step in range(self.steps):
+            row = self.step(step)
+            dev = self.trainer.evaluate_dev() if self.evaluates_after(step + 1) else math.nan
+            rows.append(row | {"stsb_dev": dev})  # encode() leaves training mode as it found it
+        if not self.eval_every:
+            return rows
+        untrained = dict.fromkeys(rows[0], math.nan) | {"step": 0, "stsb_dev": start}
+        return [untrained, *rows]
 
 
 def summarise(rows: list[dict[str, float]]) -> dict[str, float]:
-    """Mean of every measurement over the steps (NaN steps skipped), and the last loss."""
-    keys = [key for key in rows[0] if key != "step"]
-    summary = {}
-    for key in keys:
-        values = [row[key] for row in rows if not math.isnan(row[key])]
+    """Mean of every measurement over the trained steps (NaN steps skipped), the last loss,
+    and the STS-B dev curve's start, end, best (and its step) and gains over the start."""
+    trained = [row for row in rows if row["step"] > 0]
+    summary: dict[str, float] = {}
+    for key in (key for key in rows[0] if key not in ("step", "stsb_dev")):
+        values = [row[key] for row in trained if not math.isnan(row[key])]
         summary[key] = sum(values) / len(values) if values else math.nan
-    return summary | {"last_loss": rows[-1]["loss"], "steps": len(rows)}
+    summary |= {"last_loss": trained[-1]["loss"], "steps": len(trained)}
+    return summary | dev_curve_summary(rows)
+
+
+def dev_curve_summary(rows: list[dict[str, float]]) -> dict[str, float]:
+    """STS-B dev at step 0, at the last evaluation and at the best; gains over step 0."""
+    curve = [(row["step"], row["stsb_dev"]) for row in rows if not math.isnan(row["stsb_dev"])]
+    if not curve or curve[0][0] != 0:
+        return {}
+    best_step, best = max(curve, key=lambda point: point[1])
+    start, last = curve[0][1], curve[-1][1]
+    return {
+        "stsb_dev_start": start,
+        "stsb_dev_last": last,
+        "stsb_dev_best": best,
+        "stsb_dev_best_step": best_step,
+        "stsb_dev_gain_last": last - start,
+        "stsb_dev_gain_best": best - start,
+        "stsb_dev_points": len(curve),
+    }
 
 
 def format_table(rows: list[dict[str, float]]) -> str:
@@ -253,6 +293,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_config_arguments(parser)
     parser.add_argument("--steps", type=positive_int, default=20, help="steps to run (default 20)")
     parser.add_argument(
+        "--eval-every",
+        type=non_negative_int,
+        default=5,
+        help="STS-B dev at step 0, every N steps and the last (default 5; 0 = never)",
+    )
+    parser.add_argument(
         "--out",
         type=Path,
         default=Path("probe.csv"),
@@ -263,11 +309,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     config = load_config(args.config, parse_overrides(args.set))
     with tempfile.TemporaryDirectory() as scratch:  # the trainer needs a folder; nothing lands
-        probe = Probe(config.model_copy(update={"output_dir": scratch}), args.steps)
+        scratch_config = config.model_copy(update={"output_dir": scratch})
+        probe = Probe(scratch_config, args.steps, args.eval_every)
         rows = probe.run()
     print(format_table(rows))
     summary = summarise(rows)
-    print("mean over steps: " + ", ".join(f"{key} {summary[key]:.4g}" for key in SHOWN[1:]))
+    print("mean over steps: " + ", ".join(f"{key} {summary[key]:.4g}" for key in SHOWN[1:-2]))
+    if "stsb_dev_start" in summary:
+        print(
+            f"STS-B dev: {summary['stsb_dev_start']:.2f} at step 0, "
+            f"{summary['stsb_dev_last']:.2f} at the end ({summary['stsb_dev_gain_last']:+.2f}), "
+            f"best {summary['stsb_dev_best']:.2f} at step {summary['stsb_dev_best_step']}"
+        )
     json_path = write_outputs(rows, config, args.out)
     print(f"wrote {args.out} and {json_path}")
     return 0

@@ -60,7 +60,12 @@ from hncse.distributed import (
 )
 from hncse.hf_corpus import HFCorpus
 from hncse.manifest import check_files
-from hncse.model import SentenceEncoder, reinitialise_top_layers, resolve_model_path
+from hncse.model import (
+    SentenceEncoder,
+    fresh_parameters,
+    reinitialise_top_layers,
+    resolve_model_path,
+)
 from hncse.objectives import ObjectiveInputs, ObjectiveOutput, StepResult, build_method
 from hncse.objectives.method import TokenBatch
 from hncse.run_lock import run_folder_lock
@@ -135,6 +140,18 @@ def _load_encoder(config: TrainConfig, model_path: str) -> SentenceEncoder:
     return encoder
 
 
+def _parameter_groups(encoder: SentenceEncoder, config: TrainConfig) -> list[dict[str, Any]]:
+    """One AdamW group at ``learning_rate``; with ``fresh_learning_rate`` set, the fresh parts
+    in a group of their own (a fresh layer wants a higher rate than a pretrained one). The
+    backbone's group comes first: its rate is the one logged."""
+    if config.fresh_learning_rate is None:
+        return [{"params": list(encoder.parameters())}]
+    fresh = fresh_parameters(encoder, config.reinit_top_layers)
+    fresh_ids = {id(parameter) for parameter in fresh}
+    rest = [parameter for parameter in encoder.parameters() if id(parameter) not in fresh_ids]
+    return [{"params": rest}, {"params": fresh, "lr": config.fresh_learning_rate}]
+
+
 def _open_corpus(config: TrainConfig, root: Path) -> LineCorpus | HFCorpus:
     """A text file (checked against the data root's manifest) or an hf: dataset."""
     if is_hf_corpus(config.corpus):
@@ -187,7 +204,9 @@ class Trainer:
         if config.compile:  # opt-in: measured in docs/training.md
             self.model = torch.compile(self.model)
         self.optimizer = torch.optim.AdamW(
-            self.encoder.parameters(), lr=config.learning_rate, weight_decay=config.weight_decay
+            _parameter_groups(self.encoder, config),
+            lr=config.learning_rate,
+            weight_decay=config.weight_decay,
         )
         self.scheduler = get_linear_schedule_with_warmup(
             self.optimizer, config.warmup_steps, self.total_steps

@@ -91,3 +91,10 @@ def test_the_recipe_lists_what_differs_from_the_defaults_or_the_paper() -> None:
     assert set(rows) == {"k", "precision"}
     other = {row["key"] for row in recipe_rows(load_config(overrides={"backbone": "x/y"}))}
     assert other == {"backbone"}  # no paper recipe for x/y: only the defaults count
+
+
+def test_a_methods_own_option_is_compared_with_its_options_default() -> None:
+    esimcse = load_config(overrides={"backbone": "x/y", "method": "esimcse", "dup_rate": 0.2})
+    rows = {row["key"]: row for row in recipe_rows(esimcse)}
+    assert rows["dup_rate"]["value"] == 0.2 and rows["dup_rate"]["default"] != 0.2
+    assert "momentum" not in rows  # ESimCSE's own key at its default: not listed

@@ -13,7 +13,15 @@ from conftest import save_tiny_bert
 
 from hncse.cli import main
 from hncse.config import load_config
-from hncse.probe import Probe, hardness_measurements, similarity_measurements
+from hncse.evaluation import stsb_dev_spearman
+from hncse.probe import (
+    Probe,
+    dev_curve_summary,
+    hardness_measurements,
+    similarity_measurements,
+    summarise,
+)
+from hncse.trainer import Trainer
 
 
 @pytest.fixture(scope="module")
@@ -100,14 +108,63 @@ def test_probe_command_writes_table_csv_and_json(
     assert main(["probe", "--set", *settings, "--steps", "2", "--out", str(out)]) == 0
     printed = capsys.readouterr().out
     assert printed.splitlines()[0].split()[:3] == ["step", "loss", "grad_norm"]
+    assert "STS-B dev: " in printed and " at step 0, " in printed
     rows = list(csv.DictReader(out.open()))
-    assert [row["step"] for row in rows] == ["1", "2"]
+    assert [row["step"] for row in rows] == ["0", "1", "2"]  # step 0: the untrained encoder
     record = json.loads(out.with_suffix(".json").read_text())
-    assert record["config"]["method"] == "simcse" and record["summary"]["steps"] == 2
+    summary = record["summary"]
+    assert record["config"]["method"] == "simcse" and summary["steps"] == 2
+    assert summary["stsb_dev_points"] == 2  # step 0 and the last (the default: every 5)
+    assert record["steps"][0]["loss"] is None and record["steps"][0]["stsb_dev"] is not None
     # SimCSE makes no synthetic negatives, but the probe shows what HNM would make
-    assert record["steps"][0]["hnm_sim_synthetic"] is None
-    assert record["steps"][1]["hnm_sim_synthetic"] is not None
+    assert record["steps"][1]["hnm_sim_synthetic"] is None
+    assert record["steps"][2]["hnm_sim_synthetic"] is not None
     assert not list(Path.cwd().glob("output"))  # nothing exported
+
+
+def test_probe_evaluates_stsb_dev_untrained_every_n_steps_and_last(
+    tmp_path: Path, data_root: Path, dropout_backbone: Path
+) -> None:
+    """Step 0 is the untrained encoder; the others are the encoder after their step, with
+    the trainer's own dev evaluation (eval pooler, dropout off)."""
+    config = load_config(
+        overrides=_settings(dropout_backbone, data_root, method="simcse", output_dir=str(tmp_path))
+    )
+    untrained = Trainer(config).encoder
+    probe = Probe(config, steps=5, eval_every=2)
+    rows = probe.run()
+    evaluated = [row["step"] for row in rows if not math.isnan(row["stsb_dev"])]
+    assert [row["step"] for row in rows] == [0, 1, 2, 3, 4, 5]
+    assert evaluated == [0, 2, 4, 5]
+    assert math.isnan(rows[0]["loss"]) and math.isnan(rows[0]["pm_frac_mixed"])
+    assert rows[0]["stsb_dev"] == pytest.approx(stsb_dev_spearman(untrained.encode, data_root))
+    trained = stsb_dev_spearman(probe.trainer.encoder.encode, data_root)
+    assert rows[-1]["stsb_dev"] == pytest.approx(trained)
+    assert rows[-1]["stsb_dev"] != pytest.approx(rows[0]["stsb_dev"])  # training moved it
+    assert probe.trainer.encoder.training  # dropout back on after each evaluation
+    assert summarise(rows)["steps"] == 5
+    unevaluated = Probe(config, steps=1).run()  # eval_every 0: no step-0 row, no scores
+    assert [row["step"] for row in unevaluated] == [1]
+    assert math.isnan(unevaluated[0]["stsb_dev"])
+
+
+def test_dev_curve_summary_by_hand() -> None:
+    rows = [
+        {"step": 0, "stsb_dev": 60.0},
+        {"step": 1, "stsb_dev": math.nan},
+        {"step": 2, "stsb_dev": 63.5},
+        {"step": 3, "stsb_dev": 62.0},
+    ]
+    assert dev_curve_summary(rows) == {
+        "stsb_dev_start": 60.0,
+        "stsb_dev_last": 62.0,
+        "stsb_dev_best": 63.5,
+        "stsb_dev_best_step": 2,
+        "stsb_dev_gain_last": 2.0,
+        "stsb_dev_gain_best": 3.5,
+        "stsb_dev_points": 3,
+    }
+    assert dev_curve_summary([{"step": 1, "stsb_dev": math.nan}]) == {}
 
 
 def test_probe_refuses_more_steps_than_the_run(

@@ -153,6 +153,40 @@ def _final_weights(run: Path) -> dict[str, torch.Tensor]:
     return load_file(run / MODEL_DIR / "model.safetensors")
 
 
+def test_fresh_parts_train_at_their_own_learning_rate(
+    tmp_path: Path, data_root: Path, tiny_backbone: Path
+) -> None:
+    """fresh_learning_rate: the re-drawn top layer and the cls pooler's MLP form an AdamW
+    group of their own; Adam's first step moves each weight by about its group's rate."""
+    config = _config(
+        tmp_path,
+        data_root,
+        str(tiny_backbone),
+        method="simcse",
+        pooler="cls",
+        reinit_top_layers=1,
+        learning_rate=1e-5,
+        fresh_learning_rate=1e-2,
+    )
+    trainer = Trainer(config)
+    encoder = trainer.encoder
+    fresh = [*encoder.backbone.encoder.layer[1].parameters(), *encoder.mlp.parameters()]
+    groups = trainer.optimizer.param_groups
+    assert [group["lr"] for group in groups] == [1e-5, 1e-2]
+    assert {id(p) for p in groups[1]["params"]} == {id(p) for p in fresh}
+    assert len(groups[0]["params"]) + len(fresh) == len(list(encoder.parameters()))
+    before = {name: p.detach().clone() for name, p in encoder.named_parameters()}
+    trainer.train_step(0)
+    moved = {name: (p - before[name]).abs().max().item() for name, p in encoder.named_parameters()}
+    fresh_names = {name for name, p in encoder.named_parameters() if any(p is f for f in fresh)}
+    assert max(moved[name] for name in fresh_names) == pytest.approx(1e-2, rel=0.01)
+    assert max(moved[name] for name in moved if name not in fresh_names) <= 1.01e-5
+    one_group = Trainer(_config(tmp_path, data_root, str(tiny_backbone), reinit_top_layers=1))
+    assert len(one_group.optimizer.param_groups) == 1
+    with pytest.raises(ConfigError, match=r"fresh_learning_rate = 0\.01: nothing is drawn afresh"):
+        _config(tmp_path, data_root, str(tiny_backbone), pooler="avg", fresh_learning_rate=1e-2)
+
+
 @pytest.mark.parametrize("method", ["hncse", "esimcse"])
 def test_killed_run_resumes_to_the_same_weights(
     tmp_path: Path, data_root: Path, tiny_backbone: Path, method: str

@@ -513,7 +513,7 @@ def test_a_training_step_tokenises_its_batch_once(
     trainer = Trainer(train_config(tmp_path, data_root, tiny_backbone))
     spy = mock.Mock(wraps=trainer.encoder.tokenizer)
     trainer.encoder.tokenizer = spy
-    h, h_pos = trainer._views(["one sentence", "and another one"])
+    h, h_pos, _ = trainer._views(["one sentence", "and another one"])
     assert [len(call.args[0]) for call in spy.call_args_list] == [2]
     assert h.shape == h_pos.shape == (2, 32)
 

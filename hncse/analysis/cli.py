@@ -183,7 +183,9 @@ def analyse(
     if args.results:
         check_complete(collection, studies, args.allow_missing)
     thresholds = Thresholds(args.min_mixed_fraction, args.min_mixed_queries)
-    options = Options(args.bootstrap, args.bootstrap_seed, _senteval(args), svg, thresholds)
+    # CKA read back from a report's inputs needs no sentences (and no data root)
+    senteval = None if collection.cka_final else _senteval(args)
+    options = Options(args.bootstrap, args.bootstrap_seed, senteval, svg, thresholds)
     return Analysis(collection, studies, run_studies(collection, studies, options))
 
 

@@ -201,20 +201,17 @@ def c4_rows(training: pd.DataFrame, thresholds: Thresholds) -> tuple[list[dict],
 
 
 def c5_rows(training: pd.DataFrame) -> tuple[list[dict], list[str]]:
-    rows, notes = [], []
+    rows: list[dict] = []
+    unlogged: dict[tuple[str, ...], list[str]] = {}  # absent statistics -> variants
     for variant, runs in training.groupby("variant", sort=False):
         by_run = runs.set_index("run")
-        absent = [
+        absent = tuple(
             p.statistic
             for p in PARTS["C5"]
             if p.statistic not in by_run or by_run[p.statistic].isna().all()
-        ]
+        )
         if absent:
-            notes.append(
-                f"{variant}: its runs did not log {', '.join(absent)} (each synthetic "
-                "negative against its harder parent and the query's single hardest in-batch "
-                "negative; logs older than these statistics)"
-            )
+            unlogged.setdefault(absent, []).append(str(variant))
             continue
         for part in PARTS["C5"]:
             row = _part_row(
@@ -225,6 +222,11 @@ def c5_rows(training: pd.DataFrame) -> tuple[list[dict], list[str]]:
                 by_run[FRACTION_ABOVE].mean() if FRACTION_ABOVE in by_run else np.nan
             )
             rows.append(row)
+    notes = [
+        f"{', '.join(variants)}: {'its' if len(variants) == 1 else 'their'} runs did not log "
+        f"{', '.join(absent)} (logs older than these statistics)"
+        for absent, variants in unlogged.items()
+    ]
     return rows, notes
 
 

@@ -23,7 +23,7 @@ from safetensors import SafetensorError
 from safetensors.torch import save_file
 
 from hncse import HncseError
-from hncse.files import file_mode
+from hncse.files import file_mode, write_text
 from hncse.model import MLP_FILE, SentenceEncoder
 
 STATE_FILE = "training_state.pt"
@@ -173,6 +173,4 @@ def load_training_state(target: Path) -> dict[str, Any] | None:
 
 
 def write_json_atomically(path: Path, payload: dict[str, Any]) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(json.dumps(payload, indent=2, default=str) + "\n")
-    tmp.replace(path)
+    write_text(path, json.dumps(payload, indent=2, default=str) + "\n")

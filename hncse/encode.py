@@ -10,6 +10,7 @@ import numpy as np
 import torch
 
 from hncse.cli import positive_int
+from hncse.files import write_atomic
 from hncse.model import POOLERS, SentenceEncoder, resolve_model_path
 
 
@@ -32,13 +33,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--max-length", type=positive_int, default=None)
 
 
+def _save_npy(path: Path, array: np.ndarray) -> None:
+    with path.open("wb") as file:  # a file object: np.save adds no ".npy" to the name
+        np.save(file, array)
+
+
 def run(args: argparse.Namespace) -> int:
     if not args.input.is_file():
         print(f"hncse encode: input file not found: {args.input}", file=sys.stderr)
         return 2
     embeddings = encode_file(args.model, args.pooler, args.input, args.batch_size, args.max_length)
-    tmp = args.out.with_name(f".{args.out.name}.tmp.npy")
-    np.save(tmp, embeddings.astype(np.float32))
-    tmp.replace(args.out)
+    array = embeddings.astype(np.float32)
+    write_atomic(args.out, lambda tmp: _save_npy(tmp, array))
     print(f"wrote {embeddings.shape[0]} × {embeddings.shape[1]} embeddings to {args.out}")
     return 0

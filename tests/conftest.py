@@ -508,3 +508,21 @@ def smoke_runs(config: dict[str, Any]) -> list[str]:
     ]
     poolers = config["baselines"]["pretrained"]["poolers"]
     return [*trained, *(f"minilm/pretrained-{p}" for p in poolers), "glove-6B-50d/glove-avg"]
+
+
+def tiny_run(tmp_path: Path, data_root: Path, backbone: Path, **overrides: object) -> dict:
+    """A few-step training config on the real wiki1m sample (keys as a run's YAML)."""
+    values = {
+        "backbone": str(backbone),
+        "corpus": "wiki1m_head.txt",
+        "data_dir": str(data_root),
+        "method": "hncse",
+        "batch_size": 8,
+        "k": 4,
+        "m": 4,
+        "max_steps": 4,
+        "eval_steps": 0,
+        "save_steps": 0,
+        "output_dir": str(tmp_path / "run"),
+    }
+    return values | overrides

@@ -23,7 +23,15 @@ import psutil
 import pytest
 import torch
 import yaml
-from conftest import REPO, copy_workflow, load_yaml, output_of, snakemake, write_config
+from conftest import (
+    REPO,
+    copy_workflow,
+    load_yaml,
+    output_of,
+    snakemake,
+    tiny_run,
+    write_config,
+)
 
 from hncse import HncseError, checkpoint
 from hncse.cli import main
@@ -170,20 +178,7 @@ def test_the_schema_offers_the_poolers_the_encoder_has() -> None:
 
 # ------------------------------------------------------------ training: helpers
 def train_config(tmp_path: Path, data_root: Path, backbone: Path, **overrides: object):
-    values = {
-        "backbone": str(backbone),
-        "corpus": "wiki1m_head.txt",
-        "data_dir": str(data_root),
-        "method": "hncse",
-        "batch_size": 8,
-        "k": 4,
-        "m": 4,
-        "max_steps": 4,
-        "eval_steps": 0,
-        "save_steps": 0,
-        "output_dir": str(tmp_path / "run"),
-    }
-    return load_config(overrides=values | overrides)
+    return load_config(overrides=tiny_run(tmp_path, data_root, backbone, **overrides))
 
 
 def copy_model(source: Path, target: Path, *names: str) -> Path:

@@ -13,7 +13,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import torch
-from conftest import copy_workflow, load_yaml, output_of, snakemake, write_config
+from conftest import copy_workflow, load_yaml, output_of, snakemake, tiny_run, write_config
 
 from hncse.config import ConfigError, build_config
 from hncse.objectives import ObjectiveInputs, build_method
@@ -171,18 +171,9 @@ def test_a_method_outside_the_package_trains_and_joins_the_dag(
         bad({"method": reference, "swap_first_words": "maybe"})
 
     run = tmp_path / "run"
-    config = {
-        "method": reference,
-        "swap_first_words": True,
-        "backbone": str(tiny_backbone),
-        "corpus": "wiki1m_head.txt",
-        "data_dir": str(data_root),
-        "batch_size": 8,
-        "max_steps": 2,
-        "eval_steps": 0,
-        "save_steps": 0,
-        "output_dir": str(run),
-    }
+    config = tiny_run(
+        tmp_path, data_root, tiny_backbone, method=reference, swap_first_words=True, max_steps=2
+    )
     (tmp_path / "config.yaml").write_text(json.dumps(config))
     command = [
         sys.executable,

@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import yaml
+from conftest import tiny_run
 
 from hncse.cli import main
 from hncse.config import load_config
@@ -40,19 +41,12 @@ def test_training_writes_the_card_and_evaluate_fills_its_results_once(
     tmp_path: Path, data_root: Path, tiny_backbone: Path
 ) -> None:
     config = load_config(
-        overrides={
-            "backbone": str(tiny_backbone),
-            "method": "simcse",
-            "pooler": "avg",
-            "eval_pooler": "avg",
-            "corpus": "wiki1m_head.txt",
-            "data_dir": str(data_root),
-            "batch_size": 8,
-            "max_steps": 2,
-            "eval_steps": 0,
-            "save_steps": 0,
-            "output_dir": str(tmp_path / "run"),
-        }
+        overrides=tiny_run(
+            tmp_path,
+            data_root,
+            tiny_backbone,
+            **{"method": "simcse", "pooler": "avg", "eval_pooler": "avg", "max_steps": 2},
+        )
     )
     summary = Trainer(config).fit()
     model = tmp_path / "run" / MODEL_DIR

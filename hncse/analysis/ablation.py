@@ -6,7 +6,7 @@ import dataclasses
 
 import pandas as pd
 
-from hncse.analysis import claims, figures, mechanisms, published
+from hncse.analysis import claims, figures, mechanisms, published, start
 from hncse.analysis.analyses import (
     MAX_CURVE_POINTS,
     StudyData,
@@ -67,6 +67,8 @@ def ablation(data: StudyData) -> list[Section]:
         return [*sections, no_runs(data, "stability", f"Training stability — {title}")]
     cache: dict[tuple[str, str, str], claims.Comparison | None] = {}
     sections = {key: _claim_section(data, key) for key in ("C1", "C2", "C3")}
+    if (gains := start.gains_table(data.scores)) is not None:  # first: did training help?
+        sections["C1"].tables.append(gains)
     sections["C1"].tables.append(
         summary_table(
             data.scores,
@@ -107,9 +109,10 @@ def ablation(data: StudyData) -> list[Section]:
                         f"{key}: tests of its declared families{in_context(context)}",
                     )
                 )
-                section.figures.append(
-                    _forest(key, context, result.table, comparison, data.options.svg)
+                rows = result.table.assign(
+                    start=start.start_offsets(data.scores, frame, result.table)
                 )
+                section.figures.append(_forest(key, context, rows, comparison, data.options.svg))
     _published_tables(data, sections)
     notes = sorted({n for c in cache.values() if c is not None for n in c.notes})
     for note in notes:
@@ -398,11 +401,13 @@ def _stability(data: StudyData) -> Section:
     section = Section("stability", f"Training stability — {data.study.heading}", data.study.name)
     evals = data.steps[data.steps["kind"] == "eval"] if "kind" in data.steps else data.steps
     if "stsb_dev_spearman" in evals and evals["stsb_dev_spearman"].notna().any():
-        start = (
+        beginning = (
             "the first point is step 0, before training"
             if (evals["step"] == 0).any()
             else "these logs have no step-0 evaluation"
         )
+        first = evals.loc[evals["step"] == 0, "stsb_dev_spearman"].dropna()
+        reference = None if first.empty else (float(first.mean()), "untrained start (step 0)")
         section.figures.append(
             figures.curves(
                 evals,
@@ -413,8 +418,10 @@ def _stability(data: StudyData) -> Section:
                 "STS-B dev Spearman during training",
                 ylabel="STS-B dev Spearman",
                 caption=f"a marker at every evaluation; line: mean over seeds; band: sd over "
-                f"seeds; {start}",
+                f"seeds; {beginning}"
+                + ("; dotted: the step-0 mean, the untrained start" if reference else ""),
                 every_point=True,
+                reference=reference,
                 svg=data.options.svg,
             )
         )

@@ -68,6 +68,7 @@ _MARKERS = ("o", "s", "^", "D", "v", "P", "X", "*", "h", "<")
 #: colours of a setting (a corpus) where the marker carries the method: none is a method's
 _SETTING_COLOURS = ("#222222", "#17becf", "#bcbd22", "#7f7f7f", "#e377c2", "#9edae5")
 PUBLISHED_STYLE = {"color": "black", "marker": "x", "s": 60, "zorder": 5}
+START_STYLE = {"color": "black", "marker": "|", "s": 160, "linewidths": 2, "zorder": 5}
 
 
 @dataclass(frozen=True)
@@ -115,8 +116,9 @@ def forest(
     """A forest plot of differences: one line per ``label`` (comparison · task), its
     estimate with the interval (``ci_low``–``ci_high``; none when NaN), the per-seed
     differences as small points, and the paper's stated effect (``paper_effect``) as a
-    black × where it states one. ``rows``: label, method, estimate, ci_low, ci_high,
-    paper_effect; ``seeds``: label, value."""
+    black × where it states one, and where the untrained start would sit (``start``: start
+    − the compared-with method's mean) as a black bar. ``rows``: label, method, estimate,
+    ci_low, ci_high, paper_effect, start; ``seeds``: label, value."""
     labels = list(rows["label"])
     styles = method_styles(list(rows["method"].unique()))
     fig, ax = plt.subplots(figsize=(7.5, 0.32 * len(labels) + 1.4))
@@ -138,6 +140,8 @@ def forest(
         )
         if not pd.isna(row.get("paper_effect", np.nan)):
             ax.scatter([row["paper_effect"]], [y], label="paper's stated effect", **PUBLISHED_STYLE)
+        if not pd.isna(row.get("start", np.nan)):
+            ax.scatter([row["start"]], [y], label="untrained start", **START_STYLE)
     drawn = [
         "marker: estimate; line: its interval as the tests table below states it "
         "(paired t over seeds, Holm-corrected; with one seed per method the "
@@ -147,6 +151,8 @@ def forest(
         drawn.append("grey points: the per-seed differences")
     if rows.get("paper_effect", pd.Series(dtype=float)).notna().any():
         drawn.append("×: the paper's stated effect")
+    if rows.get("start", pd.Series(dtype=float)).notna().any():
+        drawn.append("|: the untrained start (start − the compared-with method's mean)")
     jitter = np.random.default_rng(0)  # fixed: the same input draws the same figure
     for label, part in seeds.groupby("label", sort=False):
         if label in ys:
@@ -197,12 +203,14 @@ def curves(
     logy: bool = False,
     every_point: bool = False,
     style: str | None = None,
+    reference: tuple[float, str] | None = None,
     svg: bool = True,
 ) -> Figure:
     """Lines of ``y`` over ``x`` per ``hue`` (methods in their fixed colours and markers;
     ``style``: a second grouping drawn as dash patterns); band: sd over runs at the same
     ``x`` (on a log axis: the range over runs, which stays positive); markers where there
-    are few points, or at every point with ``every_point`` (evaluations)."""
+    are few points, or at every point with ``every_point`` (evaluations); ``reference``: a
+    (value, label) drawn as a dotted horizontal line."""
     fig, ax = plt.subplots(figsize=(7.0, 3.6))
     few = style is None and (every_point or data[x].nunique() <= MARKER_LIMIT)
     styles = method_styles(list(data[hue].unique()))
@@ -230,6 +238,8 @@ def curves(
                 linewidths=0,
                 zorder=1,
             )
+    if reference is not None:
+        ax.axhline(reference[0], color="black", linestyle=":", linewidth=1.2, label=reference[1])
     if logx:
         ax.set_xscale("log")
     if logy:

@@ -1,11 +1,12 @@
 """The paragraph that opens a report: what the study found, in a few sentences computed from
 the analysis' own tables (never typed in), so that the first screen answers.
 
-It says whether training moved the encoder and by how much (the trained methods' STS avg
-against the encoders evaluated as they are), the main comparison with its interval and what
-that interval is conditional on, the verdict word of every claim, and one line per question
-a study of the report answers (the README's question lines, :mod:`hncse.analysis.summary`)
-for the questions table that follows the verdicts.
+It says whether training moved the encoder and by how much (each trained method's STS avg
+against its untrained start, else against the encoders evaluated as they are), the main
+comparison with its interval and what that interval is conditional on, the verdict word of
+every claim, and one line per question a study of the report answers (the README's
+question lines, :mod:`hncse.analysis.summary`) for the questions table that follows the
+verdicts.
 """
 
 from __future__ import annotations
@@ -50,6 +51,35 @@ def training_sentence(sections: list[Section], collection: Collection) -> str | 
         f"({', '.join(after[table.index_name])}; means over {int(after['n'].max())} seeds), "
         f"{side} the {start['mean']:.2f} of {start[table.index_name]} evaluated as it is "
         "(no training)."
+    )
+
+
+def start_sentence(sections: list[Section]) -> str | None:
+    """'Training improves the encoder over its untrained start (STS avg 72.10) for every
+    method: simcse 75.30, +3.20 [+2.90, +3.50]; …' from the ``start_gains`` table — None
+    without an untrained start run."""
+    table = _table(sections, "start_gains")
+    if table is None:
+        return None
+    rows = table.data[table.data["task"] == STS_AVG]
+    if rows.empty:
+        return None
+    if (rows["ci_low"] > 0).all():
+        lead = "Training improves the encoder over its untrained start for every method"
+    elif (rows["ci_high"] < 0).all():
+        lead = "Training makes the encoder worse than its untrained start for every method"
+    else:
+        lead = "Training does not move every method's encoder detectably from its untrained start"
+    starts = ", ".join(f"{v:.2f}" for v in rows["start"].unique())
+    gains = "; ".join(
+        f"{r['variant']} {r['trained']:.2f}, "
+        f"{format_interval_shown(r['estimate'], r['ci_low'], r['ci_high'])}"
+        for _, r in rows.iterrows()
+    )
+    return (
+        f"{lead}: STS avg (Spearman ×100) from {starts} untrained to {gains} (mean over "
+        f"{int(rows['n'].max())} seeds, gain with its 95% t interval over seeds, conditional "
+        "on these test sets)."
     )
 
 
@@ -100,7 +130,7 @@ def headline(sections: list[Section], collection: Collection, rows: list[Verdict
     the report tests them."""
     tested = [r for r in rows if r.claim in CLAIMS and r.study != "–"]
     parts = [
-        training_sentence(sections, collection),
+        start_sentence(sections) or training_sentence(sections, collection),
         main_comparison_sentence(sections),
         verdicts_sentence(tested),
     ]

@@ -11,8 +11,8 @@ import shlex
 from collections.abc import Callable
 from functools import partial
 
-from hncse.workflow.plan import Planner, Study
-from hncse.workflow.runs import Run
+from hncse.workflow.plan import PlanError, Planner, Study
+from hncse.workflow.runs import START, Run
 
 # The SimCSE paper's "BERT [CLS]" / "BERT (first-last avg.)" rows, and the mean.
 PRETRAINED_POOLERS = ("cls_before_pooler", "avg", "avg_first_last")
@@ -33,6 +33,33 @@ def pretrained_runs(planner: Planner, study: Study) -> list[Run]:
         for backbone in study.backbones
         for pooler in poolers
     ]
+
+
+def start_runs(planner: Planner, study: Study) -> list[Run]:
+    """The untrained starting encoder of each study backbone, evaluated with the recipe's
+    eval pooler: ``<backbone>/start/``, the reference that tells whether training improved
+    the encoder. Refused for a backbone whose recipe re-draws layers: its start differs
+    per seed, and each run's training log holds it (the STS-B dev at step 0)."""
+    runs = []
+    for backbone in study.backbones:
+        recipe = planner.recipe(backbone)
+        if recipe.reinit_top_layers:
+            raise PlanError(
+                f"baseline 'start' in study {study.name!r}: backbone {backbone!r} re-draws "
+                f"its top {recipe.reinit_top_layers} layers (reinit_top_layers), so its "
+                "untrained start differs per seed; drop 'start' from the study's baselines "
+                "(each run's step-0 STS-B dev in its training log is its start)"
+            )
+        runs.append(
+            planner.encoder_run(
+                backbone,
+                START,
+                f"--model {shlex.quote(planner.backbone_model(backbone))} "
+                f"--pooler {recipe.eval_pooler}",
+                {"pooler": recipe.eval_pooler},
+            )
+        )
+    return runs
 
 
 def glove_runs(planner: Planner, study: Study) -> list[Run]:
@@ -56,6 +83,7 @@ def method_runs(planner: Planner, study: Study, name: str, method: str) -> list[
 
 BUILT_IN: dict[str, Callable[[Planner, Study], list[Run]]] = {
     "pretrained": pretrained_runs,
+    "start": start_runs,
     "glove": glove_runs,
     "mixcse": partial(method_runs, name="mixcse", method="mixcse"),
     "esimcse": partial(method_runs, name="esimcse", method="esimcse"),

@@ -320,6 +320,11 @@ class Planner:
         identity = {"method": method, "backbone": spec["model"], "seed": seed}
         return identity | self.config["train"] | (spec.get("train") or {}) | dict(settings)
 
+    def recipe(self, backbone: str) -> TrainConfig:
+        """The backbone's recipe (config ``train`` < backbone ``train``) as SimCSE's seed-1
+        TrainConfig: the options every run on it shares unless its settings change them."""
+        return self._train_config(backbone, "simcse", 1, {})
+
     def _train_config(
         self, backbone: str, method: str, seed: int, settings: Mapping[str, Any]
     ) -> TrainConfig:

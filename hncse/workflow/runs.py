@@ -62,6 +62,10 @@ class Evaluation:
         return f"{args} --no-cache --no-progress"
 
 
+#: the method (and variant) name of the untrained start's run (baselines/start.smk)
+START = "start"
+
+
 @dataclass(frozen=True)
 class Run:
     """One encoder to evaluate: trained by the workflow when ``train`` is set."""

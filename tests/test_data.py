@@ -7,7 +7,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from hncse import cli, data_root
 from hncse.data import BatchSchedule, CorpusError, LineCorpus, total_steps
+from hncse.data_root import WIKI1M_FILE, WIKI1M_HEAD_FILE
 
 
 def test_blank_lines_are_skipped_and_counted(tmp_path: Path) -> None:
@@ -55,3 +57,32 @@ def test_order_is_a_seeded_permutation_per_epoch() -> None:
 def test_a_corpus_smaller_than_a_batch_is_refused() -> None:
     with pytest.raises(CorpusError, match="fewer than one batch"):
         BatchSchedule(corpus_size=5, batch_size=8, seed=0)
+
+
+def test_wiki1m_head_is_derived_from_a_fake_wiki1m_download(
+    tmp_path: Path, wiki_sample: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`hncse download wiki1m_head` from nothing: the (patched) hub download of wiki1m,
+    then its first 11,913 lines, checked against their SHA-256."""
+    full = tmp_path / "hub" / WIKI1M_FILE
+    full.parent.mkdir()
+    full.write_bytes(wiki_sample.read_bytes() + b"a sentence beyond the head .\n" * 5)
+    monkeypatch.setattr(data_root, "_hub_download", lambda filename: full)
+    root = tmp_path / "root"
+    marker = tmp_path / "results" / "wiki1m_head.ready"
+    command = ["download", "wiki1m_head", "--data-dir", str(root), "--marker", str(marker)]
+    assert cli.main(command) == 0
+    head = root / "corpora" / WIKI1M_HEAD_FILE
+    assert head.read_bytes() == wiki_sample.read_bytes() and marker.is_file()
+    assert data_root.corpus_path(WIKI1M_HEAD_FILE, root) == head.resolve()
+
+
+def test_a_wiki1m_that_is_not_simcses_gives_no_head(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fake = tmp_path / WIKI1M_FILE
+    fake.write_text("not wikipedia .\n" * 20_000)
+    monkeypatch.setattr(data_root, "_hub_download", lambda filename: fake)
+    with pytest.raises(data_root.DataNotFoundError, match="not SimCSE's"):
+        data_root.corpus_path(WIKI1M_HEAD_FILE, tmp_path / "root")
+    assert not (tmp_path / "root" / "corpora" / WIKI1M_HEAD_FILE).exists()

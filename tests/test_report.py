@@ -626,3 +626,23 @@ def test_verdict_table_shows_any_further_verdict_column_under_a_human_header() -
     assert view["rows"][0]["extra"] == ["0.91"]
     assert view["rows"][0]["interval"] == "+0.178 [+0.175, +0.181]"
     assert view["rows"][0]["account"] == "4 contradicted"  # the run list is folded
+
+
+def test_rebuild_command_of_a_report_outside_the_project_runs_from_its_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    project = tmp_path / "project"
+    project.mkdir()
+    monkeypatch.chdir(project)
+    args = argparse.Namespace(
+        from_inputs=None,
+        out=tmp_path / "elsewhere" / "r.html",
+        bootstrap=100,
+        bootstrap_seed=0,
+        study=["main"],
+        title=None,
+    )
+    comment, command = build.regenerate_command(args).split("\n")
+    assert comment == "# in the folder of r.html:"  # runnable there, no machine path shown
+    assert shlex.split(command)[2:6] == ["--from-inputs", "r_inputs", "--out", "r.html"]
+    assert str(tmp_path) not in command

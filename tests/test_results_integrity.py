@@ -8,6 +8,7 @@ import errno
 import json
 import os
 import shutil
+import struct
 import subprocess
 import sys
 from pathlib import Path
@@ -17,6 +18,7 @@ import pytest
 from conftest import Run, write_results
 
 from hncse import files
+from hncse.analysis.collect import ResultsError, parameter_count
 from hncse.cli import main
 from hncse.data import CorpusError, LineCorpus
 from hncse.evaluation.encoding import hf_source
@@ -397,3 +399,16 @@ def test_a_huge_line_without_whitespace_is_cut_before_tokenising(tiny_backbone: 
     assert time.perf_counter() - started < 5  # a whole 10 MB line took minutes
     short = encoder.tokenize(["a." * 100], max_length=32)
     assert batch["input_ids"][0].tolist() == short["input_ids"][0].tolist()
+
+
+@pytest.mark.parametrize(
+    "content",
+    [struct.pack("<Q", 2**62) + b"{}", struct.pack("<Q", 100) + b'{"w": {"dtype"', b"\x01"],
+    ids=["header-length-2^62", "truncated-header", "shorter-than-a-length"],
+)
+def test_a_hostile_or_truncated_safetensors_file_is_one_error_naming_it(
+    tmp_path: Path, content: bytes
+) -> None:
+    (tmp_path / "model.safetensors").write_bytes(content)
+    with pytest.raises(ResultsError, match=r"model\.safetensors: not a readable safetensors"):
+        parameter_count(tmp_path)

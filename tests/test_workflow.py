@@ -37,6 +37,7 @@ from conftest import (
 )
 
 from hncse.data_root import WIKI1M_FILE
+from hncse.data_root import WIKI1M_HEAD_FILE as HEAD_FILE
 from hncse.workflow.baselines import BUILT_IN, add_built_in
 from hncse.workflow.config_doc import render
 from hncse.workflow.plan import Planner
@@ -71,10 +72,11 @@ def planned_jobs(config: dict[str, Any], data_root: Path) -> Counter[str]:
         all=1,
     )
     # the data checks of a fresh results folder: one marker each (the data root is never an
-    # output); wiki1m's only where a run trains on it
+    # output); wiki1m's and its head's only where a run trains on it
     jobs["download_senteval"] = 1
-    if any(run.corpus == data_root / "corpora" / WIKI1M_FILE for run in runs):
-        jobs["download_wiki1m"] = 1
+    for target, name in (("download_wiki1m", WIKI1M_FILE), ("download_wiki1m_head", HEAD_FILE)):
+        if any(run.corpus == data_root / "corpora" / name for run in runs):
+            jobs[target] = 1
     return jobs
 
 
@@ -366,3 +368,21 @@ def test_killed_training_job_resumes_from_its_checkpoint(tmp_path: Path, data_ro
     steps = [json.loads(line)["step"] for line in final_log if json.loads(line)["kind"] == "train"]
     assert steps == list(range(1, 41))
     assert not (run_dir / "checkpoint").exists()
+
+
+def test_a_newcomer_without_a_data_root_gets_the_download_rules_and_one_line(
+    tmp_path: Path,
+) -> None:
+    """Online from nothing: no HNCSE_DATA_DIR, an empty home; the default study plans
+    SentEval's download and wiki1m_head.txt's derivation instead of a missing input."""
+    workdir = copy_workflow(tmp_path / "workflow")
+    env = snakemake_env(None) | {"HOME": str(tmp_path / "home")}
+    env.pop("HNCSE_DATA_DIR", None)
+    result = subprocess.run(
+        [str(BIN / "snakemake"), "-n"], cwd=workdir, env=env, capture_output=True, text=True
+    )
+    assert result.returncode == 0, output_of(result)[-3000:]
+    jobs = job_counts(result.stdout)
+    assert jobs["download_senteval"] == 1 and jobs["download_wiki1m_head"] == 1
+    notice = [line for line in result.stderr.splitlines() if "does not exist yet" in line]
+    assert len(notice) == 1 and "set HNCSE_DATA_DIR" in notice[0]

@@ -30,13 +30,13 @@ from __future__ import annotations
 import json
 import math
 import os
-import struct
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
+from safetensors import SafetensorError, safe_open
 
 from hncse import HncseError
 from hncse.analysis.integrity import check_evaluation, check_unique
@@ -345,18 +345,19 @@ def _read_run(
 
 def parameter_count(folder: Path | None) -> int | None:
     """Parameters of the model saved in ``folder``, from its safetensors headers (no
-    weights are read); None when it has none."""
+    weights are read); None when it has none. A truncated or hostile file (a header
+    length beyond the file, say) is a :class:`ResultsError` naming it."""
     files = sorted(folder.glob("*.safetensors")) if folder is not None and folder.is_dir() else []
     if not files:
         return None
     total = 0
     for path in files:
-        with path.open("rb") as handle:
-            size = struct.unpack("<Q", handle.read(8))[0]
-            header = json.loads(handle.read(size))
-        total += sum(
-            math.prod(entry["shape"]) for name, entry in header.items() if name != "__metadata__"
-        )
+        try:
+            with safe_open(path, framework="numpy") as weights:
+                names = weights.keys()  # safe_open has no __iter__
+                total += sum(math.prod(weights.get_slice(n).get_shape()) for n in names)
+        except (SafetensorError, OSError) as error:
+            raise ResultsError(f"{path}: not a readable safetensors file ({error})") from None
     return total
 
 

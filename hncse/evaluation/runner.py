@@ -3,12 +3,10 @@ evaluate task by task, and assemble the result record (written only when all suc
 
 from __future__ import annotations
 
-import platform
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from importlib import metadata
 from pathlib import Path
 
 import pandas as pd
@@ -36,16 +34,7 @@ from hncse.evaluation.results import (
 from hncse.evaluation.sts_cosine import STSB
 from hncse.evaluation.tasks import TASKS, resolve_tasks
 from hncse.manifest import check_digests, sha256_file
-
-PACKAGES = (
-    "hncse",
-    "torch",
-    "transformers",
-    "sentence-transformers",
-    "numpy",
-    "scipy",
-    "scikit-learn",
-)
+from hncse.versions import package_versions
 
 
 @dataclass(frozen=True)
@@ -60,16 +49,6 @@ class Evaluation:
 
 def default_device() -> str:
     return "cuda" if torch.cuda.is_available() else "cpu"
-
-
-def _versions() -> dict[str, str]:
-    versions = {"python": platform.python_version()}
-    for package in PACKAGES:
-        try:
-            versions[package] = metadata.version(package)
-        except metadata.PackageNotFoundError:
-            continue
-    return versions
 
 
 def check_cache_dir(cache_dir: Path, data_root: Path) -> Path:
@@ -178,7 +157,7 @@ def evaluate(
         max_train_samples=max_train_samples,
         tasks=results,
         alignment_uniformity=au,
-        versions=_versions(),
+        versions=package_versions(),
         created=datetime.now(UTC).isoformat(timespec="seconds"),
     )
     pairs = (

@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import base64
 import json
+import os
 import re
 import shlex
 from dataclasses import fields
@@ -40,7 +41,7 @@ from hncse.analysis.verdicts import DEFINITIONS, NOT_EVALUATED
 from hncse.evaluation.mteb_export import study_links
 from hncse.files import OutputError, staged_set, write_text
 from hncse.report.headline import headline, question_answers
-from hncse.report.provenance import Provenance, benchmark_table, gather, project_path
+from hncse.report.provenance import Provenance, benchmark_table, gather
 from hncse.report.setup import setup_section
 
 TEMPLATE = "report.html.j2"
@@ -81,15 +82,20 @@ def inputs_folder(out: Path) -> Path:
 
 
 def regenerate_command(args: argparse.Namespace) -> str:
-    """The exact ``hncse report`` call that rebuilds this report from its inputs."""
-    inputs = args.from_inputs or inputs_folder(args.out)
+    """The exact ``hncse report`` call that rebuilds this report from its inputs, runnable
+    from the project; for a report outside the project, from the report's own folder (a
+    first comment line says so: the page never names a folder of the machine)."""
+    inputs = Path(args.from_inputs or inputs_folder(args.out)).resolve()
+    out = Path(args.out).resolve()
+    project = Path.cwd().resolve()
+    base = project if out.is_relative_to(project) else out.parent
     argv = [
         "hncse",
         "report",
         "--from-inputs",
-        project_path(inputs),
+        Path(os.path.relpath(inputs, base)).as_posix(),
         "--out",
-        project_path(args.out),
+        Path(os.path.relpath(out, base)).as_posix(),
         "--bootstrap",
         str(args.bootstrap),
         "--bootstrap-seed",
@@ -97,7 +103,8 @@ def regenerate_command(args: argparse.Namespace) -> str:
     ]
     for name in args.study or []:
         argv += ["--study", name]
-    return shlex.join([*argv, *(["--title", args.title] if args.title else [])])
+    command = shlex.join([*argv, *(["--title", args.title] if args.title else [])])
+    return command if base == project else f"# in the folder of {out.name}:\n{command}"
 
 
 #: sections that decide the paper's claims (folded when a sibling report decides them)

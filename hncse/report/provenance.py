@@ -6,7 +6,6 @@ from __future__ import annotations
 import dataclasses
 import datetime
 import hashlib
-import importlib.metadata
 import os
 import platform
 import subprocess
@@ -20,22 +19,7 @@ import pandas as pd
 
 from hncse.analysis.collect import Collection
 from hncse.evaluation.catalogue import BY_NAME, GROUPS
-
-PACKAGES = (
-    "hncse",
-    "torch",
-    "transformers",
-    "sentence-transformers",
-    "numpy",
-    "scipy",
-    "pandas",
-    "statsmodels",
-    "scikit-learn",
-    "matplotlib",
-    "seaborn",
-    "jinja2",
-    "snakemake",
-)
+from hncse.versions import package_versions
 
 
 @dataclass
@@ -122,23 +106,12 @@ def data_digests(corpora: list[str], data_dir: str | None) -> dict[str, str]:
     return digests
 
 
-def package_versions() -> dict[str, str]:
-    versions = {}
-    for name in PACKAGES:
-        try:
-            versions[name] = importlib.metadata.version(name)
-        except importlib.metadata.PackageNotFoundError:
-            versions[name] = "not installed"
-    return versions
-
-
 def machine() -> dict[str, str]:
     """The machine that built the report (training hardware is per run, in its logs)."""
     import psutil
 
     info = {
         "platform": platform.platform(),
-        "python": platform.python_version(),
         "cpus": str(os.cpu_count()),
         "memory": f"{psutil.virtual_memory().total / 2**30:.1f} GiB",
     }

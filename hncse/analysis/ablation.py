@@ -295,45 +295,63 @@ def _mechanism(data: StudyData, claim: str) -> Section:
             digits=4,
         )
     )
-    steps = data.steps
-    if claim == "C4":
-        counts = mechanisms.pm_counts(data.training[data.training["pm/frac_clear"].notna()])
-        section.tables.append(
-            frame_table(
-                counts.set_index(["variant", "run"]),
-                "c4_counts",
-                "Queries PM mixed, per run",
-                digits=4,
+    keys = _pm_cases(data, section) if claim == "C4" else _negative_similarities(data, section)
+    _per_step_statistics(data, claim, section, keys)
+    return section
+
+
+def _pm_cases(data: StudyData, section: Section) -> list[str]:
+    """C4's extras: the queries PM mixed per run and its cases over training; returns the
+    case statistics the logs hold."""
+    counts = mechanisms.pm_counts(data.training[data.training["pm/frac_clear"].notna()])
+    section.tables.append(
+        frame_table(
+            counts.set_index(["variant", "run"]),
+            "c4_counts",
+            "Queries PM mixed, per run",
+            digits=4,
+        )
+    )
+    keys = [k for k in PM_FRACTIONS if k in data.steps]
+    if keys:
+        section.figures.append(
+            _step_curves(
+                data.steps, keys, "c4_fractions_curve", "PM cases over training", data.options.svg
             )
         )
-        keys = [k for k in PM_FRACTIONS if k in steps]
-        if keys:
-            section.figures.append(
-                _step_curves(
-                    steps, keys, "c4_fractions_curve", "PM cases over training", data.options.svg
-                )
+    return keys
+
+
+#: C5's similarities of the negatives to the query, drawn over training
+NEGATIVE_SIMILARITIES = (
+    "hnm/sim_synthetic",
+    "hnm/sim_hardest_inbatch",
+    "hnm/sim_mixed_from",
+    "hnm/sim_inbatch",
+)
+
+
+def _negative_similarities(data: StudyData, section: Section) -> list[str]:
+    """C5's extra: the negatives' similarity to the query over training; returns the
+    similarity statistics the logs hold."""
+    keys = [k for k in NEGATIVE_SIMILARITIES if k in data.steps]
+    if keys:
+        section.figures.append(
+            _step_curves(
+                data.steps,
+                keys,
+                "c5_similarity_curve",
+                "Similarity of negatives to the query",
+                data.options.svg,
             )
-    else:
-        keys = [
-            k
-            for k in (
-                "hnm/sim_synthetic",
-                "hnm/sim_hardest_inbatch",
-                "hnm/sim_mixed_from",
-                "hnm/sim_inbatch",
-            )
-            if k in steps
-        ]
-        if keys:
-            section.figures.append(
-                _step_curves(
-                    steps,
-                    keys,
-                    "c5_similarity_curve",
-                    "Similarity of negatives to the query",
-                    data.options.svg,
-                )
-            )
+        )
+    return keys
+
+
+def _per_step_statistics(data: StudyData, claim: str, section: Section, keys: list[str]) -> None:
+    """The claim's per-step statistics (its parts', else ``keys``) as counts per bin, or
+    listed when there are too few to draw."""
+    steps = data.steps
     parts = [p.statistic for p in mechanisms.PARTS[claim] if p.statistic in steps]
     long = (
         steps[steps["kind"] == "train"]
@@ -368,7 +386,6 @@ def _mechanism(data: StudyData, claim: str) -> Section:
                 digits=4,
             )
         )
-    return section
 
 
 def _step_curves(

@@ -4,7 +4,7 @@ evaluate task by task, and assemble the result record (written only when all suc
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -134,13 +134,7 @@ def evaluate(
     )
     device = device or default_device()
     context = EvalContext(MODES[mode], device, fitter)
-    results: dict[str, TaskResult] = {}
-    frames = []
-    for name in tqdm(names, desc="tasks", disable=not progress):
-        outcome = loaded[name].evaluate(encoded.table, context)
-        results[name] = outcome.result
-        if outcome.pairs is not None:
-            frames.append(outcome.pairs)
+    results, pairs = _score(loaded, encoded.table, context, progress)
     au = None
     if with_alignment_uniformity:
         au = alignment_uniformity(encoded.table, needed[STSB.name].splits)
@@ -160,9 +154,24 @@ def evaluate(
         versions=package_versions(),
         created=datetime.now(UTC).isoformat(timespec="seconds"),
     )
+    return Evaluation(result, pairs)
+
+
+def _score(
+    tasks: Mapping[str, LoadedTask], table: pd.DataFrame, context: EvalContext, progress: bool
+) -> tuple[dict[str, TaskResult], pd.DataFrame]:
+    """Each task's result from the shared embedding table, and the STS tasks' per-pair
+    scores in one frame."""
+    results: dict[str, TaskResult] = {}
+    frames = []
+    for name, task in tqdm(tasks.items(), desc="tasks", disable=not progress):
+        outcome = task.evaluate(table, context)
+        results[name] = outcome.result
+        if outcome.pairs is not None:
+            frames.append(outcome.pairs)
     pairs = (
         pd.concat(frames, ignore_index=True)
         if frames
         else pd.DataFrame({column: [] for column in PAIR_COLUMNS})
     )
-    return Evaluation(result, pairs)
+    return results, pairs

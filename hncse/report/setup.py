@@ -20,7 +20,7 @@ import pandas as pd
 from hncse.analysis.collect import Collection
 from hncse.analysis.sections import Section
 from hncse.analysis.studies import Study, select_runs
-from hncse.analysis.tables import frame_table, show_value
+from hncse.analysis.tables import Table, frame_table, show_value
 from hncse.report.provenance import describe_protocol
 
 #: the settings a reader looks for first, in this order, with their labels; any other
@@ -220,6 +220,17 @@ def setup_section(collection: Collection, study: Study, provenance: Mapping[str,
             frame_table(encoders, "setup_as_is", "Encoders evaluated as they are")
         )
     groups = _groups(configs)
+    section.tables += [
+        _evaluation_table(collection, groups),
+        _compute_table(collection, runs, configs, groups),
+        _hashes_table(groups),
+        _digests_table(runs, provenance),
+    ]
+    return section
+
+
+def _evaluation_table(collection: Collection, groups: pd.DataFrame) -> Table:
+    """Each evaluation protocol and the run groups evaluated with it."""
     evaluation = pd.DataFrame(
         [
             {"run group": g["group"], **_evaluation(collection, g["runs"])}
@@ -229,18 +240,21 @@ def setup_section(collection: Collection, study: Study, provenance: Mapping[str,
     evaluation = evaluation.groupby(["tasks", "protocol"], sort=False)["run group"].agg(
         lambda names: f"all {len(names)}" if len(names) == len(groups) else "; ".join(names)
     )
-    evaluation = evaluation.reset_index().set_index("run group")
-    section.tables.append(
-        frame_table(
-            evaluation,
-            "setup_evaluation",
-            "Evaluation",
-            "max_train_samples cuts the transfer classifiers' "
-            "training data: such accuracies compare only with "
-            "runs cut the same way, not with published SentEval "
-            "numbers; STS numbers are unaffected",
-        )
+    return frame_table(
+        evaluation.reset_index().set_index("run group"),
+        "setup_evaluation",
+        "Evaluation",
+        "max_train_samples cuts the transfer classifiers' "
+        "training data: such accuracies compare only with "
+        "runs cut the same way, not with published SentEval "
+        "numbers; STS numbers are unaffected",
     )
+
+
+def _compute_table(
+    collection: Collection, runs: pd.DataFrame, configs: pd.DataFrame, groups: pd.DataFrame
+) -> Table:
+    """Training and evaluation wall time per run, with the study's total."""
     seconds = _seconds(collection, runs)
     group_of = {run: g["group"] for _, g in groups.iterrows() for run in g["runs"]}
     compute = pd.DataFrame(
@@ -256,25 +270,28 @@ def setup_section(collection: Collection, study: Study, provenance: Mapping[str,
         index=seconds.index,
     ).rename_axis("run")
     total = np.nansum(seconds.to_numpy(float))
-    section.tables.append(
-        frame_table(
-            compute,
-            "setup_compute",
-            "Compute per run",
-            f"study total: {total:,.0f} s ({total / 3600:.2f} h) "
-            "of training and evaluation, wall clock",
-        )
+    return frame_table(
+        compute,
+        "setup_compute",
+        "Compute per run",
+        f"study total: {total:,.0f} s ({total / 3600:.2f} h) "
+        "of training and evaluation, wall clock",
     )
+
+
+def _hashes_table(groups: pd.DataFrame) -> Table:
     hashes = groups.set_index("group")[["config_sha256", "seeds"]].rename_axis("run group")
-    section.tables.append(
-        frame_table(
-            hashes,
-            "setup_hashes",
-            "Seeds and configuration hashes",
-            "config_sha256: the first 12 hex digits of the SHA-256 "
-            "of the group's settings (all but the seed)",
-        )
+    return frame_table(
+        hashes,
+        "setup_hashes",
+        "Seeds and configuration hashes",
+        "config_sha256: the first 12 hex digits of the SHA-256 "
+        "of the group's settings (all but the seed)",
     )
+
+
+def _digests_table(runs: pd.DataFrame, provenance: Mapping[str, Any]) -> Table:
+    """The code's commit and the digests of the data the study's runs used."""
     corpora = {f"corpus {c}" for c in runs.get("corpus", pd.Series(dtype=object)).dropna()}
     digests = {"code commit": provenance.get("git", "unknown")}
     digests |= {
@@ -282,15 +299,12 @@ def setup_section(collection: Collection, study: Study, provenance: Mapping[str,
         for name, digest in provenance.get("data", {}).items()
         if name in corpora or not name.startswith("corpus ")
     }
-    section.tables.append(
-        frame_table(
-            pd.DataFrame({"SHA-256 or commit": digests}).rename_axis("what"),
-            "setup_digests",
-            "Code and data",
-            "'+ uncommitted changes': the analysing code's tree was dirty",
-        )
+    return frame_table(
+        pd.DataFrame({"SHA-256 or commit": digests}).rename_axis("what"),
+        "setup_digests",
+        "Code and data",
+        "'+ uncommitted changes': the analysing code's tree was dirty",
     )
-    return section
 
 
 def _trained_tables(section: Section, trained: pd.DataFrame) -> None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import errno
 import json
 import os
+import re
 import shutil
 import struct
 import subprocess
@@ -15,7 +16,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from conftest import Run, write_results
+from conftest import REPO, Run, write_results
 
 from hncse import files
 from hncse.analysis.collect import ResultsError, parameter_count
@@ -412,3 +413,40 @@ def test_a_hostile_or_truncated_safetensors_file_is_one_error_naming_it(
     (tmp_path / "model.safetensors").write_bytes(content)
     with pytest.raises(ResultsError, match=r"model\.safetensors: not a readable safetensors"):
         parameter_count(tmp_path)
+
+
+def _drop_method(folder: Path) -> None:
+    runs = pd.read_parquet(folder / "runs.parquet")
+    runs.drop(columns="method").to_parquet(folder / "runs.parquet")
+
+
+def _text_scores(folder: Path) -> None:
+    results = pd.read_parquet(folder / "results.parquet")
+    results.assign(value=results["value"].astype(str)).to_parquet(folder / "results.parquet")
+
+
+def _no_studies(folder: Path) -> None:
+    meta = json.loads((folder / "meta.json").read_text())
+    del meta["studies"]
+    (folder / "meta.json").write_text(json.dumps(meta))
+
+
+@pytest.mark.parametrize(
+    ("tamper", "message"),
+    [
+        (_drop_method, r"runs\.parquet: missing column\(s\) method"),
+        (_text_scores, r"results\.parquet: column 'value' holds .*, not numbers"),
+        (_no_studies, r"meta\.json: .*'studies'"),
+    ],
+    ids=["missing-column", "wrong-type", "missing-key"],
+)
+def test_a_tampered_report_inputs_folder_is_one_line_and_no_report(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], tamper, message: str
+) -> None:
+    inputs = shutil.copytree(REPO / "reports" / "report_inputs", tmp_path / "report_inputs")
+    tamper(inputs)
+    out = tmp_path / "report.html"
+    assert main(["report", "--from-inputs", str(inputs), "--out", str(out)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and re.search(message, err[0]), err
+    assert not out.exists()

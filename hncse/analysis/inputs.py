@@ -25,6 +25,15 @@ from hncse.analysis.collect import Collection, ResultsError
 from hncse.files import write_atomic, write_text
 
 META = "meta.json"
+#: what each table of the inputs must hold: its columns, and which of them are numbers
+COLUMNS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    "results.parquet": (("run", "method", "task", "family", "split", "metric"), ("value",)),
+    "runs.parquet": (("run", "method", "backbone"), ("seed",)),
+    "pairs.parquet": (("run", "task"), ("gold", "score")),
+    "train_log.parquet": (("run", "kind"), ("step",)),
+    "cka.parquet": (("reference", "run"), ()),
+    "benchmarks.parquet": (("benchmark",), ("seconds",)),
+}
 COMPRESSION = "zstd"
 
 
@@ -88,14 +97,18 @@ def read_inputs(folder: Path) -> tuple[Collection, dict[str, Any], pd.DataFrame]
     folder = Path(folder)
     try:
         meta = json.loads((folder / META).read_text(encoding="utf-8"))
-        table = pd.read_parquet(folder / "results.parquet")
-        runs = pd.read_parquet(folder / "runs.parquet")
-        pairs = pd.read_parquet(folder / "pairs.parquet")
-        steps = pd.read_parquet(folder / "train_log.parquet")
-        cka = pd.read_parquet(folder / "cka.parquet")
-        benchmarks = pd.read_parquet(folder / "benchmarks.parquet")
+        frames = {name: pd.read_parquet(folder / name) for name in COLUMNS}
     except (OSError, ValueError) as error:
         raise ResultsError(f"{folder}: not a report's inputs folder ({error})") from None
+    for name, (columns, numbers) in COLUMNS.items():
+        _check_columns(folder / name, frames[name], columns, numbers)
+    if not isinstance(meta, dict) or not isinstance(meta.get("skipped"), list):
+        raise ResultsError(f"{folder / META}: no list 'skipped': not a report's inputs")
+    if not isinstance(meta.get("protocols"), dict):
+        raise ResultsError(f"{folder / META}: no mapping 'protocols': not a report's inputs")
+    table, runs, pairs = (frames[n] for n in ("results.parquet", "runs.parquet", "pairs.parquet"))
+    steps, cka = frames["train_log.parquet"], frames["cka.parquet"]
+    benchmarks = frames["benchmarks.parquet"]
     runs.insert(1, "path", "")  # the run folders are not at hand
     collection = Collection(
         root=folder,
@@ -109,3 +122,16 @@ def read_inputs(folder: Path) -> tuple[Collection, dict[str, Any], pd.DataFrame]
         cka_final=True,
     )
     return collection, meta, benchmarks
+
+
+def _check_columns(
+    path: Path, frame: pd.DataFrame, columns: tuple[str, ...], numbers: tuple[str, ...]
+) -> None:
+    """A tampered table is one error naming the file and the column."""
+    missing = [c for c in (*columns, *numbers) if c not in frame]
+    if missing:
+        raise ResultsError(f"{path}: missing column(s) {', '.join(missing)}: not a report's inputs")
+    for column in numbers:
+        if not pd.api.types.is_numeric_dtype(frame[column]):
+            kind = frame[column].dtype
+            raise ResultsError(f"{path}: column {column!r} holds {kind}, not numbers")

@@ -30,7 +30,7 @@ from markupsafe import Markup
 
 from hncse.analysis.analyses import verdicts
 from hncse.analysis.cli import Analysis, add_common_arguments, analyse, source_folder
-from hncse.analysis.collect import Collection, collect, from_tables
+from hncse.analysis.collect import Collection, ResultsError, collect, from_tables
 from hncse.analysis.inputs import read_inputs, write_inputs
 from hncse.analysis.sections import CLAIMS, QUESTIONS, Section, VerdictRow
 from hncse.analysis.stats import format_effect
@@ -411,7 +411,10 @@ def run(args: argparse.Namespace) -> int:
         raise OutputError(f"--out {args.out}: a folder, not an HTML file")
     if args.from_inputs:
         collection, meta, benchmarks = read_inputs(args.from_inputs)
-        provenance = Provenance(**meta)
+        try:
+            provenance = Provenance(**meta)
+        except TypeError as error:  # a key missing or unknown
+            raise ResultsError(f"{args.from_inputs}/meta.json: {error}") from None
         studies = (
             load_studies(args.studies)
             if args.studies

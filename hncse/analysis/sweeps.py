@@ -174,7 +174,7 @@ def _gains(data: StudyData, x: str, by_seed: GainsBySeed) -> pd.DataFrame:
     the minimum detectable effect; with one seed per method, the pair bootstrap
     (uncorrected). ``by_seed`` receives each gain's per-seed values (for
     :func:`_gain_differences`)."""
-    scores = data.scores
+    scores = data.scores[data.scores["seed"].notna()]  # the untrained start is no method
     rows, tests, base = [], [], data.study.baseline
     for (context, value), frame in scores.groupby(["context", x], sort=True, dropna=False):
         for method in frame["method"].unique():

@@ -342,6 +342,18 @@ class Trainer:
                 f"{self.output_dir / STATE_DIR} was saved by a run with another config; "
                 "use a new output_dir or delete the checkpoint folder"
             )
+        try:
+            self._restore(saved)
+        except (KeyError, TypeError, ValueError, RuntimeError, IndexError) as error:
+            # a state of another shape: one line, not ~100 lines of missing keys
+            first = (str(error).strip().splitlines() or [""])[0][:200]
+            raise checkpoint.CheckpointError(
+                f"{self.output_dir / STATE_DIR}: a training state this run cannot take "
+                f"({type(error).__name__}: {first}); delete the folder to start the run over"
+            ) from None
+        return True
+
+    def _restore(self, saved: dict[str, Any]) -> None:
         self.encoder.load_state_dict(saved["model"])
         self.optimizer.load_state_dict(saved["optimizer"])
         self.scheduler.load_state_dict(saved["scheduler"])
@@ -351,7 +363,6 @@ class Trainer:
         self.generator.set_state(saved["generator"])
         checkpoint.set_rng_state(saved["rng"][self.context.rank])
         self.state = RunState(**saved["run"])
-        return True
 
     # ----------------------------------------------------------------- the loop
     def _open_log(self, resumed: bool) -> Any:

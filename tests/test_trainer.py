@@ -362,3 +362,34 @@ def test_encode_command_writes_the_evaluation_embeddings(
     )
     assert missing.returncode == 2 and "not found" in missing.stderr
     assert not (tmp_path / "x.npy").exists()
+
+
+@pytest.mark.parametrize(
+    "tamper",
+    [
+        lambda state: state["model"].popitem(),  # a weight missing
+        lambda state: state["model"].update(
+            {k: torch.zeros(3) for k in list(state["model"])[:1]}
+        ),  # a weight of the wrong shape
+        lambda state: state.update(run={"step": 1, "unknown": 0}),  # another run record
+    ],
+    ids=["missing-weight", "wrong-shape", "wrong-run-record"],
+)
+def test_a_training_state_of_another_shape_is_one_line_and_changes_nothing(
+    tmp_path: Path, data_root: Path, tiny_backbone: Path, tamper
+) -> None:
+    trainer = Trainer(_config(tmp_path, data_root, str(tiny_backbone)))
+    trainer._save_state()
+    path = trainer.output_dir / STATE_DIR / "training_state.pt"
+    state = torch.load(path, weights_only=True)
+    tamper(state)
+    torch.save(state, path)
+    def files() -> list[str]:  # the run folder's lock file aside
+        return sorted(p.name for p in trainer.output_dir.iterdir() if p.name != ".train.lock")
+
+    before = files()
+    with pytest.raises(checkpoint.CheckpointError) as raised:
+        Trainer(_config(tmp_path, data_root, str(tiny_backbone))).fit()
+    message = str(raised.value)
+    assert "\n" not in message and "training state this run cannot take" in message
+    assert files() == before

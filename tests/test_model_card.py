@@ -12,7 +12,8 @@ from hncse.cli import main
 from hncse.config import load_config
 from hncse.manifest import sha256_file
 from hncse.model_card import CARD_FILE, RESULTS_START, recipe_rows
-from hncse.trainer import MODEL_DIR, Trainer
+from hncse.run_folder import MODEL_DIR
+from hncse.trainer import Trainer
 
 
 def _front_matter(card: str) -> dict:

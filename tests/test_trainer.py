@@ -23,14 +23,8 @@ from hncse.data_root import DataNotFoundError
 from hncse.evaluation import stsb_dev_spearman
 from hncse.model import SentenceEncoder
 from hncse.objectives import Method, ObjectiveOutput, register_method
-from hncse.trainer import (
-    LOG_FILE,
-    MODEL_DIR,
-    STATE_DIR,
-    SUMMARY_FILE,
-    NonFiniteLossError,
-    Trainer,
-)
+from hncse.run_folder import LOG_FILE, MODEL_DIR, STATE_DIR, SUMMARY_FILE
+from hncse.trainer import NonFiniteLossError, Trainer
 
 METHODS = ["simcse", "hncse-pm", "hncse-hnm", "hncse"]
 

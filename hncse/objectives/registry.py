@@ -18,12 +18,19 @@ import sys
 from functools import cache
 from pathlib import Path
 from types import ModuleType
-from typing import TYPE_CHECKING
+from typing import Protocol
 
-from hncse.objectives.method import Method
+from hncse.objectives.method import Method, MethodOptions
 
-if TYPE_CHECKING:
-    from hncse.config import TrainConfig
+
+class MethodConfig(Protocol):
+    """What :func:`build_method` reads of a training config (``hncse.config.TrainConfig``,
+    which imports this module: a structural type keeps the import one way)."""
+
+    method: str
+
+    def method_options(self) -> MethodOptions: ...
+
 
 BUILT_IN: dict[str, str] = {
     "simcse": "hncse.objectives.methods:SimCSE",
@@ -108,6 +115,6 @@ def _import_file(path: Path) -> ModuleType:
     return module
 
 
-def build_method(config: TrainConfig) -> Method:
+def build_method(config: MethodConfig) -> Method:
     """The method of ``config`` with its validated options."""
     return load_method(config.method)(config.method_options())

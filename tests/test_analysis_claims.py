@@ -10,8 +10,9 @@ import pandas as pd
 import pytest
 from conftest import ABLATION_NOISE, SUBSETS, Run, ablation_runs, write_results, write_study
 
-from hncse.analysis.analyses import Options, run_studies, verdicts
+from hncse.analysis.analyses import Options, verdicts
 from hncse.analysis.collect import collect
+from hncse.analysis.dispatch import run_studies
 from hncse.analysis.sections import Section
 from hncse.analysis.stats import PAIR_BOOTSTRAP
 from hncse.analysis.studies import (

@@ -6,8 +6,9 @@ from pathlib import Path
 
 import yaml
 
-from hncse.analysis.kinds import registry
-from hncse.analysis.sections import ORDER, report_order
+from hncse.analysis.dispatch import ANALYSES
+from hncse.analysis.kinds import KINDS, report_order
+from hncse.analysis.sections import ORDER
 from hncse.analysis.studies import analysis_names, parse_studies
 
 REPO = Path(__file__).resolve().parent.parent
@@ -16,12 +17,16 @@ REPO = Path(__file__).resolve().parent.parent
 def test_schema_offers_the_registered_analyses() -> None:
     schema = yaml.safe_load((REPO / "workflow" / "schemas" / "config.schema.yaml").read_text())
     study = schema["properties"]["studies"]["additionalProperties"]["properties"]
-    assert tuple(study["analysis"]["enum"]) == analysis_names() == tuple(registry())
+    assert tuple(study["analysis"]["enum"]) == analysis_names() == tuple(KINDS)
+
+
+def test_every_kind_has_its_function() -> None:
+    assert tuple(ANALYSES) == tuple(KINDS)
 
 
 def test_each_kind_opens_a_section_of_the_report_order() -> None:
     order = report_order()
-    for kind in registry().values():
+    for kind in KINDS.values():
         assert kind.section in order, kind
     assert order[: len(ORDER)] == ORDER
 

@@ -17,8 +17,9 @@ import numpy as np
 import pytest
 from conftest import Run, write_results
 
-from hncse.analysis.analyses import Options, run_studies, verdicts
+from hncse.analysis.analyses import Options, verdicts
 from hncse.analysis.collect import collect
+from hncse.analysis.dispatch import run_studies
 from hncse.analysis.sections import VerdictRow
 from hncse.analysis.stats import CONDITIONAL_ON
 from hncse.analysis.studies import parse_studies

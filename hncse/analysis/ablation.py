@@ -15,7 +15,6 @@ from hncse.analysis.analyses import (
     suffix,
     thin,
 )
-from hncse.analysis.kinds import analysis_kind
 from hncse.analysis.sections import CLAIMS, Section, VerdictRow
 from hncse.analysis.studies import describe, varying_columns
 from hncse.analysis.tables import Table, frame_table, summary_table
@@ -54,7 +53,6 @@ MECHANISM_NOTE = (
 )
 
 
-@analysis_kind("ablation", section="C1")
 def ablation(data: StudyData) -> list[Section]:
     """C1–C5 and training stability, one verdict row per claim and context."""
     title = data.study.heading

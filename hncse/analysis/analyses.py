@@ -1,19 +1,14 @@
-"""What every analysis of the study spec reads (:class:`StudyData`) and how a study's
-analysis is dispatched to its kind (:mod:`hncse.analysis.kinds`): the ablation claims in
-:mod:`hncse.analysis.ablation`, the sweeps and Q1/Q2 in :mod:`hncse.analysis.sweeps`, Q3 in
-:mod:`hncse.analysis.space`.
+"""What every analysis of the study spec reads (:class:`StudyData`) and the helpers they
+share; :mod:`hncse.analysis.dispatch` runs each study's analysis.
 
 Every analysis copes with missing data: a study with no runs yet gets its sections with a
 "no runs yet" line (and ``not evaluated`` claim rows); single-seed variants are labelled; a
-statistic that cannot be computed says why. :func:`run_studies` also catches an analysis
-that fails outright and shows the error in its section rather than dropping it.
+statistic that cannot be computed says why.
 """
 
 from __future__ import annotations
 
 import math
-import sys
-import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -21,9 +16,8 @@ import numpy as np
 import pandas as pd
 
 from hncse.analysis.collect import Collection
-from hncse.analysis.kinds import registry
 from hncse.analysis.mechanisms import Thresholds
-from hncse.analysis.sections import Section, VerdictRow, order_key
+from hncse.analysis.sections import Section, VerdictRow
 from hncse.analysis.studies import Study, label_runs, select_runs
 from hncse.analysis.tasks import headline_scores
 
@@ -118,28 +112,6 @@ def suffix(context: str) -> str:
 def in_context(context: str) -> str:
     """A context as a parenthesis for titles."""
     return f" ({context})" if context else ""
-
-
-def run_studies(collection: Collection, studies: list[Study], options: Options) -> list[Section]:
-    """Every study's sections in report order. An analysis that raises is reported in a
-    section carrying its error (and on stderr), so one bad study never hides the rest."""
-    sections: list[Section] = []
-    kinds = registry()
-    for study in studies:
-        kind = kinds[study.analysis]
-        try:
-            sections += kind.run(study_data(collection, study, options))
-        except Exception as error:  # shown in the report, not swallowed
-            traceback.print_exc(file=sys.stderr)
-            sections.append(
-                Section(
-                    kind.section,
-                    study.heading,
-                    study.name,
-                    error=f"{type(error).__name__}: {error}",
-                )
-            )
-    return sorted(sections, key=order_key)
 
 
 def verdicts(sections: list[Section]) -> list[VerdictRow]:

@@ -20,8 +20,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from hncse.analysis.analyses import Options, run_studies, verdicts
+from hncse.analysis.analyses import Options, verdicts
 from hncse.analysis.collect import Collection, ResultsError, collect, from_tables
+from hncse.analysis.dispatch import run_studies
 from hncse.analysis.figures import write_figure
 from hncse.analysis.inputs import read_inputs as from_inputs
 from hncse.analysis.mechanisms import Thresholds

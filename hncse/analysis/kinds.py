@@ -1,55 +1,48 @@
-"""The analysis kinds, each declared once where its analysis is defined.
+"""The analysis kinds, declared once: the name a study spec gives (``analysis:``), the
+setting(s) it sweeps by default (its axes) and the report section its output opens (where
+an error is shown when it fails). The functions that run them are bound in
+:mod:`hncse.analysis.dispatch`; the workflow's config schema lists the same names
+(tests/test_analysis_kinds.py checks both).
 
-A kind names an analysis of the study spec (``analysis:``), the setting(s) it sweeps by
-default (its axes) and the report section its output opens (where an error is shown when
-it fails). :func:`analysis_kind` registers a function as a kind; :func:`registry` returns
-every kind, importing the modules that declare them. The workflow's config schema lists
-the same names (tests/test_analysis_kinds.py checks it).
+This module imports only :mod:`hncse.analysis.sections`, so that everything else can
+import it: the analyses, the study spec and the dispatcher depend on it, never the reverse.
 """
 
 from __future__ import annotations
 
-import importlib
-from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:
-    from hncse.analysis.analyses import StudyData
-    from hncse.analysis.sections import Section
-
-Analyzer = Callable[["StudyData"], list["Section"]]
-#: the modules whose functions declare the kinds, in report order
-MODULES = ("hncse.analysis.ablation", "hncse.analysis.sweeps", "hncse.analysis.space")
+from hncse.analysis.sections import ORDER, Section
 
 
 @dataclass(frozen=True)
 class AnalysisKind:
     name: str
-    axes: tuple[str, ...]  # the swept setting(s) by default; () when nothing is swept
     section: str  # the report section key of its first section
-    run: Analyzer
+    axes: tuple[str, ...] = ()  # the swept setting(s) by default; () when nothing is swept
 
 
-_KINDS: dict[str, AnalysisKind] = {}
+#: every kind, in report order
+KINDS: dict[str, AnalysisKind] = {
+    kind.name: kind
+    for kind in (
+        AnalysisKind("ablation", "C1"),
+        AnalysisKind("grid_km", "grid_km", ("k", "m")),
+        AnalysisKind("tau", "tau", ("temperature",)),
+        AnalysisKind("theta", "theta", ("theta",)),
+        AnalysisKind("beta", "Q1", ("beta",)),
+        AnalysisKind("scaling", "Q2-scaling", ("max_sentences",)),
+        AnalysisKind("domain", "Q2-domain", ("corpus",)),
+        AnalysisKind("embedding_space", "Q3"),
+    )
+}
 
 
-def analysis_kind(
-    name: str, section: str, axes: tuple[str, ...] = ()
-) -> Callable[[Analyzer], Analyzer]:
-    """Register the decorated function as the analysis called ``name``."""
-
-    def register(function: Analyzer) -> Analyzer:
-        if name in _KINDS:
-            raise ValueError(f"analysis kind {name!r} declared twice")
-        _KINDS[name] = AnalysisKind(name, axes, section, function)
-        return function
-
-    return register
+def report_order() -> tuple[str, ...]:
+    """The claims and training stability first, then the kinds' sections as declared."""
+    return (*ORDER, *(kind.section for kind in KINDS.values() if kind.section not in ORDER))
 
 
-def registry() -> dict[str, AnalysisKind]:
-    """Every analysis kind, in report order."""
-    for module in MODULES:
-        importlib.import_module(module)
-    return dict(_KINDS)
+def order_key(section: Section) -> tuple[int, str]:
+    order = report_order()
+    return order.index(section.key) if section.key in order else len(order), section.study

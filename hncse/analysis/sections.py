@@ -27,15 +27,8 @@ QUESTIONS: dict[str, str] = {
     "Q3": "Embedding space (alignment, uniformity, CKA to SimCSE) and STS performance.",
 }
 #: the report opens with the claims and training stability; the sections of the other
-#: analysis kinds follow in the order they are declared (:func:`report_order`)
+#: analysis kinds follow in the order they are declared (:func:`hncse.analysis.kinds.report_order`)
 ORDER: tuple[str, ...] = (*CLAIMS, "stability")
-
-
-def report_order() -> tuple[str, ...]:
-    from hncse.analysis.kinds import registry  # the kinds' modules import this one
-
-    kinds = [kind.section for kind in registry().values() if kind.section not in ORDER]
-    return (*ORDER, *kinds)
 
 
 @dataclass(frozen=True)
@@ -63,7 +56,7 @@ class VerdictRow:
 
 @dataclass
 class Section:
-    key: str  # one of report_order()
+    key: str  # one of hncse.analysis.kinds.report_order()
     title: str
     study: str
     paragraphs: list[str] = field(default_factory=list)
@@ -74,8 +67,3 @@ class Section:
 
     def say(self, text: str) -> None:
         self.paragraphs.append(text)
-
-
-def order_key(section: Section) -> tuple[int, str]:
-    order = report_order()
-    return order.index(section.key) if section.key in order else len(order), section.study

@@ -17,7 +17,6 @@ from scipy import stats as scipy_stats
 from hncse.analysis import figures
 from hncse.analysis.analyses import StudyData, no_runs
 from hncse.analysis.embedding_space import cka_to_reference, references
-from hncse.analysis.kinds import analysis_kind
 from hncse.analysis.sections import QUESTIONS, Section
 from hncse.analysis.tables import frame_table
 from hncse.analysis.tasks import STS_AVG
@@ -26,7 +25,6 @@ Q3_METRICS = ("alignment", "uniformity", "cka_to_baseline")
 CONSTANT = 1e-3  # (max − min) / |mean| below this: the quantity does not vary
 
 
-@analysis_kind("embedding_space", section="Q3")
 def embedding_space(data: StudyData) -> list[Section]:
     title = f"Q3: {QUESTIONS['Q3']} — {data.study.heading}"
     if data.empty:

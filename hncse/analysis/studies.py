@@ -34,13 +34,13 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from hncse import HncseError
-from hncse.analysis.kinds import registry
+from hncse.analysis.kinds import KINDS
 from hncse.config import read_yaml
 
 
 def analysis_names() -> tuple[str, ...]:
     """The analyses a study may name (declared in :mod:`hncse.analysis.kinds`)."""
-    return tuple(registry())
+    return tuple(KINDS)
 
 
 SAFE_NAME = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9._-]*")
@@ -75,13 +75,13 @@ class Study(BaseModel):
     @field_validator("analysis")
     @classmethod
     def _known_analysis(cls, name: str) -> str:
-        if name not in registry():
+        if name not in KINDS:
             raise ValueError(f"unknown analysis {name!r}")
         return name
 
     @model_validator(mode="after")
     def _x_fits_the_analysis(self) -> Study:
-        wanted = len(registry()[self.analysis].axes)
+        wanted = len(KINDS[self.analysis].axes)
         if self.x is not None and len(self.x) != wanted:
             raise ValueError(
                 f"x: analysis {self.analysis} sweeps {wanted} setting(s), got {self.x}"
@@ -95,7 +95,7 @@ class Study(BaseModel):
     @property
     def swept(self) -> tuple[str, ...]:
         """The setting(s) the analysis varies along (x axis, grid axes)."""
-        return tuple(self.x) if self.x else registry()[self.analysis].axes
+        return tuple(self.x) if self.x else KINDS[self.analysis].axes
 
 
 #: used when no spec is given: every run, read as one ablation and one embedding-space study

@@ -8,7 +8,6 @@ import pandas as pd
 
 from hncse.analysis import claims, figures
 from hncse.analysis.analyses import StudyData, in_context, no_runs
-from hncse.analysis.kinds import analysis_kind
 from hncse.analysis.sections import QUESTIONS, Section
 from hncse.analysis.stats import (
     SEED_T,
@@ -23,7 +22,6 @@ from hncse.analysis.tasks import STS_AVG, STSB, TRANSFER_AVG
 from hncse.analysis.verdicts import ALPHA
 
 
-@analysis_kind("grid_km", section="grid_km", axes=("k", "m"))
 def grid_km(data: StudyData) -> list[Section]:
     title = f"k × m grid — {data.study.heading}"
     if data.empty:
@@ -97,19 +95,16 @@ def _sweep(
     return section
 
 
-@analysis_kind("tau", section="tau", axes=("temperature",))
 def tau(data: StudyData) -> list[Section]:
     title = f"Temperature τ — {data.study.heading}"
     return [no_runs(data, "tau", title)] if data.empty else [_sweep(data, "tau", title, True)]
 
 
-@analysis_kind("theta", section="theta", axes=("theta",))
 def theta(data: StudyData) -> list[Section]:
     title = f"PM threshold θ and weights — {data.study.heading}"
     return [no_runs(data, "theta", title)] if data.empty else [_sweep(data, "theta", title)]
 
 
-@analysis_kind("beta", section="Q1", axes=("beta",))
 def beta(data: StudyData) -> list[Section]:
     title = f"Q1: {QUESTIONS['Q1']} — {data.study.heading}"
     if data.empty:
@@ -369,11 +364,9 @@ def _gain_sentence(hue: str, part: pd.DataFrame, x: str) -> str:
     return f"{hue}: {undetected}."
 
 
-@analysis_kind("scaling", section="Q2-scaling", axes=("max_sentences",))
 def scaling(data: StudyData) -> list[Section]:
     return _gain_section(data, "Q2-scaling", f"Q2: corpus size — {data.study.heading}", logx=True)
 
 
-@analysis_kind("domain", section="Q2-domain", axes=("corpus",))
 def domain(data: StudyData) -> list[Section]:
     return _gain_section(data, "Q2-domain", f"Q2: domain — {data.study.heading}", logx=False)

@@ -15,6 +15,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import seaborn as sns
+from matplotlib.artist import Artist
 
 from hncse.files import write_bytes
 
@@ -58,6 +59,15 @@ def write_figure(figure: Figure, folder: Path) -> list[Path]:
 def _legend_outside(ax: plt.Axes) -> None:
     if ax.get_legend() is not None:
         sns.move_legend(ax, "upper left", bbox_to_anchor=(1.0, 1.0), frameon=False)
+
+
+def _add_to_legend(ax: plt.Axes, artist: Artist, label: str) -> None:
+    """Append ``artist`` to the legend seaborn drew (its handles are not the axes')."""
+    legend = ax.get_legend()
+    handles = list(legend.legend_handles) if legend is not None else []
+    labels = [t.get_text() for t in legend.get_texts()] if legend is not None else []
+    title = legend.get_title().get_text() if legend is not None else None
+    ax.legend([*handles, artist], [*labels, label], title=title)
 
 
 #: one colour and marker per method in every figure, in this order; baselines follow
@@ -239,7 +249,8 @@ def curves(
                 zorder=1,
             )
     if reference is not None:
-        ax.axhline(reference[0], color="black", linestyle=":", linewidth=1.2, label=reference[1])
+        line = ax.axhline(reference[0], color="black", linestyle=":", linewidth=1.2)
+        _add_to_legend(ax, line, reference[1])
     if logx:
         ax.set_xscale("log")
     if logy:

@@ -204,7 +204,9 @@ def test_the_default_study_carries_the_probed_proxies(data_root: Path, workflow_
     trained = [run for run in plan.runs.values() if run.train is not None]
     assert len(trained) == 28
     assert all(
-        (run.train["reinit_top_layers"], run.train["theta"], run.train["temperature"])
-        == (2, 0.3, 0.1)
+        (run.train["pooler"], run.train["eval_pooler"], run.train["theta"])
+        == ("cls", "cls_before_pooler", 0.3)
+        and run.train["temperature"] == 0.05
+        and "reinit_top_layers" not in run.train
         for run in trained
     )

@@ -507,7 +507,8 @@ def smoke_runs(config: dict[str, Any]) -> list[str]:
         for seed in study["seeds"]
     ]
     poolers = config["baselines"]["pretrained"]["poolers"]
-    return [*trained, *(f"minilm/pretrained-{p}" for p in poolers), "glove-6B-50d/glove-avg"]
+    untrained = [*(f"minilm/pretrained-{p}" for p in poolers), "minilm/start"]
+    return [*trained, *untrained, "glove-6B-50d/glove-avg"]
 
 
 def tiny_run(tmp_path: Path, data_root: Path, backbone: Path, **overrides: object) -> dict:

@@ -63,7 +63,9 @@ def test_the_first_sentence_says_training_improves_only_when_every_interval_is_a
     sentence = start_sentence(_sections(scores()))
     # simcse (2, 3, 4) and hncse (3.5, 4, 4.5) over 70: both intervals above 0
     assert sentence.startswith("Training improves the encoder over its untrained start")
-    assert "from 70.00 untrained to" in sentence and "simcse 73.00, +3.00 [" in sentence
+    assert "(STS avg 70.00, Spearman ×100)" in sentence
+    # largest gain first: hncse +4.00 before simcse +3.00
+    assert sentence.index("hncse +4.00 [") < sentence.index("simcse +3.00 [")
     worse = scores()
     worse.loc[worse["method"] == "hncse", STS_AVG] = [69.0, 68.0, 67.5]
     assert start_sentence(_sections(worse)).startswith("Training does not move every")

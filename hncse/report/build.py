@@ -370,7 +370,7 @@ def render(
     }
     return env.get_template(TEMPLATE).render(
         title=title or default_title(own, [s for s in analysis.studies if s.name not in elsewhere]),
-        headline=headline(own, analysis.collection, rows),
+        headline=headline(own, analysis.collection),
         answers=question_answers(own),
         verdicts=verdict_view(rows),
         claims_tested=any(s.key in CLAIMS for s in own),

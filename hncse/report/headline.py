@@ -2,11 +2,10 @@
 the analysis' own tables (never typed in), so that the first screen answers.
 
 It says whether training moved the encoder and by how much (each trained method's STS avg
-against its untrained start, else against the encoders evaluated as they are), the main
-comparison with its interval and what that interval is conditional on, the verdict word of
-every claim, and one line per question a study of the report answers (the README's
-question lines, :mod:`hncse.analysis.summary`) for the questions table that follows the
-verdicts.
+gain over its untrained start, else its STS avg beside the encoders evaluated as they are),
+the main comparison with its interval, and what the intervals are conditional on; the
+verdict table follows it. One line per question a study of the report answers (the
+README's question lines, :mod:`hncse.analysis.summary`) feeds the questions table.
 """
 
 from __future__ import annotations
@@ -14,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from hncse.analysis.collect import Collection
-from hncse.analysis.sections import CLAIMS, Section, VerdictRow
+from hncse.analysis.sections import Section
 from hncse.analysis.summary import q1_line, q2_line, q3_line
 from hncse.analysis.tables import Table, format_interval_shown
 
@@ -55,9 +54,9 @@ def training_sentence(sections: list[Section], collection: Collection) -> str | 
 
 
 def start_sentence(sections: list[Section]) -> str | None:
-    """'Training improves the encoder over its untrained start (STS avg 72.10) for every
-    method: simcse 75.30, +3.20 [+2.90, +3.50]; …' from the ``start_gains`` table — None
-    without an untrained start run."""
+    """'Training improves the encoder over its untrained start (STS avg 72.10, Spearman ×100)
+    for every method: simcse +3.20 [+2.90, +3.50]; …' from the ``start_gains`` table, each
+    gain with its interval over seeds — None without an untrained start run."""
     table = _table(sections, "start_gains")
     if table is None:
         return None
@@ -65,22 +64,20 @@ def start_sentence(sections: list[Section]) -> str | None:
     if rows.empty:
         return None
     if (rows["ci_low"] > 0).all():
-        lead = "Training improves the encoder over its untrained start for every method"
+        lead = "Training improves the encoder over its untrained start"
+        scope = "for every method"
     elif (rows["ci_high"] < 0).all():
-        lead = "Training makes the encoder worse than its untrained start for every method"
+        lead = "Training makes the encoder worse than its untrained start"
+        scope = "for every method"
     else:
         lead = "Training does not move every method's encoder detectably from its untrained start"
+        scope = "gains"
     starts = ", ".join(f"{v:.2f}" for v in rows["start"].unique())
     gains = "; ".join(
-        f"{r['variant']} {r['trained']:.2f}, "
-        f"{format_interval_shown(r['estimate'], r['ci_low'], r['ci_high'])}"
-        for _, r in rows.iterrows()
+        f"{r['variant']} {format_interval_shown(r['estimate'], r['ci_low'], r['ci_high'])}"
+        for _, r in rows.sort_values("estimate", ascending=False).iterrows()
     )
-    return (
-        f"{lead}: STS avg (Spearman ×100) from {starts} untrained to {gains} (mean over "
-        f"{int(rows['n'].max())} seeds, gain with its 95% t interval over seeds, conditional "
-        "on these test sets)."
-    )
+    return f"{lead} (STS avg {starts}, Spearman ×100) {scope}: {gains}."
 
 
 def main_comparison_sentence(sections: list[Section]) -> str | None:
@@ -94,23 +91,17 @@ def main_comparison_sentence(sections: list[Section]) -> str | None:
     row = table.data.iloc[0]
     numbers = format_interval_shown(row["estimate"], row["ci_low"], row["ci_high"])
     return (
-        f"Main comparison, {row['comparison']} on {row['task']}: {numbers} Spearman points "
-        f"({row['interval']}, n = {int(row['n'])} seeds) — {row['verdict']}; an interval over "
-        "seeds, conditional on these test sets and this recipe (setup below)."
+        f"Main comparison, {row['comparison']} on {row['task']}: {numbers} points "
+        f"({row['interval']}, n = {int(row['n'])} seeds) — {row['verdict']}."
     )
 
 
-def verdicts_sentence(rows: list[VerdictRow]) -> str | None:
-    # a claim read in parts (C4, C5) gets its parts' words in one entry: "C5 reproduced/…"
-    by_claim: dict[tuple[str, str], list[str]] = {}
-    for r in rows:
-        word = r.verdict + (f" (size: {r.size})" if r.size else "")
-        by_claim.setdefault((r.claim, r.context), []).append(word)
-    words = [
-        f"{claim} {'/'.join(dict.fromkeys(w))}" + (f" ({context})" if context else "")
-        for (claim, context), w in by_claim.items()
-    ]
-    return f"Verdicts on the paper's claims: {', '.join(words)}." if rows else None
+def conditional_sentence() -> str:
+    """What every interval of the opening paragraph is conditional on."""
+    return (
+        "Intervals are 95% over seeds, conditional on these test sets and this recipe "
+        "(setup below)."
+    )
 
 
 def question_answers(sections: list[Section]) -> dict[str, str]:
@@ -125,13 +116,11 @@ def question_answers(sections: list[Section]) -> dict[str, str]:
     return answers
 
 
-def headline(sections: list[Section], collection: Collection, rows: list[VerdictRow]) -> list[str]:
-    """The opening paragraph's sentences, in reading order; claims only where a study of
-    the report tests them."""
-    tested = [r for r in rows if r.claim in CLAIMS and r.study != "–"]
-    parts = [
-        start_sentence(sections) or training_sentence(sections, collection),
-        main_comparison_sentence(sections),
-        verdicts_sentence(tested),
-    ]
+def headline(sections: list[Section], collection: Collection) -> list[str]:
+    """The opening paragraph's sentences, in reading order; the verdict table follows it."""
+    start = start_sentence(sections)
+    main = main_comparison_sentence(sections)
+    parts = [start or training_sentence(sections, collection), main]
+    if start or main:
+        parts.append(conditional_sentence())
     return [p for p in parts if p]

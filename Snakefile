@@ -12,11 +12,16 @@ from pathlib import Path
 
 from snakemake.utils import min_version, validate
 
+from hncse.workflow.cli import readable_or_exit
+
 min_version("8.0")
 
 
-# --configfile replaces the default study rather than merging into it.
+# --configfile replaces the default study rather than merging into it. Snakemake reads a
+# --configfile before this file runs (`hncse plan --configfile F` gives one line for it);
+# the default one gets its line here.
 if not workflow.overwrite_configfiles:
+    readable_or_exit("config/config.yaml")
 
     configfile: "config/config.yaml"
 

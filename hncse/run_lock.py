@@ -15,6 +15,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from hncse import HncseError
+from hncse.files import OutputError
 
 LOCK_FILE = ".train.lock"
 
@@ -25,9 +26,17 @@ class RunFolderBusyError(HncseError, RuntimeError):
 
 @contextmanager
 def run_folder_lock(folder: Path) -> Iterator[None]:
-    """Hold the folder's lock for the ``with`` block; refuse at once if another holds it."""
-    folder.mkdir(parents=True, exist_ok=True)
-    with (folder / LOCK_FILE).open("a+") as handle:
+    """Hold the folder's lock for the ``with`` block; refuse at once if another holds it,
+    and in one line when the folder cannot be written (read-only, full disk)."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        handle = (folder / LOCK_FILE).open("a+")
+    except OSError as error:
+        raise OutputError(
+            f"output_dir {folder}: cannot write there ({error.strerror or error}); "
+            "choose a writable output_dir"
+        ) from None
+    with handle:
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:

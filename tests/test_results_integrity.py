@@ -310,6 +310,47 @@ def test_training_over_another_run_is_refused_unless_replaced(
     assert "a file, not a folder" in capsys.readouterr().err
 
 
+def _without_root_override() -> list[str]:
+    """A command prefix under which folder permissions hold: root ignores them unless it
+    drops CAP_DAC_OVERRIDE (setpriv, util-linux); anyone else needs nothing."""
+    if os.geteuid() != 0:
+        return []
+    if shutil.which("setpriv") is None:
+        pytest.skip("root without setpriv cannot be refused a read-only folder")
+    return ["setpriv", "--bounding-set=-dac_override", "--inh-caps=-dac_override"]
+
+
+@pytest.mark.parametrize("inside", [True, False], ids=["run-in-read-only", "read-only-run"])
+def test_training_into_a_read_only_folder_is_one_line(
+    tmp_path: Path, data_root: Path, tiny_backbone: Path, inside: bool
+) -> None:
+    """Defect 8: `hncse train` into a read-only results folder was a PermissionError
+    traceback."""
+    read_only = tmp_path / "results"
+    read_only.mkdir()
+    out = read_only / "run" if inside else read_only
+    sets = [f"backbone={tiny_backbone}", f"data_dir={data_root}", "corpus=wiki1m_head.txt"]
+    sets += ["batch_size=4", "max_steps=1", "eval_steps=0", "k=2", "m=2"]
+    read_only.chmod(0o555)
+    try:
+        result = subprocess.run(
+            [*_without_root_override(), sys.executable, "-m", "hncse.cli", "train"]
+            + ["--output-dir", str(out), "--set", *sets],
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+    finally:
+        read_only.chmod(0o755)
+    assert result.returncode == 2, result.stderr[-2000:]
+    error = result.stderr.strip().splitlines()[-1]
+    assert error == (
+        f"hncse train: error: output_dir {out}: cannot write there (Permission denied); "
+        "choose a writable output_dir"
+    )
+    assert list(read_only.iterdir()) == []
+
+
 # --------------------------------------------------------------- corpus and study names
 def test_lines_of_unicode_spaces_alone_are_skipped_and_counted(tmp_path: Path) -> None:
     """Defect 5: lines of NBSP or U+3000 were 64 empty training sentences."""

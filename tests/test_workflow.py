@@ -150,6 +150,18 @@ def test_bad_config_fails_before_any_job(tmp_path: Path, edit, message: str) -> 
     assert not (workdir / "results").exists() and not (workdir / "logs").exists()
 
 
+@pytest.mark.parametrize("content", [b"results_dir: r\xe9sults\n", b"studies: [unclosed\n"])
+def test_a_default_config_that_is_not_utf8_yaml_is_one_line(tmp_path: Path, content) -> None:
+    """Defect 8: Snakemake's own reading of a non-UTF-8 config was a traceback."""
+    workdir = copy_workflow(tmp_path)
+    (workdir / "config" / "config.yaml").write_bytes(content)
+    result = snakemake(workdir, "-n")
+    assert result.returncode != 0
+    # besides Snakemake's "Using workflow specific profile" line, only ours
+    [line] = [x for x in output_of(result).splitlines() if not x.startswith("Using workflow")]
+    assert line.startswith("hncse: config/config.yaml") and ("UTF-8" in line or "YAML" in line)
+
+
 def test_lint_is_clean(tmp_path: Path) -> None:
     result = snakemake(copy_workflow(tmp_path), "--lint", "--configfile", "config/smoke.yaml")
     assert result.returncode == 0, output_of(result)[-3000:]

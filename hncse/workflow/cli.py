@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from hncse import HncseError
-from hncse.config import read_yaml
+from hncse.config import ConfigError, read_yaml
 from hncse.data_root import resolve_data_root
 from hncse.workflow.baselines import BUILT_IN, add_built_in
 from hncse.workflow.cost import EVAL_TOKENS, Throughput, backbone_lines, cost_table
@@ -78,6 +78,15 @@ def load_workflow_config(path: Path) -> dict[str, Any]:
         reason = str(error).strip().splitlines()
         raise PlanConfigError(f"{path}: {reason[1] if len(reason) > 1 else reason[0]}") from None
     return config
+
+
+def readable_or_exit(path: str | Path) -> None:
+    """Exit with one line (the file, the line or byte) when ``path`` is not UTF-8 YAML: the
+    Snakefile's check of its default config, whose reading by Snakemake is a traceback."""
+    try:
+        read_yaml(Path(path))
+    except ConfigError as error:
+        raise SystemExit(f"hncse: {error}") from None
 
 
 def plan_of(path: Path) -> Plan:

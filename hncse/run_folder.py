@@ -69,6 +69,20 @@ def _owner(folder: Path) -> dict[str, Any] | None:
     return owner if isinstance(owner, dict) else None
 
 
+def training_settings(config: dict[str, Any]) -> dict[str, Any]:
+    """A run's config without where it reads and writes: what it trains."""
+    return {key: value for key, value in config.items() if key not in LOCATION_KEYS}
+
+
+def training_of(model_folder: Path) -> dict[str, Any] | None:
+    """The settings that trained ``model_folder`` (method, backbone, seed and the rest)
+    when it is a run's ``model/``; None for any other model (a backbone as it ships)."""
+    if model_folder.name != MODEL_DIR:
+        return None
+    owner = _owner(model_folder.parent)
+    return training_settings(owner) if owner is not None else None
+
+
 def claim_fresh_start(
     folder: Path, settings: dict[str, Any], same_run: Callable[[dict[str, Any]], bool]
 ) -> None:

@@ -71,11 +71,11 @@ from hncse.objectives import ObjectiveInputs, ObjectiveOutput, StepResult, build
 from hncse.objectives.method import TokenBatch
 from hncse.run_folder import (
     CONFIG_FILE,
-    LOCATION_KEYS,
     LOG_FILE,
     MODEL_DIR,
     STATE_DIR,
     SUMMARY_FILE,
+    training_settings,
 )
 from hncse.run_lock import run_folder_lock
 
@@ -162,10 +162,6 @@ def _open_corpus(config: TrainConfig, root: Path) -> LineCorpus | HFCorpus:
     corpus_file = corpus_path(config.corpus, root)
     check_files(root, corpus_file)
     return LineCorpus(corpus_file, config.max_sentences)
-
-
-def _training_settings(config: dict[str, Any]) -> dict[str, Any]:
-    return {key: value for key, value in config.items() if key not in LOCATION_KEYS}
 
 
 class Trainer:
@@ -336,7 +332,7 @@ class Trainer:
         saved = checkpoint.load_training_state(self.output_dir / STATE_DIR)
         if saved is None:
             return False
-        if _training_settings(saved["config"]) != _training_settings(
+        if training_settings(saved["config"]) != training_settings(
             self.config.model_dump(mode="json")
         ):
             raise ConfigError(
@@ -404,7 +400,7 @@ class Trainer:
             run_folder.claim_fresh_start(
                 self.output_dir,
                 settings,
-                lambda owner: _training_settings(owner) == _training_settings(settings),
+                lambda owner: training_settings(owner) == training_settings(settings),
             )
         if self.context.is_main:
             (self.output_dir / CONFIG_FILE).write_text(config.to_yaml())

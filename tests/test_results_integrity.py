@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+import yaml
 from conftest import REPO, Run, write_results
 
 from hncse import files
@@ -86,6 +87,32 @@ def test_a_stale_eval_json_of_a_retrained_model_is_refused(
     retrained.write_bytes(b"other weights")  # trained again, not evaluated again
     assert _aggregate(results, tmp_path / "analysis") == 2
     assert "simcse/seed2/eval.json" in capsys.readouterr().err
+
+
+def test_an_eval_json_records_the_training_and_must_match_its_run(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Item 1 of the build: eval.json says which method, seed and settings trained the
+    model (the run's config.yaml, as `hncse train` writes it), and aggregate refuses it
+    when the run folder claims another."""
+    results = write_results(tmp_path / "results", SEED_RUNS)
+    run_dir = results / Run("hncse", 2).folder
+    summary_path = run_dir / "train_summary.json"
+    summary = json.loads(summary_path.read_text())
+    config = {**summary["config"], "output_dir": str(run_dir), "data_dir": "/data"}
+    (run_dir / "config.yaml").write_text(yaml.safe_dump(config))
+    for run in SEED_RUNS:
+        _give_model(results / run.folder, weights=run.folder.encode())
+    training = json.loads((run_dir / "eval.json").read_text())["model"]["training"]
+    assert training == {k: v for k, v in config.items() if k not in ("output_dir", "data_dir")}
+    assert training["method"] == "hncse" and training["seed"] == 2
+    assert _aggregate(results, tmp_path / "analysis") == 0
+    # the folder's metadata now claims seed 3: its eval.json scored seed 2's training
+    summary["config"]["seed"] = 3
+    summary_path.write_text(json.dumps(summary))
+    assert _aggregate(results, tmp_path / "again") == 2
+    error = capsys.readouterr().err.strip()
+    assert str(run_dir / "eval.json") in error and "seed = 2" in error and "seed = 3" in error
 
 
 def test_a_rewritten_model_card_keeps_the_eval_json_valid(tmp_path: Path) -> None:
@@ -329,17 +356,13 @@ def test_training_into_a_read_only_folder_is_one_line(
     read_only = tmp_path / "results"
     read_only.mkdir()
     out = read_only / "run" if inside else read_only
-    sets = [f"backbone={tiny_backbone}", f"data_dir={data_root}", "corpus=wiki1m_head.txt"]
-    sets += ["batch_size=4", "max_steps=1", "eval_steps=0", "k=2", "m=2"]
+    command = [*_without_root_override(), sys.executable, "-m", "hncse.cli", "train"]
+    command += ["--output-dir", str(out), "--set", f"backbone={tiny_backbone}"]
+    command += [f"data_dir={data_root}", "corpus=wiki1m_head.txt", "batch_size=4"]
+    command += ["max_steps=1", "eval_steps=0", "k=2", "m=2"]
     read_only.chmod(0o555)
     try:
-        result = subprocess.run(
-            [*_without_root_override(), sys.executable, "-m", "hncse.cli", "train"]
-            + ["--output-dir", str(out), "--set", *sets],
-            capture_output=True,
-            text=True,
-            timeout=300,
-        )
+        result = subprocess.run(command, capture_output=True, text=True, timeout=300)
     finally:
         read_only.chmod(0o755)
     assert result.returncode == 2, result.stderr[-2000:]

@@ -39,7 +39,7 @@ import pandas as pd
 from safetensors import SafetensorError, safe_open
 
 from hncse import HncseError
-from hncse.analysis.integrity import check_evaluation, check_unique
+from hncse.analysis.integrity import check_evaluation, check_training, check_unique
 from hncse.fingerprint import backbone_folder
 
 METADATA_FILES = ("run.json", "train_summary.json", "eval.json")
@@ -319,6 +319,8 @@ def _read_run(
     if (run_dir / "eval.json").is_file():
         evaluation = read_json(run_dir / "eval.json")
         check_evaluation(evaluation, run_dir, info.backbone)
+        claimed = {"method": info.method, "backbone": info.backbone, "seed": info.seed}
+        check_training(evaluation, run_dir / "eval.json", claimed | info.settings)
         records += eval_records(evaluation, run_dir / "eval.json")
         protocol = {key: evaluation.get(key) for key in PROTOCOL_KEYS}
         protocol["tasks"] = list(evaluation.get("tasks", {}))  # the catalogue's order

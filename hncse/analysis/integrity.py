@@ -1,8 +1,9 @@
 """Is each result what it claims to be? An ``eval.json`` belongs to its run folder when its
 recorded model fingerprint (:mod:`hncse.fingerprint`) is the one of the folder's ``model/``
-(a trained run) or of the backbone its ``run.json`` names (an encoder evaluated as it is),
-and no two run folders claim the same method × backbone × seed × settings. A copied,
-foreign or stale ``eval.json`` and a duplicated run are refused by name.
+(a trained run) or of the backbone its ``run.json`` names (an encoder evaluated as it is)
+and the training it records (method, seed, settings) is the folder's; no two run folders
+claim the same method × backbone × seed × settings. A copied, foreign or stale
+``eval.json`` and a duplicated run are refused by name.
 """
 
 from __future__ import annotations
@@ -50,6 +51,22 @@ def check_evaluation(evaluation: dict[str, Any], run_dir: Path, backbone: str) -
             f"than this run's {'model/' if (run_dir / 'model').is_dir() else backbone}; "
             "evaluate the run again (hncse evaluate, or rerun the workflow)"
         )
+
+
+def check_training(evaluation: dict[str, Any], source: Path, claimed: dict[str, Any]) -> None:
+    """Refuse an ``eval.json`` whose recorded training (``model.training``: method,
+    backbone, seed, settings) differs from what its run folder ``claimed``; keys that one
+    of the two lacks are not compared."""
+    model = evaluation.get("model") or {}
+    training = model.get("training") if isinstance(model, dict) else None
+    if not isinstance(training, dict):
+        return
+    for key, value in claimed.items():
+        if key in training and training[key] != value:
+            raise ForeignResultError(
+                f"{source}: evaluated a model trained with {key} = {training[key]!r}, but "
+                f"this run has {key} = {value!r}; evaluate the run again"
+            )
 
 
 def check_unique(runs: pd.DataFrame) -> None:

@@ -32,6 +32,7 @@ from hncse.files import write_atomic
 from hncse.fingerprint import digest, hf_settings, model_fingerprint
 from hncse.manifest import sha256_file
 from hncse.model import MLP_FILE, SentenceEncoder, resolve_model_path
+from hncse.run_folder import training_of
 
 Encode = Callable[[list[str]], "np.ndarray | torch.Tensor"]
 DEFAULT_CACHE_DIR = Path.home() / ".cache" / "hncse" / "embeddings"
@@ -99,6 +100,7 @@ def hf_source(model: str, pooler: str, device: str, max_length: int | None) -> E
         pooler=pooler,
         max_length=max_length,
         fingerprint=model_fingerprint("hf", model, path, hf_settings(pooler, max_length)),
+        training=training_of(Path(path)),
     )
     return EncoderSource(info, lambda: load_hf_encoder(path, pooler, device, max_length))
 

@@ -8,7 +8,7 @@ percent (×100), as SentEval tables print them.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field
@@ -90,6 +90,12 @@ class ModelInfo(Record):
     pooler: str | None = None
     max_length: int | None = None
     fingerprint: str
+    training: dict[str, Any] | None = Field(
+        None,
+        exclude_if=lambda value: value is None,
+        description="the settings that trained it (method, backbone, seed, ...) when it is "
+        "a run's model/ folder; ``hncse aggregate`` checks them against the run folder",
+    )
 
 
 class DataInfo(Record):

@@ -8,9 +8,11 @@ Every test runs Snakemake in a temporary copy of the workflow, so results, logs 
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import json
 import math
+import random
 import signal
 import subprocess
 import time
@@ -398,3 +400,105 @@ def test_a_newcomer_without_a_data_root_gets_the_download_rules_and_one_line(
     assert jobs["download_senteval"] == 1 and jobs["download_wiki1m_head"] == 1
     notice = [line for line in result.stderr.splitlines() if "does not exist yet" in line]
     assert len(notice) == 1 and "set HNCSE_DATA_DIR" in notice[0]
+
+
+# ----------------------------------------------------------------- kill -9 and rerun
+TIMINGS = ("seconds", "sentences_per_s")  # wall-clock: differ from run to run by nature
+
+
+def _scores(evaluation: dict[str, Any]) -> dict[str, Any]:
+    return {
+        task: {key: value for key, value in result.items() if key not in TIMINGS}
+        for task, result in evaluation["tasks"].items()
+    }
+
+
+def _study_outcome(workdir: Path) -> dict[str, Any]:
+    """What a study run produced, less wall-clock timings: every run's scores, the
+    analysis' results and verdicts, the report's inputs."""
+    runs = workdir / "results" / "runs"
+    analysis, inputs = workdir / "results" / "analysis", workdir / "results" / "report_inputs"
+    frames = {
+        "results.csv": pd.read_csv(analysis / "results.csv"),
+        "verdicts.csv": pd.read_csv(analysis / "verdicts.csv"),
+        "report results": pd.read_parquet(inputs / "results.parquet"),
+        "report pairs": pd.read_parquet(inputs / "pairs.parquet"),
+    }
+    return {
+        "scores": {
+            str(path.parent.relative_to(runs)): _scores(json.loads(path.read_text()))
+            for path in sorted(runs.rglob("eval.json"))
+        },
+        **{
+            name: frame[~frame["metric"].isin(TIMINGS)].reset_index(drop=True)
+            if "metric" in frame
+            else frame
+            for name, frame in frames.items()
+        },
+    }
+
+
+def _run_killed_at(argv: list[str], workdir: Path, moment: float, data_root: Path) -> bool:
+    """Start the workflow and SIGKILL it with every job after ``moment`` seconds (Snakemake
+    first: nothing cleans up), then `--unlock` as a user must; False if it ended first."""
+    process = subprocess.Popen(
+        argv,
+        cwd=workdir,
+        env=snakemake_env(data_root),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        process.wait(timeout=moment)
+        return False
+    except subprocess.TimeoutExpired:
+        jobs = psutil.Process(process.pid).children(recursive=True)
+        process.kill()
+        for job in jobs:
+            with contextlib.suppress(psutil.NoSuchProcess):
+                job.kill()
+    process.wait()
+    unlock = snakemake(workdir, "--unlock", *argv[1:])
+    assert unlock.returncode == 0, output_of(unlock)[-3000:]
+    return True
+
+
+@pytest.mark.workflow
+def test_a_study_killed_at_random_points_and_rerun_equals_an_uninterrupted_one(
+    tmp_path: Path, data_root: Path, tiny_backbone: Path
+) -> None:
+    """Issue 24's acceptance: `snakemake` killed with SIGKILL (itself and every job) at
+    random moments, unlocked and rerun, ends with the scores, analysis and report inputs
+    of an uninterrupted run. A 2-layer random BERT keeps it to ≈ 3 min."""
+    config = load_yaml("smoke.yaml")
+    config["backbones"] = {"tiny": {"model": str(tiny_backbone), "train": {"pooler": "avg"}}}
+    config["train"].update(max_steps=6, save_steps=2, k=2, m=4)
+    config["studies"]["smoke"].update(
+        methods=["simcse", "hncse"], backbones=["tiny"], baselines=["start"]
+    )
+
+    def workflow(name: str) -> tuple[Path, list[str]]:
+        workdir = copy_workflow(tmp_path / name)
+        config_file = write_config(workdir, "killed.yaml", config)
+        return workdir, [str(BIN / "snakemake"), "--cores", "2", "--configfile", config_file]
+
+    reference, argv = workflow("uninterrupted")
+    started = time.monotonic()
+    result = snakemake(reference, *argv[1:], data_root=data_root, timeout=1200)
+    assert result.returncode == 0, output_of(result)[-3000:]
+    duration = time.monotonic() - started
+
+    killed, argv = workflow("killed")
+    # each attempt is killed after a random 10–40% of an uninterrupted run's time, so four
+    # attempts end in different stages (Snakemake skips what an earlier one finished)
+    draw = random.Random(24)
+    moments = [draw.uniform(0.1, 0.4) * duration for _ in range(4)]
+    print(f"uninterrupted: {duration:.0f} s; kills after {[round(m) for m in moments]} s")
+    assert all(_run_killed_at(argv, killed, moment, data_root) for moment in moments)
+    rerun = snakemake(killed, *argv[1:], data_root=data_root, timeout=1200)
+    assert rerun.returncode == 0, output_of(rerun)[-3000:]
+    outcome, expected = _study_outcome(killed), _study_outcome(reference)
+    assert outcome["scores"] == expected["scores"]
+    for name, frame in expected.items():
+        if name != "scores":
+            pd.testing.assert_frame_equal(outcome[name], frame, obj=name)

@@ -52,7 +52,6 @@ localrules:
     download_wiki1m_head,
     describe_run,
     study_spec,
-    aggregate,
     export_mteb,
     report,
 

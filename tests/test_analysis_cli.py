@@ -10,6 +10,14 @@ import pytest
 from conftest import Run, ablation_runs, write_results
 
 from hncse.analysis import cli
+from hncse.analysis.api import (
+    VERDICT_COLUMNS,
+    AnalysisOptions,
+    Source,
+    analyse,
+    load_source,
+    write_tables,
+)
 from hncse.analysis.stats import CONDITIONAL_ON
 from hncse.analysis.verdicts import NOT_COMPARABLE, VERDICTS
 from hncse.cli import COMMANDS, main
@@ -45,7 +53,7 @@ def test_aggregate_writes_tables_statistics_figures(tmp_path: Path) -> None:
     assert set(tidy["method"]) == {"simcse", "hncse-pm", "hncse-hnm", "hncse", "glove"}
     verdicts = pd.read_csv(out / "verdicts.csv")
     assert list(verdicts["claim"]) == ["C1", "C2", "C3", "C4", "C4", "C5", "C5"]
-    assert list(verdicts.columns) == cli.VERDICT_COLUMNS
+    assert list(verdicts.columns) == VERDICT_COLUMNS
     assert verdicts["verdict"].isin(VERDICTS).all()
     c1 = verdicts.iloc[0]
     assert c1["size"] == NOT_COMPARABLE and c1["conditional_on"] == CONDITIONAL_ON
@@ -111,3 +119,20 @@ def test_from_tables_reproduces_the_seed_level_verdicts(tmp_path: Path) -> None:
     pd.testing.assert_frame_equal(*counts, check_dtype=False)
     for frame in counts:  # counts are written as whole numbers, rebuilt ones too
         assert (frame[["queries", "mixed"]].dtypes == "int64").all()
+
+
+def test_the_library_entry_needs_no_command_line(tmp_path: Path) -> None:
+    """`analyse(load_source(...), AnalysisOptions(...))` is what `hncse aggregate` runs:
+    the same files, with no argparse in between."""
+    results = write_results(tmp_path / "results", ablation_runs(seeds=(1, 2)))
+    loaded = load_source(Source("results", results))
+    analysis = analyse(loaded, AnalysisOptions(bootstrap=200, cka=False, studies=("all-runs",)))
+    assert {s.study for s in analysis.sections} == {"all-runs"}
+    library = tmp_path / "library"
+    written = write_tables(analysis, library)
+    assert all(path.is_file() and path.is_relative_to(library) for path in written)
+    command = tmp_path / "command"
+    argv = ["--results", str(results), "--out", str(command), "--bootstrap", "200", "--no-cka"]
+    assert cli.run(_parse([*argv, "--study", "all-runs"])) == 0
+    for name in ("verdicts.csv", "all-runs/sts.csv", "all-runs/main_comparison.csv"):
+        assert (library / name).read_text() == (command / name).read_text(), name

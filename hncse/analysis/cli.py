@@ -15,35 +15,17 @@ from __future__ import annotations
 
 import argparse
 import sys
-from dataclasses import dataclass
 from pathlib import Path
 
-import pandas as pd
-
-from hncse.analysis.analyses import Options, verdicts
-from hncse.analysis.collect import Collection, ResultsError, collect, from_tables
-from hncse.analysis.dispatch import run_studies
-from hncse.analysis.figures import write_figure
-from hncse.analysis.inputs import read_inputs as from_inputs
-from hncse.analysis.mechanisms import Thresholds
-from hncse.analysis.output import write_frame
-from hncse.analysis.sections import CLAIMS, Section, VerdictRow
-from hncse.analysis.studies import (
-    Study,
-    load_studies,
-    parse_studies,
-    select_studies,
-    unmatched_runs,
+from hncse.analysis.api import (
+    AnalysisOptions,
+    Loaded,
+    Source,
+    analyse,
+    load_source,
+    write_tables,
 )
-from hncse.analysis.tables import frame_table, to_markdown, write_table
-from hncse.files import OutputError, staged_set, write_text
-
-
-@dataclass
-class Analysis:
-    collection: Collection
-    studies: list[Study]
-    sections: list[Section]
+from hncse.analysis.mechanisms import Thresholds
 
 
 def _replicates(text: str) -> int:
@@ -128,161 +110,36 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def _senteval(args: argparse.Namespace) -> Path | None:
-    if args.no_cka:
-        return None
-    from hncse.data_root import DataNotFoundError, resolve_data_root, senteval_dir
-
-    try:
-        return senteval_dir(resolve_data_root(args.data_dir))
-    except DataNotFoundError as error:
-        print(f"hncse: no CKA: {error}", file=sys.stderr)
-        return None
-
-
-def check_complete(collection: Collection, studies: list[Study], allow_missing: bool) -> None:
-    """Every run folder read and every run the spec names found, or a refusal listing
-    them; with ``allow_missing`` they are kept in ``collection.skipped``, which the report
-    shows on its first screen."""
-    found = [*collection.runs["run"], *collection.unreadable]
-    collection.skipped += [
-        f"study {study.name!r} names run {pattern!r}: not found under {collection.root}"
-        for study in studies
-        for pattern in unmatched_runs(found, study)
-    ]
-    if not collection.skipped or allow_missing:
-        return
-    for line in collection.skipped:
-        print(f"hncse: {line}", file=sys.stderr)
-    raise ResultsError(
-        f"{len(collection.skipped)} run(s) could not be read or found (listed above); "
-        "fix them, or pass --allow-missing to analyse the rest"
-    )
-
-
-def source_folder(args: argparse.Namespace) -> Path:
-    return Path(args.results or args.from_tables or args.from_inputs)
-
-
-def analyse(
-    args: argparse.Namespace,
-    svg: bool = True,
-    collection: Collection | None = None,
-    studies: list[Study] | None = None,
-) -> Analysis:
-    """Collect ``--results`` (or read ``--from-tables``; or take ``collection``, read from
-    ``--from-inputs`` by the caller) and run every study of ``--studies`` (or ``studies``)."""
-    if collection is None and args.from_inputs:
-        collection, meta, _ = from_inputs(args.from_inputs)
-        if studies is None and args.studies is None:  # the spec the report was built with
-            studies = parse_studies(meta["studies"], f"{args.from_inputs}/meta.json")
-    if collection is None:
-        collection = collect(args.results) if args.results else from_tables(args.from_tables)
-    if studies is None:
-        studies = load_studies(args.studies)
-    studies = select_studies(studies, args.study)
+def source_of(args: argparse.Namespace) -> Source:
+    """The source the mutually exclusive ``--results/--from-tables/--from-inputs`` name."""
     if args.results:
-        check_complete(collection, studies, args.allow_missing)
-    thresholds = Thresholds(args.min_mixed_fraction, args.min_mixed_queries)
-    # CKA read back from a report's inputs needs no sentences (and no data root)
-    senteval = None if collection.cka_final else _senteval(args)
-    options = Options(args.bootstrap, args.bootstrap_seed, senteval, svg, thresholds)
-    return Analysis(collection, studies, run_studies(collection, studies, options))
+        return Source("results", Path(args.results))
+    if args.from_tables:
+        return Source("tables", Path(args.from_tables))
+    return Source("inputs", Path(args.from_inputs))
 
 
-VERDICT_COLUMNS = [
-    "claim",
-    "part",
-    "statement",
-    "study",
-    "context",
-    "verdict",
-    "size",
-    "estimate",
-    "ci_low",
-    "ci_high",
-    "level",
-    "interval",
-    "conditional_on",
-    "two_way_low",
-    "two_way_high",
-    "conditional_only",
-    "n",
-    "p_holm",
-    "alpha",
-    "mde",
-    "eps_min",
-    "detail",
-]
-
-
-def verdict_frame(rows: list[VerdictRow]) -> pd.DataFrame:
-    """One row per claim and context: the verdict word and the deciding part's estimate,
-    corrected interval and how it was made, n, Holm p within the family and MDE."""
-    return pd.DataFrame(
-        [
-            {
-                "claim": row.claim,
-                "part": row.part,
-                "statement": CLAIMS.get(row.claim, ""),
-                "study": row.study,
-                "context": row.context,
-                "verdict": row.verdict,
-                "size": row.size,
-                "estimate": row.interval.estimate if row.interval else None,
-                "ci_low": row.interval.low if row.interval else None,
-                "ci_high": row.interval.high if row.interval else None,
-                "level": row.level,
-                "interval": row.interval.method if row.interval else "",
-                "conditional_on": row.conditional_on,
-                "two_way_low": row.two_way[0],
-                "two_way_high": row.two_way[1],
-                "conditional_only": row.conditional_only,
-                "n": row.n,
-                "p_holm": row.p_holm,
-                "alpha": row.alpha,
-                "mde": row.mde,
-                "eps_min": row.eps_min,
-                "detail": row.detail,
-            }
-            for row in rows
-        ],
-        columns=VERDICT_COLUMNS,
-    ).astype({"n": "Int64"})
-
-
-def write_outputs(analysis: Analysis, out: Path) -> list[Path]:
-    collection, written = analysis.collection, []
-    written += write_frame(collection.table, out / "results")
-    written += write_frame(collection.runs, out / "runs", ("csv",))
-    if not collection.steps.empty:
-        written += write_frame(collection.steps, out / "train_steps", ("parquet",))
-    frame = verdict_frame(verdicts(analysis.sections))
-    written += write_frame(frame, out / "verdicts", ("csv",))
-    written.append(
-        write_text(
-            out / "verdicts.md",
-            to_markdown(
-                frame_table(frame.set_index("claim"), "verdicts", "Verdicts on the paper's claims")
-            ),
-        )
+def options_of(args: argparse.Namespace, svg: bool = True) -> AnalysisOptions:
+    return AnalysisOptions(
+        bootstrap=args.bootstrap,
+        bootstrap_seed=args.bootstrap_seed,
+        data_dir=args.data_dir,
+        cka=not args.no_cka,
+        allow_missing=args.allow_missing,
+        thresholds=Thresholds(args.min_mixed_fraction, args.min_mixed_queries),
+        studies=tuple(args.study) if args.study else None,
+        svg=svg,
     )
-    for section in analysis.sections:
-        folder = out / section.study
-        for table in section.tables:
-            written += write_table(table, folder)
-        for figure in section.figures:
-            written += write_figure(figure, folder)
-    return written
+
+
+def load(args: argparse.Namespace) -> Loaded:
+    return load_source(source_of(args), args.studies)
 
 
 def run(args: argparse.Namespace) -> int:
-    analysis = analyse(args)
-    out = args.out or source_folder(args) / "analysis"
-    if out.exists() and not out.is_dir():
-        raise OutputError(f"--out {out}: a file, not a folder")
-    with staged_set([out]) as staging:  # the whole folder or the previous one, never a mix
-        written = write_outputs(analysis, staging / out.name)
+    analysis = analyse(load(args), options_of(args))
+    out = args.out or source_of(args).folder / "analysis"
+    written = write_tables(analysis, out)
     failed = [s for s in analysis.sections if s.error]
     for section in failed:
         print(f"hncse aggregate: study {section.study!r} failed: {section.error}", file=sys.stderr)

@@ -29,12 +29,13 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup
 
 from hncse.analysis.analyses import verdicts
-from hncse.analysis.cli import Analysis, add_common_arguments, analyse, source_folder
-from hncse.analysis.collect import Collection, ResultsError, collect, from_tables
-from hncse.analysis.inputs import read_inputs, write_inputs
+from hncse.analysis.api import Analysis, analyse, write_tables
+from hncse.analysis.cli import add_common_arguments, load, options_of, source_of
+from hncse.analysis.collect import Collection, ResultsError
+from hncse.analysis.inputs import write_inputs
 from hncse.analysis.sections import CLAIMS, QUESTIONS, Section, VerdictRow
 from hncse.analysis.stats import format_effect
-from hncse.analysis.studies import Study, load_studies, parse_studies, select_runs
+from hncse.analysis.studies import Study, parse_studies, select_runs
 from hncse.analysis.summary import account
 from hncse.analysis.tables import format_interval_shown, header, to_html
 from hncse.analysis.verdicts import DEFINITIONS, NOT_EVALUATED
@@ -66,6 +67,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--title",
         default=None,
         help="the page's title (default: named after what its studies test)",
+    )
+    parser.add_argument(
+        "--tables",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="also write `hncse aggregate`'s tables and figures into DIR from the same "
+        "analysis (the workflow's one analysis job)",
     )
     parser.add_argument(
         "--workflow-command",
@@ -409,24 +418,21 @@ def studies_spec(studies: list[Study]) -> dict[str, Any]:
 def run(args: argparse.Namespace) -> int:
     if args.out.is_dir():
         raise OutputError(f"--out {args.out}: a folder, not an HTML file")
-    if args.from_inputs:
-        collection, meta, benchmarks = read_inputs(args.from_inputs)
+    loaded = load(args)
+    if loaded.meta is not None:  # a report's inputs: their provenance and wall times
         try:
-            provenance = Provenance(**meta)
+            provenance = Provenance(**loaded.meta)
         except TypeError as error:  # a key missing or unknown
             raise ResultsError(f"{args.from_inputs}/meta.json: {error}") from None
-        studies = (
-            load_studies(args.studies)
-            if args.studies
-            else parse_studies(provenance.studies, f"{args.from_inputs}/meta.json")
-        )
+        benchmarks = loaded.benchmarks
     else:
-        collection = collect(args.results) if args.results else from_tables(args.from_tables)
-        studies = load_studies(args.studies)
-        folder = args.benchmarks or source_folder(args) / "benchmarks"
-        benchmarks = benchmark_table(folder)
-        provenance = gather(collection, studies_spec(studies), args.workflow_command, args.data_dir)
-    analysis = analyse(args, svg=False, collection=collection, studies=studies)
+        benchmarks = benchmark_table(args.benchmarks or source_of(args).folder / "benchmarks")
+        provenance = gather(
+            loaded.collection, studies_spec(loaded.studies), args.workflow_command, args.data_dir
+        )
+    analysis = analyse(loaded, options_of(args, svg=args.tables is not None))
+    if args.tables is not None:
+        write_tables(analysis, args.tables)
     html = render(
         analysis,
         provenance,
@@ -434,15 +440,11 @@ def run(args: argparse.Namespace) -> int:
         regenerate_command(args),
         sibling_reports(args.out),
         benchmarks,
-        study_links(args.results, args.out, [s.name for s in studies]) if args.results else [],
+        study_links(args.results, args.out, [s.name for s in analysis.studies])
+        if args.results
+        else [],
     )
-    # the report and its inputs are one set: both new, or both as they were
-    targets = [args.out] if args.from_inputs else [args.out, inputs_folder(args.out)]
-    with staged_set(targets) as staging:
-        if not args.from_inputs:  # after the analysis: the inputs carry its CKA values
-            meta = provenance.to_meta()
-            write_inputs(collection, staging / targets[1].name, meta, benchmarks)
-        write_text(staging / args.out.name, html)
+    write_report(html, args.out, None if args.from_inputs else (analysis, provenance, benchmarks))
     failed = sum(1 for s in analysis.sections if s.error)
     print(
         f"hncse report: {len(analysis.collection.runs)} runs, {len(analysis.sections)} "
@@ -450,3 +452,18 @@ def run(args: argparse.Namespace) -> int:
         f"{args.out}"
     )
     return 0
+
+
+def write_report(
+    html: str, out: Path, inputs: tuple[Analysis, Provenance, pd.DataFrame] | None
+) -> None:
+    """The report, and (``inputs``: from run folders) the compact inputs it rebuilds from,
+    as one set: both new, or both as they were."""
+    targets = [out] if inputs is None else [out, inputs_folder(out)]
+    with staged_set(targets) as staging:
+        if inputs is not None:  # after the analysis: the inputs carry its CKA values
+            analysis, provenance, benchmarks = inputs
+            write_inputs(
+                analysis.collection, staging / targets[1].name, provenance.to_meta(), benchmarks
+            )
+        write_text(staging / out.name, html)

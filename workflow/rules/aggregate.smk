@@ -1,5 +1,5 @@
-# The analysis: run.json of the untrained runs, the study spec from the run registry, and
-# `hncse aggregate` over every run (docs/analysis.md).
+# What the analysis reads besides the evaluations: run.json of the untrained runs and the
+# study spec from the run registry (the analysis itself: report.smk; docs/analysis.md).
 
 
 rule describe_run:
@@ -40,29 +40,3 @@ rule study_spec:
         spec=PLAN.analysis_spec(),
     run:
         write_atomically(output[0], yaml.safe_dump(params.spec, sort_keys=False), log[0])
-
-
-rule aggregate:
-    input:
-        evaluations=all_eval_files,
-        descriptions=all_run_descriptions,
-        spec=STUDY_SPEC,
-    output:
-        directory(ANALYSIS_DIR),
-    conda:
-        CONDA_ENV
-    log:
-        "logs/aggregate.log",
-    benchmark:
-        BENCHMARKS_DIR / "aggregate.tsv"
-    threads: 1
-    resources:
-        mem_mb=4000,
-        runtime=60,
-        gpu=0,
-    params:
-        results=RESULTS_DIR,
-    shell:
-        "OMP_NUM_THREADS={threads} "
-        "hncse aggregate --results {params.results:q} --studies {input.spec:q} "
-        "--out {output:q} > {log:q} 2>&1"

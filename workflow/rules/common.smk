@@ -40,7 +40,7 @@ DATA_MARKERS = {
     name: RESULTS_DIR / "data" / f"{name}.ready" for name in ("senteval", "wiki1m", "wiki1m_head")
 }
 CORPUS_MARKERS = {WIKI1M_FILE: DATA_MARKERS["wiki1m"], WIKI1M_HEAD_FILE: DATA_MARKERS["wiki1m_head"]}
-ANALYSIS_DIR = RESULTS_DIR / "analysis"  # `hncse aggregate`'s tables and figures
+ANALYSIS_DIR = RESULTS_DIR / "analysis"  # the tables and figures of `hncse aggregate`
 STUDY_SPEC = RESULTS_DIR / "studies.yaml"  # the study spec of `hncse aggregate` / `report`
 REPORT_FILE = Path(config["report"])  # `hncse report`'s HTML file
 PLANNER = Planner(config, DATA_ROOT)

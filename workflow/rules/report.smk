@@ -1,4 +1,6 @@
-# The HTML report of every study (`hncse report`, docs/analysis.md), also shown by
+# The analysis, run once over every run: its tables and figures (what `hncse aggregate`
+# writes) and the HTML report with its compact inputs, from the same analysis in one
+# `hncse report --tables` call (docs/analysis.md); the report is also shown by
 # `snakemake --report`.
 
 
@@ -7,9 +9,6 @@ rule report:
         evaluations=all_eval_files,
         descriptions=all_run_descriptions,
         spec=STUDY_SPEC,
-        # After `hncse aggregate`: it caches each run's CKA embeddings, which the report
-        # then reads instead of encoding them again.
-        analysis=ANALYSIS_DIR,
         # the MTEB folders it links (config mteb_export; none by default)
         mteb=mteb_folders,
     output:
@@ -21,6 +20,7 @@ rule report:
         ),
         # its compact inputs, from which `hncse report --from-inputs` rebuilds it
         inputs=directory(REPORT_FILE.parent / f"{REPORT_FILE.stem}_inputs"),
+        tables=directory(ANALYSIS_DIR),
     conda:
         CONDA_ENV
     log:
@@ -38,4 +38,5 @@ rule report:
     shell:
         "OMP_NUM_THREADS={threads} "
         "hncse report --results {params.results:q} --studies {input.spec:q} "
-        "--out {output.html:q} --workflow-command {params.workflow_command:q} > {log:q} 2>&1"
+        "--out {output.html:q} --tables {output.tables:q} "
+        "--workflow-command {params.workflow_command:q} > {log:q} 2>&1"

@@ -61,7 +61,7 @@ from hncse.evaluation.results import CosineResult, STSResult
 from hncse.evaluation.runner import evaluate
 from hncse.evaluation.similarity import PairSet
 from hncse.evaluation.sts import LoadedSTS
-from hncse.evaluation.tasks import GROUPS, TASKS
+from hncse.evaluation.tasks import GROUPS, TASK_SPECS
 from hncse.evaluation.validation import nested_cv
 
 NESTED = ("MR", "SUBJ", "MPQA")  # the loop runs some outer folds only (it takes hours)
@@ -98,7 +98,7 @@ def headline(result: STSResult | CosineResult) -> float:
 
 def bench_sts(args: argparse.Namespace, senteval: Path) -> dict:
     names = GROUPS["sts"]
-    loaded = {name: TASKS[name].load(senteval) for name in names}
+    loaded = {name: TASK_SPECS[name].load(senteval) for name in names}
     source = hf_source(args.model, args.pooler, "cpu", None)
     encode = source.build()
     per_task, baseline_results, total_count, total_time = {}, {}, 0, 0.0
@@ -177,7 +177,7 @@ def bench_sts_paths(args: argparse.Namespace, senteval: Path) -> dict:
             results[name] = {task: headline(r) for task, r in result.result.tasks.items()}
             sentences[name] = result.result.sentences_encoded
             print(f"  round {round_ + 1}, {name}: {seconds[name][-1]:.1f}s", flush=True)
-    sample = sorted(set(TASKS["STS12"].load(senteval).sentences()))[: args.check_sentences]
+    sample = sorted(set(TASK_SPECS["STS12"].load(senteval).sentences()))[: args.check_sentences]
     encode = source.build()
     with torch.inference_mode():
         by_tokens = encode_sentences(encode, sample, args.batch_size)
@@ -270,7 +270,7 @@ def partial_nested(
 
 def bench_transfer(args: argparse.Namespace, senteval: Path) -> dict:
     names = GROUPS["transfer"]
-    loaded = {name: TASKS[name].load(senteval) for name in names}
+    loaded = {name: TASK_SPECS[name].load(senteval) for name in names}
     source = hf_source(args.model, args.pooler, "cpu", None)
     cache = EmbeddingCache(Path(args.cache_dir), source.info.fingerprint)
     encoded = embed_tasks(

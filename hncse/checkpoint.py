@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import pickle
 import random
-import shutil
 import warnings
 from collections.abc import Callable
 from pathlib import Path
@@ -23,7 +22,7 @@ from safetensors import SafetensorError
 from safetensors.torch import save_file
 
 from hncse import HncseError
-from hncse.files import file_mode, write_text
+from hncse.files import committed, staged_set, write_text
 from hncse.model import MLP_FILE, SentenceEncoder
 
 STATE_FILE = "training_state.pt"
@@ -39,30 +38,18 @@ class CheckpointError(HncseError, RuntimeError):
 
 
 def write_atomically(target: Path, write: Callable[[Path], None]) -> None:
-    """Run ``write(tmp_dir)`` then swap ``tmp_dir`` in for ``target``."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    staging = target.with_name(f".{target.name}.tmp")
-    shutil.rmtree(staging, ignore_errors=True)
-    staging.mkdir()
-    try:
+    """Run ``write(folder)`` on a staging folder that then replaces ``target`` whole
+    (:func:`hncse.files.staged_set`): a kill or a full disk leaves the previous version."""
+    with staged_set([target]) as staging:
+        folder = staging / target.name
+        folder.mkdir()
         try:
-            write(staging)
+            write(folder)
         except WRITE_ERRORS as error:
             raise CheckpointError(
                 f"could not write {target}: {error}; the previous version, "
                 "if any, is kept (free disk space and rerun)"
             ) from error
-        for path in staging.rglob("*"):  # some writers create private (0600) files
-            if path.is_file():
-                path.chmod(file_mode())
-        old = target.with_name(f".{target.name}.old")
-        shutil.rmtree(old, ignore_errors=True)
-        if target.exists():
-            target.rename(old)
-        staging.rename(target)
-        shutil.rmtree(old, ignore_errors=True)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
 
 
 def export_model(encoder: SentenceEncoder, target: Path) -> None:
@@ -155,21 +142,22 @@ def save_training_state(target: Path, state: dict[str, Any]) -> None:
 
 
 def load_training_state(target: Path) -> dict[str, Any] | None:
-    """The saved state, or ``None``. A kill between the two renames of
-    :func:`write_atomically` leaves only the previous state, under its ``.old`` name."""
-    for folder in (target, target.with_name(f".{target.name}.old")):
-        path = folder / STATE_FILE
-        if path.is_file():
-            try:
-                return torch.load(path, map_location="cpu", weights_only=True)
-            except (pickle.UnpicklingError, RuntimeError, EOFError) as error:
-                first = str(error).strip().splitlines()[0] if str(error).strip() else ""
-                raise CheckpointError(
-                    f"{path} is not a training state this version writes (tensors and plain "
-                    f"values only; {type(error).__name__}: {first}); it was not loaded. "
-                    f"Delete {folder} to start the run over"
-                ) from None
-    return None
+    """The saved state, or ``None``. A kill during :func:`write_atomically`'s swap leaves
+    the new state in the swap folder, where it is read (nothing is moved: every process
+    of a distributed run reads it)."""
+    folder = committed(target)
+    path = folder / STATE_FILE if folder is not None else None
+    if path is None or not path.is_file():
+        return None
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except (pickle.UnpicklingError, RuntimeError, EOFError) as error:
+        first = str(error).strip().splitlines()[0] if str(error).strip() else ""
+        raise CheckpointError(
+            f"{path} is not a training state this version writes (tensors and plain "
+            f"values only; {type(error).__name__}: {first}); it was not loaded. "
+            f"Delete {folder} to start the run over"
+        ) from None
 
 
 def write_json_atomically(path: Path, payload: dict[str, Any]) -> None:

@@ -87,6 +87,9 @@ def staged_set(targets: Sequence[Path]) -> Iterator[Path]:
         shutil.rmtree(staging, ignore_errors=True)
         staging.mkdir(parents=True)
         yield staging
+        for path in staging.rglob("*"):  # some writers create private (0600) files
+            if path.is_file():
+                path.chmod(file_mode())
         staging.rename(_marker(first, SWAP_SUFFIX))
         finish_swap(targets)
     except OSError as error:
@@ -96,6 +99,16 @@ def staged_set(targets: Sequence[Path]) -> Iterator[Path]:
         ) from None
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+
+
+def committed(target: Path) -> Path | None:
+    """Where the last committed version of ``target`` (one of a :func:`staged_set`) is, for
+    readers that move nothing (every process of a torchrun job reads side by side): its new
+    version in a swap a kill interrupted, else ``target``; None when there is none."""
+    pending = _marker(target, SWAP_SUFFIX) / target.name
+    if pending.exists():
+        return pending
+    return target if target.exists() else None
 
 
 def finish_swap(targets: Sequence[Path]) -> None:

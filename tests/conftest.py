@@ -180,6 +180,27 @@ def _correlations(g: np.ndarray, s: np.ndarray) -> dict[str, float]:
     }
 
 
+def eval_document(tasks: dict[str, Any], **fields: Any) -> dict[str, Any]:
+    """A complete eval.json (schema version 1, as `hncse evaluate` writes it) around
+    ``tasks``; its model is a callable, which has no folder to fingerprint."""
+    return {
+        "schema_version": 1,
+        "model": {"kind": "callable", "name": "tests:synthetic", "fingerprint": "synthetic"},
+        "data": {"senteval_dir": "senteval", "files": {}},
+        "mode": "fasttest",
+        "classifier": {},
+        "device": "cpu",
+        "seconds": 12.5,
+        "encode_seconds": 1.0,
+        "sentences_encoded": 100,
+        "sentences_unique": 100,
+        "tasks": tasks,
+        "versions": {},
+        "created": "2026-12-05T00:00:00+00:00",
+        **fields,
+    }
+
+
 def _evaluation(run: Run) -> tuple[dict[str, Any], pd.DataFrame]:
     tasks: dict[str, Any] = {}
     rows = []
@@ -198,6 +219,7 @@ def _evaluation(run: Run) -> tuple[dict[str, Any], pd.DataFrame]:
             tasks[task] = {
                 "family": "sts_cosine",
                 "splits": {"test": test, "dev": {**test, "spearman": test["spearman"] + 1}},
+                "seconds": 0.1,
             }
         else:
             per = {k: _correlations(*v) for k, v in scores.items()}
@@ -206,31 +228,38 @@ def _evaluation(run: Run) -> tuple[dict[str, Any], pd.DataFrame]:
                 "family": "sts",
                 "subsets": per,
                 "all": _correlations(*every),
-                "mean": {m: np.mean([p[m] for p in per.values()]) for m in ("pearson", "spearman")},
+                "mean": {m: np.mean([p[m] for p in per.values()]) for m in ("pearson", "spearman")}
+                | {"n": len(every[0])},
+                "wmean": {
+                    m: np.average(
+                        [p[m] for p in per.values()], weights=[p["n"] for p in per.values()]
+                    )
+                    for m in ("pearson", "spearman")
+                }
+                | {"n": len(every[0])},
+                "seconds": 0.1,
             }
     noise = _rng("transfer", run.method, run.seed)
     for task in TRANSFER_TASKS:
-        tasks[task.key] = {
+        tasks[task.name] = {
             "family": "classification",
             "devacc": run.transfer + 1,
             "acc": run.transfer + noise.normal(0, 0.3),
             "n": 1000,
             "ntest": 1000,
+            "l2": [0.0],
+            "seconds": 0.1,
         }
     if run.tasks is not None:
         tasks = {k: v for k, v in tasks.items() if k in run.tasks}
         rows = [r for r in rows if r["task"] in run.tasks]
-    evaluation: dict[str, Any] = {
-        "schema_version": 1,
-        "model": {},
-        "mode": "fasttest",
-        "seconds": 12.5,
-        "tasks": tasks,
-    }
+    evaluation = eval_document(tasks)
     if run.space:
         evaluation["alignment_uniformity"] = {
             "alignment": 0.2 + 0.1 * run.noise,
             "uniformity": -3 + run.noise + noise.normal(0, 0.1),
+            "positive_pairs": 1000,
+            "sentences": 2000,
         }
     return evaluation, pd.DataFrame(rows)
 

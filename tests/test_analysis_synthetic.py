@@ -44,7 +44,7 @@ def test_collect_builds_the_tidy_table(tmp_path: Path) -> None:
     assert set(mechanism["method"]) == {"hncse-pm", "hncse"}  # only methods with PM
     assert mechanism["value"].between(0.6, 0.8).all()
     space = table[table["task"] == "embedding_space"]
-    assert set(space["metric"]) == {"alignment", "uniformity"}
+    assert set(space["metric"]) == {"alignment", "uniformity", "positive_pairs", "sentences"}
     assert set(collection.steps["kind"]) == {"train", "eval"}
 
 

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import Run, write_results
+from conftest import Run, eval_document, write_results
 
 from hncse.analysis.analyses import Options, verdicts
 from hncse.analysis.collect import collect
@@ -68,23 +68,16 @@ def write_stsb_study(
             (folder / "run.json").write_text(
                 json.dumps({"method": method, "seed": seed, **setting})
             )
-            (folder / "eval.json").write_text(
-                json.dumps(
-                    {
-                        "schema_version": 1,
-                        "mode": "fasttest",
-                        "model": {},
-                        "tasks": {
-                            "STSBenchmark": {
-                                "family": "sts_cosine",
-                                "splits": {
-                                    "test": {"spearman": score, "pearson": score, "n": 1379}
-                                },
-                            }
-                        },
+            document = eval_document(
+                {
+                    "STSBenchmark": {
+                        "family": "sts_cosine",
+                        "splits": {"test": {"spearman": score, "pearson": score, "n": 1379}},
+                        "seconds": 0.1,
                     }
-                )
+                }
             )
+            (folder / "eval.json").write_text(json.dumps(document))
     return root
 
 

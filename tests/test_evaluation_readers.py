@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from hncse.data_root import DataNotFoundError
-from hncse.evaluation import TASKS, resolve_tasks
+from hncse.evaluation import TASK_SPECS, resolve_tasks
 from hncse.evaluation.cli import add_arguments, run
 from hncse.evaluation.reading import DataFormatError
 
@@ -22,15 +22,15 @@ def senteval(data_root: Path) -> Path:
 def test_sts_counts_match_the_protocol(senteval: Path) -> None:
     totals = {"STS12": 3108, "STS13": 1500, "STS14": 3750, "STS15": 3000, "STS16": 1186}
     for name, total in totals.items():
-        task = TASKS[name].load(senteval)
+        task = TASK_SPECS[name].load(senteval)
         assert sum(len(pairs) for pairs in task.subsets.values()) == total, name
-    sts13 = TASKS["STS13"].load(senteval).subsets
+    sts13 = TASK_SPECS["STS13"].load(senteval).subsets
     assert {k: len(v) for k, v in sts13.items()} == {"FNWN": 189, "headlines": 750, "OnWN": 561}
 
 
 def test_cosine_task_counts_and_parsing(senteval: Path) -> None:
-    stsb = TASKS["STSBenchmark"].load(senteval).splits
-    sick = TASKS["SICKRelatedness"].load(senteval).splits
+    stsb = TASK_SPECS["STSBenchmark"].load(senteval).splits
+    sick = TASK_SPECS["SICKRelatedness"].load(senteval).splits
     assert {k: len(v) for k, v in stsb.items()} == {"train": 5749, "dev": 1500, "test": 1379}
     assert {k: len(v) for k, v in sick.items()} == {"train": 4500, "dev": 500, "test": 4927}
     assert stsb["dev"].first[0] == "a man with a hard hat is dancing ."
@@ -42,23 +42,23 @@ def test_cosine_task_counts_and_parsing(senteval: Path) -> None:
 def test_transfer_counts_and_senteval_order(senteval: Path) -> None:
     sizes = {"MR": (10662, 5331), "CR": (3775, 2407), "SUBJ": (10000, 5000), "MPQA": (10606, 3312)}
     for name, (total, positives) in sizes.items():
-        data = TASKS[name].load(senteval).data
+        data = TASK_SPECS[name].load(senteval).data
         assert len(data) == total and int(data.labels.sum()) == positives, name
         lengths = [len(s.split()) for s in data.sentences]
         keys = list(zip(lengths, data.labels.tolist(), strict=True))
         assert keys == sorted(keys), f"{name} is not in (length, label) order"
-    sst = TASKS["SST2"].load(senteval).splits
+    sst = TASK_SPECS["SST2"].load(senteval).splits
     assert {k: len(v) for k, v in sst.items()} == {"train": 67349, "dev": 872, "test": 1821}
-    trec = TASKS["TREC"].load(senteval)
+    trec = TASK_SPECS["TREC"].load(senteval)
     assert (len(trec.train), len(trec.test)) == (5452, 500)
     assert set(np.unique(trec.train.labels)) == set(range(6))
-    mrpc = TASKS["MRPC"].load(senteval)
+    mrpc = TASK_SPECS["MRPC"].load(senteval)
     assert (len(mrpc.train), len(mrpc.test)) == (4076, 1725)
     assert len(mrpc.sentences()) == 2 * (4076 + 1725)
 
 
 def test_cr_keeps_empty_lines_as_samples_like_senteval(senteval: Path) -> None:
-    assert TASKS["CR"].load(senteval).data.sentences.count("") == 4
+    assert TASK_SPECS["CR"].load(senteval).data.sentences.count("") == 4
 
 
 def test_resolve_tasks() -> None:
@@ -78,7 +78,7 @@ def test_the_catalogue_and_the_task_families_list_the_same_tasks() -> None:
         for family in (tasks.sts, tasks.sts_cosine, tasks.binary, tasks.sst, tasks.trec, tasks.mrpc)
         for spec in family.SPECS
     ]
-    assert sorted(specs) == sorted(TASKS) == sorted(GROUPS["sts"] + GROUPS["transfer"])
+    assert sorted(specs) == sorted(TASK_SPECS) == sorted(GROUPS["sts"] + GROUPS["transfer"])
 
 
 def _copy(senteval: Path, tmp_path: Path, *folders: str) -> Path:
@@ -104,7 +104,7 @@ def test_truncated_gold_file_names_file_and_line(senteval: Path, tmp_path: Path)
         match=r"STS\.gs\.headlines\.txt, line 1001: expected "
         r"1498 lines, found 1000",
     ):
-        TASKS["STS16"].load(copy)
+        TASK_SPECS["STS16"].load(copy)
 
 
 def test_wrong_column_count_names_file_and_line(senteval: Path, tmp_path: Path) -> None:
@@ -115,7 +115,7 @@ def test_wrong_column_count_names_file_and_line(senteval: Path, tmp_path: Path) 
         match=r"SICK_trial\.txt, line 10: expected 5 "
         "tab-separated columns, found 4",
     ):
-        TASKS["SICKRelatedness"].load(copy)
+        TASK_SPECS["SICKRelatedness"].load(copy)
 
 
 def test_non_numeric_score_names_file_and_line(senteval: Path, tmp_path: Path) -> None:
@@ -132,7 +132,7 @@ def test_non_numeric_score_names_file_and_line(senteval: Path, tmp_path: Path) -
         match=r"sts-test\.csv, line 7: score 'high' is not a "
         "number",
     ):
-        TASKS["STSBenchmark"].load(copy)
+        TASK_SPECS["STSBenchmark"].load(copy)
 
 
 def test_out_of_range_gold_and_bad_label(senteval: Path, tmp_path: Path) -> None:
@@ -143,11 +143,11 @@ def test_out_of_range_gold_and_bad_label(senteval: Path, tmp_path: Path) -> None
         match=r"STS\.gs\.MSRvid\.txt, line 3: gold score 7\.5 "
         r"is outside \[0\.0, 5\.0\]",
     ):
-        TASKS["STS12"].load(copy)
+        TASK_SPECS["STS12"].load(copy)
     path = copy / "TREC/TREC_10.label"
     path.write_bytes(path.read_bytes().replace(b"NUM:", b"NUMBER:", 1))
     with pytest.raises(DataFormatError, match=r"TREC_10\.label, line 1: label 'NUMBER'"):
-        TASKS["TREC"].load(copy)
+        TASK_SPECS["TREC"].load(copy)
 
 
 def test_truncated_transfer_file(senteval: Path, tmp_path: Path) -> None:
@@ -159,7 +159,7 @@ def test_truncated_transfer_file(senteval: Path, tmp_path: Path) -> None:
         match=r"rt-polarity\.neg, line 5001: expected 5331 "
         "sentences, found 5000",
     ):
-        TASKS["MR"].load(copy)
+        TASK_SPECS["MR"].load(copy)
 
 
 def test_missing_task_folder_says_how_to_get_it(senteval: Path, tmp_path: Path) -> None:
@@ -169,7 +169,7 @@ def test_missing_task_folder_says_how_to_get_it(senteval: Path, tmp_path: Path) 
         match=r"MR: folder .*MR not found.*hncse download "
         "senteval",
     ):
-        TASKS["MR"].load(copy)
+        TASK_SPECS["MR"].load(copy)
 
 
 def test_cli_writes_nothing_on_bad_input(

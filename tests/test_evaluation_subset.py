@@ -11,7 +11,7 @@ from hncse.data_root import senteval_dir
 from hncse.evaluation.encoding import glove_source
 from hncse.evaluation.errors import EvaluationError
 from hncse.evaluation.runner import evaluate
-from hncse.evaluation.tasks import TASKS
+from hncse.evaluation.tasks import TASK_SPECS
 from hncse.evaluation.transfer import stratified_subset
 
 
@@ -42,7 +42,7 @@ def train_and_test(task: object) -> tuple[object, object]:
 
 @pytest.mark.parametrize("task", ["MR", "SST2", "TREC", "MRPC"])
 def test_training_data_are_cut_and_test_data_kept(data_root: Path, task: str) -> None:
-    loaded = TASKS[task].load(senteval_dir(data_root))
+    loaded = TASK_SPECS[task].load(senteval_dir(data_root))
     limited = loaded.limit_training(500)
     assert set(limited.sentences()) <= set(loaded.sentences())
     train, test = train_and_test(limited)

@@ -33,7 +33,7 @@ from conftest import (
     write_config,
 )
 
-from hncse import HncseError, checkpoint
+from hncse import HncseError, checkpoint, files
 from hncse.cli import main
 from hncse.config import ConfigError, load_config, parse_overrides
 from hncse.data import CorpusError, LineCorpus
@@ -272,6 +272,25 @@ def test_a_planted_training_state_is_never_unpickled(tmp_path: Path) -> None:
     with pytest.raises(HncseError, match=r"training_state\.pt"):
         checkpoint.load_training_state(state)
     assert not mark.exists()
+
+
+def test_a_kill_during_the_state_swap_resumes_from_the_newer_state(tmp_path: Path) -> None:
+    """The training state is one set of hncse.files.staged_set: killed between its two
+    renames, the new state sits in the swap folder, where every reader finds it without
+    moving anything; the next save finishes the swap first."""
+    target = tmp_path / "run" / "checkpoint"
+    checkpoint.save_training_state(target, {"step": torch.tensor(1)})
+    swap = target.parent / ".checkpoint.swap"
+    (swap / ".old").mkdir(parents=True)
+    checkpoint.save_training_state(tmp_path / "newer", {"step": torch.tensor(2)})
+    target.rename(swap / ".old" / "checkpoint")  # the kill: old moved out, new not in yet
+    (tmp_path / "newer").rename(swap / "checkpoint")
+    assert checkpoint.load_training_state(target)["step"] == 2
+    assert not target.exists()  # the reader moved nothing
+    checkpoint.save_training_state(target, {"step": torch.tensor(3)})
+    assert checkpoint.load_training_state(target)["step"] == 3
+    assert sorted(p.name for p in target.parent.iterdir()) == ["checkpoint"]
+    assert stat.S_IMODE((target / checkpoint.STATE_FILE).stat().st_mode) == files.file_mode()
 
 
 # ------------------------------------------------------------ 6. one trainer per run folder

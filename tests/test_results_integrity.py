@@ -140,7 +140,12 @@ def test_two_folders_of_one_run_are_refused(
 
 @pytest.mark.parametrize(
     "damage",
-    ["truncated eval.json", "corrupt log line 2", "spec names a missing run"],
+    [
+        "truncated eval.json",
+        "eval.json of another shape",
+        "corrupt log line 2",
+        "spec names a missing run",
+    ],
 )
 def test_unreadable_or_missing_runs_fail_unless_allowed(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], damage: str
@@ -153,6 +158,10 @@ def test_unreadable_or_missing_runs_fail_unless_allowed(
     if damage == "truncated eval.json":
         text = (run_dir / "eval.json").read_text()
         (run_dir / "eval.json").write_text(text[: len(text) // 2])
+    elif damage == "eval.json of another shape":  # valid JSON, not the record evaluate writes
+        evaluation = json.loads((run_dir / "eval.json").read_text())
+        evaluation["tasks"]["STS16"]["all"] = {"spearman": "high"}
+        (run_dir / "eval.json").write_text(json.dumps(evaluation))
     elif damage == "corrupt log line 2":
         lines = (run_dir / "train_log.jsonl").read_text().splitlines(keepends=True)
         lines[1] = '{"kind": "tr\n'
@@ -165,6 +174,8 @@ def test_unreadable_or_missing_runs_fail_unless_allowed(
     error = capsys.readouterr().err
     assert "1 run(s) could not be read or found" in error.splitlines()[-1]
     assert ("seed3" if damage.startswith("spec") else "hncse/seed2") in error
+    if damage == "eval.json of another shape":
+        assert "not an eval.json this version reads (tasks.STS16.sts.all." in error
     assert not (tmp_path / "analysis").exists()
     report = tmp_path / "report.html"
     code = main(

@@ -175,6 +175,16 @@ def test_default_profile_is_read_without_flags(tmp_path: Path, data_root: Path) 
     assert "workflow specific profile profiles/default" in output_of(result)
 
 
+def test_the_schema_offers_exactly_the_registered_poolers() -> None:
+    """The schema's pooler list is the one of hncse.poolers (the analysis kinds' list:
+    tests/test_analysis_kinds.py)."""
+    from hncse.poolers import POOLERS
+
+    schema = yaml.safe_load((REPO / "workflow" / "schemas" / "config.schema.yaml").read_text())
+    pretrained = schema["properties"]["baselines"]["properties"]["pretrained"]
+    assert tuple(pretrained["properties"]["poolers"]["items"]["enum"]) == POOLERS
+
+
 def test_config_readme_is_the_schema_rendered() -> None:
     """config/README.md is `python -m hncse.workflow.config_doc`'s output, and no key of the
     schema goes without a description there."""

@@ -180,8 +180,8 @@ def task_pairs(frame: pd.DataFrame | None, task: Task) -> pd.DataFrame | None:
     """The rows of a run's per-pair scores that its headline number is computed on."""
     if frame is None:
         return None
-    part = frame[frame["task"] == task.key]
-    subset = PAIRS_SUBSET.get(task.key)
+    part = frame[frame["task"] == task.name]
+    subset = PAIRS_SUBSET.get(task.name)
     if subset is not None:
         part = part[part["subset"] == subset]
     return part.sort_values(["subset", "pair_index"]) if len(part) else None

@@ -36,10 +36,12 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from pydantic import ValidationError
 from safetensors import SafetensorError, safe_open
 
 from hncse import HncseError
 from hncse.analysis.integrity import check_evaluation, check_training, check_unique
+from hncse.evaluation.results import load_result
 from hncse.fingerprint import backbone_folder
 
 METADATA_FILES = ("run.json", "train_summary.json", "eval.json")
@@ -130,6 +132,21 @@ def read_json(path: Path) -> dict[str, Any]:
     return data
 
 
+def read_evaluation(path: Path) -> dict[str, Any]:
+    """``eval.json`` read and validated by its record (:func:`hncse.evaluation.results.load_result`,
+    the one reader), as plain values; unreadable or invalid is one error naming the file."""
+    try:
+        return load_result(path).model_dump(mode="json")
+    except OSError as error:
+        raise ResultsError(f"{path}: cannot read JSON ({error})") from None
+    except ValidationError as error:
+        first = error.errors()[0]
+        where = ".".join(str(part) for part in first["loc"])
+        raise ResultsError(
+            f"{path}: not an eval.json this version reads ({where}: {first['msg']})"
+        ) from None
+
+
 def _require(data: dict[str, Any], key: str, source: Path) -> Any:
     if key not in data:
         raise ResultsError(f"{source}: missing key {key!r}")
@@ -165,8 +182,8 @@ def _is_number(value: object) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool)
 
 
-def eval_records(evaluation: dict[str, Any], source: Path) -> list[dict[str, Any]]:
-    """Flatten ``eval.json`` into task/family/split/metric/value records."""
+def eval_records(evaluation: dict[str, Any]) -> list[dict[str, Any]]:
+    """Flatten a validated ``eval.json`` into task/family/split/metric/value records."""
     records: list[dict[str, Any]] = []
 
     def add(task: str, family: str, split: str, metrics: dict[str, Any]) -> None:
@@ -176,9 +193,8 @@ def eval_records(evaluation: dict[str, Any], source: Path) -> list[dict[str, Any
             if _is_number(v)
         )
 
-    tasks = _require(evaluation, "tasks", source)
-    for task, result in tasks.items():
-        family = str(result.get("family", ""))
+    for task, result in evaluation["tasks"].items():
+        family = str(result["family"])
         for key, value in result.items():
             if key in ("subsets", "splits"):
                 for split, metrics in value.items():
@@ -317,13 +333,13 @@ def _read_run(
     records: list[dict[str, Any]] = []
     protocol = None
     if (run_dir / "eval.json").is_file():
-        evaluation = read_json(run_dir / "eval.json")
+        evaluation = read_evaluation(run_dir / "eval.json")
         check_evaluation(evaluation, run_dir, info.backbone)
         claimed = {"method": info.method, "backbone": info.backbone, "seed": info.seed}
         check_training(evaluation, run_dir / "eval.json", claimed | info.settings)
-        records += eval_records(evaluation, run_dir / "eval.json")
+        records += eval_records(evaluation)
         protocol = {key: evaluation.get(key) for key in PROTOCOL_KEYS}
-        protocol["tasks"] = list(evaluation.get("tasks", {}))  # the catalogue's order
+        protocol["tasks"] = list(evaluation["tasks"])  # the catalogue's order
     log_path, summary_path = run_dir / "train_log.jsonl", run_dir / "train_summary.json"
     log = read_train_log(log_path) if log_path.is_file() else pd.DataFrame()
     summary = read_json(summary_path) if summary_path.is_file() else None

@@ -35,11 +35,11 @@ def _expected_fingerprint(model: dict[str, Any], run_dir: Path, backbone: str) -
 
 
 def check_evaluation(evaluation: dict[str, Any], run_dir: Path, backbone: str) -> None:
-    """Refuse ``run_dir/eval.json`` unless its model is the run's. Only Hugging Face
-    encoders are checked (GloVe and callables have no folder to compare); an
-    ``eval.json`` without a fingerprint (written by hand) claims no model."""
-    model = evaluation.get("model") or {}
-    if not isinstance(model, dict) or model.get("kind") != "hf" or "fingerprint" not in model:
+    """Refuse ``run_dir/eval.json`` (validated: :func:`hncse.analysis.collect.read_evaluation`)
+    unless its model is the run's. Only Hugging Face encoders are checked (GloVe and
+    callables have no folder to compare)."""
+    model = evaluation["model"]
+    if model["kind"] != "hf":
         return
     source = run_dir / "eval.json"
     expected = _expected_fingerprint(model, run_dir, backbone)
@@ -57,9 +57,8 @@ def check_training(evaluation: dict[str, Any], source: Path, claimed: dict[str, 
     """Refuse an ``eval.json`` whose recorded training (``model.training``: method,
     backbone, seed, settings) differs from what its run folder ``claimed``; keys that one
     of the two lacks are not compared."""
-    model = evaluation.get("model") or {}
-    training = model.get("training") if isinstance(model, dict) else None
-    if not isinstance(training, dict):
+    training = evaluation["model"].get("training")
+    if training is None:
         return
     for key, value in claimed.items():
         if key in training and training[key] != value:

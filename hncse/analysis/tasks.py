@@ -29,7 +29,7 @@ def headline_scores(table: pd.DataFrame, runs: pd.DataFrame) -> pd.DataFrame:
     wide = runs.set_index("run").copy()
     for task in (*STS_TASKS, *TRANSFER_TASKS):
         rows = table[
-            (table["task"] == task.key)
+            (table["task"] == task.name)
             & (table["split"] == task.split)
             & (table["metric"] == task.metric)
         ]

@@ -20,7 +20,7 @@ from typing import Any
 _EXPORTS = {
     "GROUPS": "hncse.evaluation.catalogue",
     "resolve_tasks": "hncse.evaluation.catalogue",
-    "TASKS": "hncse.evaluation.tasks",
+    "TASK_SPECS": "hncse.evaluation.tasks",
     "Evaluation": "hncse.evaluation.runner",
     "evaluate": "hncse.evaluation.runner",
     "encoder_source": "hncse.evaluation.encoding",

@@ -29,11 +29,6 @@ class Task:
     split: str  # split (or STS aggregation) of the headline number; "" for transfer tasks
     metric: str  # "spearman" or "acc"
 
-    @property
-    def key(self) -> str:
-        """The name, as hncse.analysis calls it."""
-        return self.name
-
 
 TASKS: tuple[Task, ...] = (
     *(Task(f"STS1{i}", "sts", f"STS1{i}", "all", "spearman") for i in range(2, 7)),

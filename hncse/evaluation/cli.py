@@ -21,7 +21,7 @@ from hncse.evaluation.classifier import MODES
 from hncse.evaluation.encoding import DEFAULT_CACHE_DIR, encoder_source
 from hncse.evaluation.results import EvaluationResult, pairs_path
 from hncse.evaluation.runner import default_device, evaluate
-from hncse.evaluation.tasks import GROUPS, TASKS
+from hncse.evaluation.tasks import GROUPS, TASK_SPECS
 from hncse.model import POOLERS
 
 
@@ -46,7 +46,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--tasks",
         default="sts,transfer",
-        help=f"comma-separated groups ({', '.join(GROUPS)}) and/or tasks ({', '.join(TASKS)})",
+        help=f"comma-separated groups ({', '.join(GROUPS)}) and/or tasks ({', '.join(TASK_SPECS)})",
     )
     parser.add_argument(
         "--mode",

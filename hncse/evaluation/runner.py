@@ -32,7 +32,7 @@ from hncse.evaluation.results import (
     write_result,
 )
 from hncse.evaluation.sts_cosine import STSB
-from hncse.evaluation.tasks import TASKS, resolve_tasks
+from hncse.evaluation.tasks import TASK_SPECS, resolve_tasks
 from hncse.manifest import check_digests, sha256_file
 from hncse.versions import package_versions
 
@@ -117,7 +117,7 @@ def evaluate(
     )
     loaded = {
         name: select_splits(
-            limit_training(TASKS[name].load(senteval), max_train_samples), all_splits
+            limit_training(TASK_SPECS[name].load(senteval), max_train_samples), all_splits
         )
         for name in names
     }  # all checks before work

@@ -11,7 +11,9 @@ _SPECS: dict[str, TaskSpec] = {
     spec.name: spec
     for spec in (*sts.SPECS, *sts_cosine.SPECS, *binary.SPECS, *sst.SPECS, *trec.SPECS, *mrpc.SPECS)
 }
-# In the catalogue's order; tests/test_evaluation_readers.py checks both list the same.
-TASKS: dict[str, TaskSpec] = {name: _SPECS[name] for name in BY_NAME}
+# Task name -> the spec that reads and scores it, in the catalogue's order (the catalogue's
+# TASKS is the tuple of task metadata); tests/test_evaluation_readers.py checks both list
+# the same tasks.
+TASK_SPECS: dict[str, TaskSpec] = {name: _SPECS[name] for name in BY_NAME}
 
-__all__ = ["GROUPS", "TASKS", "resolve_tasks"]
+__all__ = ["GROUPS", "TASK_SPECS", "resolve_tasks"]

@@ -16,16 +16,19 @@ from pathlib import Path
 
 import pandas as pd
 
+from hncse.analysis.studies import label_runs
 
-def dev_gains(steps: pd.DataFrame) -> pd.DataFrame:
-    """Per run: STS-B dev at its first and last evaluation, the gain and the points."""
+
+def dev_gains(steps: pd.DataFrame, runs: pd.DataFrame) -> pd.DataFrame:
+    """Per run: its variant (the method and the settings that vary among its runs, as the
+    report labels it), STS-B dev at its first and last evaluation, the gain and the points."""
     evals = steps[steps["kind"] == "eval"].dropna(subset=["stsb_dev_spearman"])
     per_run = evals.sort_values("step").groupby("run")["stsb_dev_spearman"]
     frame = pd.DataFrame(
         {"start": per_run.first(), "end": per_run.last(), "points": per_run.count()}
     )
     frame["gain"] = frame["end"] - frame["start"]
-    frame["method"] = [run.split("/")[-2] for run in frame.index]
+    frame["variant"] = label_runs(runs).set_index("run")["variant"].reindex(frame.index)
     return frame
 
 
@@ -49,12 +52,12 @@ def main() -> None:
     parser.add_argument("inputs", type=Path, help="a report's inputs folder")
     args = parser.parse_args()
     steps = pd.read_parquet(args.inputs / "train_log.parquet")
-    gains = dev_gains(steps)
+    gains = dev_gains(steps, pd.read_parquet(args.inputs / "runs.parquet"))
     pd.set_option("display.width", 160)
     print("STS-B dev per run (Spearman x100):")
     print(gains.round(2).to_string())
-    print("\nper method: mean start, end, gain (sd), min gain, runs above their start")
-    summary = gains.groupby("method").agg(
+    print("\nper variant: mean start, end, gain (sd), min gain, runs above their start")
+    summary = gains.groupby("variant").agg(
         start=("start", "mean"),
         end=("end", "mean"),
         gain=("gain", "mean"),

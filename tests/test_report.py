@@ -13,6 +13,7 @@ import re
 import shlex
 import shutil
 import subprocess
+import sys
 from html import unescape
 from html.parser import HTMLParser
 from pathlib import Path
@@ -646,3 +647,18 @@ def test_rebuild_command_of_a_report_outside_the_project_runs_from_its_folder(
     assert comment == "# in the folder of r.html:"  # runnable there, no machine path shown
     assert shlex.split(command)[2:6] == ["--from-inputs", "r_inputs", "--out", "r.html"]
     assert str(tmp_path) not in command
+
+
+def test_the_regime_check_reads_the_committed_inputs_by_variant() -> None:
+    """scripts/regime_check.py (docs/probe.md's regime figures) labels runs as the report
+    does, from the runs table: the questions study's two θ arms stay apart."""
+    result = subprocess.run(
+        [sys.executable, "scripts/regime_check.py", "reports/cpu-questions_inputs"],
+        cwd=REPO,
+        env=os.environ | {"PYTHONPATH": str(REPO)},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    summary = result.stdout.split("per variant")[1].split("mechanisms per run")[0]
+    assert "hncse-pm (theta=0.1)" in summary and "hncse-pm (theta=0.3)" in summary

@@ -83,5 +83,21 @@ def test_numbers_of_another_definition_are_refused(
     assert "STS12: " in capsys.readouterr().err
 
 
+@pytest.mark.parametrize(
+    ("content", "reason"),
+    [('{"sche', "(Invalid JSON: "), ('{"schema_version": 1}', "(model: Field required)")],
+)
+def test_a_file_that_is_no_result_is_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], content: str, reason: str
+) -> None:
+    """The one eval.json reader (evaluation.results.load_result) names the file and its
+    first bad field, for export-mteb as for aggregate."""
+    (tmp_path / "eval.json").write_text(content)
+    assert _export(str(tmp_path), "--out", str(tmp_path / "mteb")) == 2
+    error = capsys.readouterr().err.strip()
+    assert error.startswith(f"hncse export-mteb: error: {tmp_path / 'eval.json'}: ")
+    assert "not an eval.json this version reads " + reason in error and "\n" not in error
+
+
 def test_the_command_is_listed() -> None:
     assert "export-mteb" in build_parser().format_help()

@@ -36,12 +36,11 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from pydantic import ValidationError
 from safetensors import SafetensorError, safe_open
 
 from hncse import HncseError
-from hncse.analysis.integrity import check_evaluation, check_training, check_unique
-from hncse.evaluation.results import load_result
+from hncse.analysis.integrity import check_evaluation, check_unique
+from hncse.evaluation.results import ResultFileError, load_result
 from hncse.fingerprint import backbone_folder
 
 METADATA_FILES = ("run.json", "train_summary.json", "eval.json")
@@ -133,18 +132,12 @@ def read_json(path: Path) -> dict[str, Any]:
 
 
 def read_evaluation(path: Path) -> dict[str, Any]:
-    """``eval.json`` read and validated by its record (:func:`hncse.evaluation.results.load_result`,
-    the one reader), as plain values; unreadable or invalid is one error naming the file."""
+    """``eval.json`` read and validated by :func:`hncse.evaluation.results.load_result` (the
+    one reader), as plain values; a file it refuses is a run that cannot be read."""
     try:
         return load_result(path).model_dump(mode="json")
-    except OSError as error:
-        raise ResultsError(f"{path}: cannot read JSON ({error})") from None
-    except ValidationError as error:
-        first = error.errors()[0]
-        where = ".".join(str(part) for part in first["loc"])
-        raise ResultsError(
-            f"{path}: not an eval.json this version reads ({where}: {first['msg']})"
-        ) from None
+    except ResultFileError as error:
+        raise ResultsError(str(error)) from None
 
 
 def _require(data: dict[str, Any], key: str, source: Path) -> Any:
@@ -334,9 +327,8 @@ def _read_run(
     protocol = None
     if (run_dir / "eval.json").is_file():
         evaluation = read_evaluation(run_dir / "eval.json")
-        check_evaluation(evaluation, run_dir, info.backbone)
         claimed = {"method": info.method, "backbone": info.backbone, "seed": info.seed}
-        check_training(evaluation, run_dir / "eval.json", claimed | info.settings)
+        check_evaluation(evaluation, run_dir, claimed | info.settings)
         records += eval_records(evaluation)
         protocol = {key: evaluation.get(key) for key in PROTOCOL_KEYS}
         protocol["tasks"] = list(evaluation["tasks"])  # the catalogue's order

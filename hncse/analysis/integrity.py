@@ -34,32 +34,25 @@ def _expected_fingerprint(model: dict[str, Any], run_dir: Path, backbone: str) -
     return model_fingerprint("hf", backbone, str(folder) if folder else None, settings)
 
 
-def check_evaluation(evaluation: dict[str, Any], run_dir: Path, backbone: str) -> None:
+def check_evaluation(evaluation: dict[str, Any], run_dir: Path, claimed: dict[str, Any]) -> None:
     """Refuse ``run_dir/eval.json`` (validated: :func:`hncse.analysis.collect.read_evaluation`)
-    unless its model is the run's. Only Hugging Face encoders are checked (GloVe and
-    callables have no folder to compare)."""
-    model = evaluation["model"]
+    unless its model is the run's and the training it records (``model.training``) is the
+    one the run folder ``claimed`` (method, backbone, seed, settings; keys one of the two
+    lacks are not compared). Only Hugging Face encoders are checked (GloVe and callables
+    have no folder to compare)."""
+    model, source = evaluation["model"], run_dir / "eval.json"
     if model["kind"] != "hf":
         return
-    source = run_dir / "eval.json"
-    expected = _expected_fingerprint(model, run_dir, backbone)
+    expected = _expected_fingerprint(model, run_dir, claimed["backbone"])
     if expected is None:
         raise ForeignResultError(f"{source}: its run has no model/ folder to check it against")
     if model["fingerprint"] != expected:
         raise ForeignResultError(
             f"{source}: evaluated another model ({model.get('path') or model.get('name')}) "
-            f"than this run's {'model/' if (run_dir / 'model').is_dir() else backbone}; "
+            f"than this run's {'model/' if (run_dir / 'model').is_dir() else claimed['backbone']}; "
             "evaluate the run again (hncse evaluate, or rerun the workflow)"
         )
-
-
-def check_training(evaluation: dict[str, Any], source: Path, claimed: dict[str, Any]) -> None:
-    """Refuse an ``eval.json`` whose recorded training (``model.training``: method,
-    backbone, seed, settings) differs from what its run folder ``claimed``; keys that one
-    of the two lacks are not compared."""
-    training = evaluation["model"].get("training")
-    if training is None:
-        return
+    training = model.get("training") or {}
     for key, value in claimed.items():
         if key in training and training[key] != value:
             raise ForeignResultError(

@@ -169,11 +169,7 @@ class Export:
 
 def build_export(run_or_eval: Path, tasks: list[str], name: str | None) -> Export:
     path = eval_file(run_or_eval)
-    try:
-        evaluation = load_result(path)
-    except ValueError as error:  # pydantic's ValidationError and bad JSON are ValueErrors
-        first = str(error).strip().splitlines()[0]
-        raise ExportError(f"{path}: not an eval.json this version reads ({first})") from None
+    evaluation = load_result(path)  # one line naming the file when it is not a result
     run_dir = path.parent
     meta = model_meta(name or default_name(run_dir), evaluation, run_dir)
     return Export(meta, [task_result(task, evaluation, path) for task in tasks])

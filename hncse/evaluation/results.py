@@ -11,8 +11,9 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from hncse import HncseError
 from hncse.evaluation.catalogue import Task
 from hncse.files import write_atomic_group
 
@@ -149,9 +150,24 @@ def write_result(result: EvaluationResult, pairs: pd.DataFrame, out: Path) -> No
     )
 
 
+class ResultFileError(HncseError, ValueError):
+    """An ``eval.json`` that cannot be read, or is not the record this version writes."""
+
+
 def load_result(path: Path) -> EvaluationResult:
-    """Read and validate an ``eval.json``."""
-    return EvaluationResult.model_validate_json(Path(path).read_text(encoding="utf-8"))
+    """Read and validate an ``eval.json``; unreadable or of another shape is one error
+    naming the file and its first bad field."""
+    try:
+        return EvaluationResult.model_validate_json(Path(path).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError) as error:
+        raise ResultFileError(f"{path}: cannot read it ({error})") from None
+    except ValidationError as error:
+        first = error.errors()[0]
+        where = ".".join(str(part) for part in first["loc"])
+        raise ResultFileError(
+            f"{path}: not an eval.json this version reads ({where + ': ' if where else ''}"
+            f"{first['msg']})"
+        ) from None
 
 
 def split_correlation(record: TaskResult, split: str) -> Correlation | None:

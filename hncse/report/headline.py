@@ -96,12 +96,10 @@ def main_comparison_sentence(sections: list[Section]) -> str | None:
     )
 
 
-def conditional_sentence() -> str:
-    """What every interval of the opening paragraph is conditional on."""
-    return (
-        "Intervals are 95% over seeds, conditional on these test sets and this recipe "
-        "(setup below)."
-    )
+#: what every interval of the opening paragraph is conditional on
+CONDITIONAL = (
+    "Intervals are 95% over seeds, conditional on these test sets and this recipe (setup below)."
+)
 
 
 def question_answers(sections: list[Section]) -> dict[str, str]:
@@ -122,5 +120,5 @@ def headline(sections: list[Section], collection: Collection) -> list[str]:
     main = main_comparison_sentence(sections)
     parts = [start or training_sentence(sections, collection), main]
     if start or main:
-        parts.append(conditional_sentence())
+        parts.append(CONDITIONAL)
     return [p for p in parts if p]
